@@ -1,0 +1,35 @@
+/**
+ * `npm test`: everything a contributor needs to trust a change, in order, stopping at
+ * the first red step: typecheck, migrations in step with the schema, unit tests in
+ * workerd, integration tests on the real local stack, and the production bundle.
+ */
+import { spawnSync } from "node:child_process";
+
+type Step = { name: string; command: string; args: string[] };
+
+const steps: Step[] = [
+  { name: "build sale pages", command: "tsx", args: ["static-site/build.ts"] },
+  { name: "typecheck (workers)", command: "tsc", args: ["--noEmit", "-p", "tsconfig.json"] },
+  { name: "typecheck (scripts and tests)", command: "tsc", args: ["--noEmit", "-p", "tsconfig.scripts.json"] },
+  { name: "migrations match the schema", command: "tsx", args: ["scripts/db/check-migrations.ts"] },
+  { name: "unit and integration tests", command: "vitest", args: ["run"] },
+  { name: "production bundle (wrangler deploy --dry-run)", command: "tsx", args: ["scripts/test/check-bundle.ts"] },
+];
+
+const started = Date.now();
+let passed = 0;
+for (const step of steps) {
+  const t0 = Date.now();
+  console.log(`\n▶ ${step.name}`);
+  const result = spawnSync(step.command, step.args, { stdio: "inherit", env: process.env });
+  const seconds = ((Date.now() - t0) / 1000).toFixed(1);
+  if (result.status !== 0) {
+    console.error(`\n✘ ${step.name} failed after ${seconds} s`);
+    console.log(`${passed} passed, 1 failed`);
+    process.exit(1);
+  }
+  passed++;
+  console.log(`✔ ${step.name} (${seconds} s)`);
+}
+console.log(`\nAll checks green in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
+console.log(`${passed} passed, 0 failed`);

@@ -1,0 +1,70 @@
+/**
+ * Brings up the real local stack once for the integration tests: real Redis and
+ * Postgres behind the Upstash and Neon bridges, and the Worker in workerd, on free
+ * ports and in a database of its own (dropped afterwards), so a developer's running
+ * `npm start` and its data are left alone.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { dropDatabase } from "../../scripts/db/migrate";
+import { stackConfigFromEnv } from "../../scripts/stack/config";
+import { startStack } from "../../scripts/stack/stack";
+import { freePort } from "../../scripts/stack/worker-process";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    workerUrl: string;
+    upstashUrl: string;
+    upstashToken: string;
+    redisUrl: string;
+    databaseUrl: string;
+    neonProxyPort: number;
+    adminToken: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const base = stackConfigFromEnv();
+  const database = `flashsale_test_${process.pid}_${Date.now().toString(36)}`;
+  const databaseUrl = new URL(base.databaseUrl);
+  databaseUrl.pathname = `/${database}`;
+  const upstashPort = await freePort();
+  const config = {
+    ...base,
+    databaseUrl: databaseUrl.toString(),
+    upstashUrl: `http://127.0.0.1:${upstashPort}`,
+    neonProxyPort: await freePort(),
+    workerPort: await freePort(),
+  };
+  const stateDir = mkdtempSync(join(tmpdir(), "flashsale-test-"));
+  const stack = await startStack({
+    config,
+    worker: true,
+    stateDir,
+    vars: JSON.parse(process.env.FLASHSALE_TEST_VARS ?? "{}"),
+  });
+
+  project.provide("workerUrl", stack.workerUrl!);
+  project.provide("upstashUrl", config.upstashUrl);
+  project.provide("upstashToken", config.upstashToken);
+  project.provide("redisUrl", config.redisUrl);
+  project.provide("databaseUrl", config.databaseUrl);
+  project.provide("neonProxyPort", config.neonProxyPort);
+  project.provide("adminToken", config.adminToken);
+
+  return async () => {
+    await stack.stop();
+    const { useLocalNeonProxy } = await import("../../scripts/db/neon-node");
+    // The proxy is gone with the stack; a short-lived one lets the driver drop the database.
+    const { startNeonWsProxy } = await import("../../scripts/stack/neon-ws-proxy");
+    const { postgresAddress } = await import("../../scripts/stack/config");
+    const pg = postgresAddress(config.databaseUrl);
+    const proxy = await startNeonWsProxy({ port: 0, postgresHost: pg.host, postgresPort: pg.port });
+    useLocalNeonProxy(proxy.port);
+    await dropDatabase(config.databaseUrl).catch((err) => console.warn(`could not drop ${database}: ${err.message}`));
+    await proxy.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+}

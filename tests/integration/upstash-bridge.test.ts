@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { inject } from "vitest";
+import { upstash, uniq } from "./helpers";
+
+describe("the local Upstash bridge, through @upstash/redis", () => {
+  const redis = upstash();
+
+  it("round-trips strings that are not safe as plain JSON or look like base64", async () => {
+    const key = uniq("bridge:str");
+    const values = ['{"half": ', '"quoted"', "line\nbreak", "naïve ☕ 🚀", "abcd", "QUJD", "123", "OK", ""];
+    for (const value of values) {
+      await redis.set(key, value);
+      expect(await redis.get(key)).toBe(value);
+    }
+    await redis.del(key);
+  });
+
+  it("answers base64-encoded results on the wire when the client asks for them", async () => {
+    const key = uniq("bridge:wire");
+    await redis.set(key, "hello");
+    const res = await fetch(inject("upstashUrl"), {
+      method: "POST",
+      headers: { authorization: `Bearer ${inject("upstashToken")}`, "upstash-encoding": "base64" },
+      body: JSON.stringify(["GET", key]),
+    });
+    expect(await res.json()).toEqual({ result: Buffer.from("hello").toString("base64") });
+    await redis.del(key);
+  });
+
+  it("refuses a wrong token with 401", async () => {
+    const res = await fetch(inject("upstashUrl"), {
+      method: "POST",
+      headers: { authorization: "Bearer wrong" },
+      body: JSON.stringify(["PING"]),
+    });
+    expect(res.status).toBe(401);
+  });
+
+  it("runs a pipeline and answers each command in order", async () => {
+    const key = uniq("bridge:pipe");
+    const p = redis.pipeline();
+    p.set(key, "1");
+    p.incrby(key, 41);
+    p.get(key);
+    expect(await p.exec()).toEqual(["OK", 42, "42"]);
+    await redis.del(key);
+  });
+
+  it("runs multi-exec atomically: concurrent writers never interleave inside a transaction", async () => {
+    const key = uniq("bridge:atomic");
+    await redis.set(key, "0");
+    const transactions = Array.from({ length: 150 }, async () => {
+      const tx = redis.multi();
+      tx.incr(key);
+      tx.incr(key);
+      tx.get(key);
+      return (await tx.exec()) as [number, number, string];
+    });
+    const interlopers = Array.from({ length: 150 }, () => redis.incr(key));
+    const results = await Promise.all(transactions);
+    await Promise.all(interlopers);
+    for (const [first, second, read] of results) {
+      expect(second).toBe(first + 1);
+      expect(Number(read)).toBe(second);
+    }
+    expect(Number(await redis.get(key))).toBe(450);
+    await redis.del(key);
+  });
+
+  it("runs nothing of a transaction that Redis refuses while queueing", async () => {
+    const key = uniq("bridge:abort");
+    const res = await fetch(`${inject("upstashUrl")}/multi-exec`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${inject("upstashToken")}` },
+      body: JSON.stringify([["SET", key, "x"], ["NOSUCHCOMMAND"]]),
+    });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toMatch(/EXECABORT/);
+    expect(await redis.get(key)).toBeNull();
+  });
+
+  it("runs scripts by EVALSHA and falls back to EVAL after SCRIPT FLUSH", async () => {
+    const key = uniq("bridge:script");
+    const script = redis.createScript<number>("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+    expect(await script.exec([key], ["5"])).toBe(5);
+    await redis.scriptFlush();
+    expect(await script.exec([key], ["6"])).toBe(11);
+    expect(await redis.scriptExists(script.sha1)).toEqual([1]);
+    await redis.del(key);
+  });
+
+  it("propagates Redis errors to the caller with Redis's message", async () => {
+    const key = uniq("bridge:err");
+    await redis.set(key, "not a number");
+    await expect(redis.incr(key)).rejects.toThrow(/not an integer/);
+    await redis.del(key);
+  });
+});

@@ -1,0 +1,24 @@
+import { Hono } from "hono";
+import { assertSafeConfig } from "./config";
+import type { AppEnv } from "./env";
+import { ApiError, errorResponse } from "./errors";
+import { clients } from "./middleware/clients";
+import { health } from "./routes/health";
+import { time } from "./routes/time";
+
+export function createApp() {
+  const app = new Hono<AppEnv>();
+
+  app.use("/api/*", async function safeConfig(c, next) {
+    assertSafeConfig(c.env);
+    await next();
+  });
+  app.use("/api/*", clients());
+
+  app.route("/api/v1/health", health);
+  app.route("/api/v1/time", time);
+
+  app.notFound((c) => errorResponse(new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`), c));
+  app.onError(errorResponse);
+  return app;
+}

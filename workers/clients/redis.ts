@@ -1,0 +1,24 @@
+import { Redis } from "@upstash/redis/cloudflare";
+import { BUDGETS } from "../config";
+
+export type { Redis };
+
+/**
+ * The Upstash REST client the whole edge uses. Responses stay raw strings
+ * (`automaticDeserialization: false`) so each caller parses its own shape once, at its
+ * boundary. A bounded timeout and a single retry keep a dead Redis from hanging a
+ * request: the caller turns the failure into 503 + Retry-After. The retry is safe for
+ * the purchase script because it is idempotent on the request id.
+ */
+export function createRedis(env: Pick<Env, "UPSTASH_REDIS_REST_URL" | "UPSTASH_REDIS_REST_TOKEN">): Redis {
+  return new Redis({
+    url: env.UPSTASH_REDIS_REST_URL,
+    token: env.UPSTASH_REDIS_REST_TOKEN,
+    automaticDeserialization: false,
+    enableTelemetry: false,
+    // A function, not a signal: the client then throws on abort instead of returning
+    // the abort reason as if it were a result.
+    signal: () => AbortSignal.timeout(BUDGETS.redisTimeoutMs),
+    retry: { retries: 1, backoff: () => 50 },
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * The one place where the product's defaults live. Everything that can be tuned per sale
+ * is stored with the sale; these are the values used when the admin leaves a field out.
+ */
+export const DEFAULTS = {
+  preQueueMinutes: 5,
+  preQueueMode: "fifo" as const,
+  admissionRatePerSecond: 10_000,
+  expectedShoppers: 10_000,
+  safetyBufferPercent: 1,
+  perUserLimit: 2,
+  paymentDeadlineSeconds: 600,
+  admissionTokenSeconds: 60,
+  /** Accounts younger than this are refused at the queue's door (API.md). */
+  minAccountAgeSeconds: 24 * 60 * 60,
+  /** Clock tolerance when verifying JWTs minted by other machines. */
+  jwtClockToleranceSeconds: 5,
+  /** How long the status answer may be served from the edge cache. */
+  statusCacheSeconds: 1,
+} as const;
+
+/** Latency budgets for dependencies: past these the shopper gets 503 + Retry-After, never a hang. */
+export const BUDGETS = {
+  redisTimeoutMs: 2_000,
+  postgresTimeoutMs: 3_000,
+  /** How long the purchase path waits for the order row before leaving it to the outbox. */
+  orderWriteBudgetMs: 250,
+  retryAfterSeconds: 2,
+} as const;
+
+const DEV_SECRETS = new Set([
+  "dev-shopper-secret",
+  "dev-admission-secret",
+  "dev-admin-token",
+  "dev-upstash-token",
+]);
+
+export function isProduction(env: Pick<Env, "ENVIRONMENT">): boolean {
+  return env.ENVIRONMENT !== "development" && env.ENVIRONMENT !== "test";
+}
+
+/**
+ * Production must never run on the public development secrets or with the captcha
+ * switched off; a deploy that forgot `wrangler secret put` fails loudly instead.
+ */
+export function assertSafeConfig(env: Env): void {
+  if (!isProduction(env)) return;
+  for (const key of ["SHOPPER_JWT_SECRET", "ADMISSION_JWT_SECRET", "ADMIN_TOKEN", "UPSTASH_REDIS_REST_TOKEN"] as const) {
+    const value = env[key];
+    if (!value || DEV_SECRETS.has(value)) {
+      throw new Error(`${key} is unset or a development default; set it with \`wrangler secret put ${key}\``);
+    }
+  }
+  if (env.CAPTCHA_MODE === "off") throw new Error("CAPTCHA_MODE=off is refused in production");
+}

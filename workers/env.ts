@@ -1,0 +1,13 @@
+import type { Database } from "./clients/db";
+import type { Redis } from "@upstash/redis/cloudflare";
+
+/** Per-request values set by middleware. */
+export type Variables = {
+  /** Shopper id from a verified session or admission token. */
+  shopperId: string;
+  redis: Redis;
+  /** Opens the request's Postgres pool on first use. */
+  db: () => Database;
+};
+
+export type AppEnv = { Bindings: Env; Variables: Variables };

@@ -1,0 +1,71 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { BUDGETS } from "./config";
+
+/** Every error code the API can answer with (API.md "Errors"). */
+export type ErrorCode =
+  | "bad_request"
+  | "invalid_json"
+  | "unauthorized"
+  | "forbidden"
+  | "account_too_new"
+  | "not_found"
+  | "idempotency_conflict"
+  | "reservation_expired"
+  | "validation_failed"
+  | "invalid_quantity"
+  | "sale_not_active"
+  | "rate_limited"
+  | "dependency_unavailable"
+  | "conflict"
+  | "internal_error";
+
+/**
+ * The one error type the app throws. `app.onError` turns it into the contract's
+ * `{ error, message }` body; handlers never build error responses themselves, so no
+ * handler can write and then fail halfway with a different shape.
+ */
+export class ApiError extends HTTPException {
+  constructor(
+    status: ContentfulStatusCode,
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(status, { message });
+  }
+}
+
+export const badRequest = (message: string, details?: unknown) => new ApiError(400, "bad_request", message, details);
+export const unauthorized = (message = "A valid bearer token is required.") => new ApiError(401, "unauthorized", message);
+export const forbidden = (message: string) => new ApiError(403, "forbidden", message);
+export const notFound = (what: string) => new ApiError(404, "not_found", `${what} was not found.`);
+export const unavailable = (dependency: string, retryAfterSeconds: number = BUDGETS.retryAfterSeconds) =>
+  new ApiError(503, "dependency_unavailable", `${dependency} is not answering; try again shortly.`, undefined, retryAfterSeconds);
+
+/** Marks an error as a dependency outage so the edge answers 503 rather than 500. */
+export class DependencyError extends Error {
+  constructor(readonly dependency: "redis" | "postgres" | "queue", cause: unknown) {
+    super(`${dependency} unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+export function errorResponse(err: Error, c: Context): Response {
+  if (err instanceof ApiError) {
+    if (err.retryAfterSeconds !== undefined) c.header("Retry-After", String(err.retryAfterSeconds));
+    const body: Record<string, unknown> = { error: err.code, message: err.message };
+    if (err.details !== undefined) body.details = err.details;
+    return c.json(body, err.status);
+  }
+  if (err instanceof DependencyError) {
+    c.header("Retry-After", String(BUDGETS.retryAfterSeconds));
+    return c.json({ error: "dependency_unavailable", message: `${err.dependency} is not answering; try again shortly.` }, 503);
+  }
+  if (err instanceof HTTPException) {
+    return c.json({ error: err.status === 401 ? "unauthorized" : "bad_request", message: err.message }, err.status);
+  }
+  console.error("unhandled error", err);
+  return c.json({ error: "internal_error", message: "Something went wrong on our side; retry with the same Idempotency-Key." }, 500);
+}
