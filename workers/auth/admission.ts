@@ -1,0 +1,79 @@
+import { createMiddleware } from "hono/factory";
+import { SignJWT, jwtVerify } from "jose";
+import { DEFAULTS } from "../config";
+import type { AppEnv } from "../env";
+import { ApiError, unauthorized } from "../errors";
+import { bearer } from "./admin";
+
+/**
+ * Admission tokens: what the sale's queue gives a shopper whose turn has come, and the
+ * only key to the purchase route. Short-lived (60 s), bound to shopper, sale and a
+ * unique id, and verified with the algorithm pinned, so a token for one sale or one
+ * shopper is worth nothing anywhere else.
+ */
+export const ADMISSION_ISSUER = "flash-sale-queue";
+export const ADMISSION_AUDIENCE = "flash-sale-purchase";
+
+export type AdmissionClaims = { sub: string; saleId: string; jti: string; exp: number };
+
+const encoder = new TextEncoder();
+
+export async function mintAdmissionToken(
+  secret: string,
+  claims: { sub: string; saleId: string; jti: string },
+  nowMs: number = Date.now(),
+  ttlSeconds: number = DEFAULTS.admissionTokenSeconds,
+): Promise<{ token: string; expiresAt: Date }> {
+  const iat = Math.floor(nowMs / 1000);
+  const exp = iat + ttlSeconds;
+  const token = await new SignJWT({ sale: claims.saleId })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuer(ADMISSION_ISSUER)
+    .setAudience(ADMISSION_AUDIENCE)
+    .setSubject(claims.sub)
+    .setJti(claims.jti)
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .sign(encoder.encode(secret));
+  return { token, expiresAt: new Date(exp * 1000) };
+}
+
+/** 401 for a token that is not a valid admission token at all; 403 for one bound to another sale. */
+export async function verifyAdmissionToken(token: string, secret: string, saleId: string, nowMs?: number): Promise<AdmissionClaims> {
+  let payload;
+  try {
+    ({ payload } = await jwtVerify(token, encoder.encode(secret), {
+      algorithms: ["HS256"],
+      issuer: ADMISSION_ISSUER,
+      audience: ADMISSION_AUDIENCE,
+      requiredClaims: ["sub", "jti", "exp", "iat"],
+      clockTolerance: DEFAULTS.jwtClockToleranceSeconds,
+      currentDate: nowMs === undefined ? undefined : new Date(nowMs),
+    }));
+  } catch {
+    throw unauthorized("The admission token is missing, malformed, expired or badly signed.");
+  }
+  if (typeof payload.sale !== "string" || typeof payload.sub !== "string" || typeof payload.jti !== "string") {
+    throw unauthorized("The admission token lacks its sale, shopper or id.");
+  }
+  if (payload.sale !== saleId) throw new ApiError(403, "forbidden", "This admission token belongs to another sale.");
+  return { sub: payload.sub, saleId: payload.sale, jti: payload.jti, exp: payload.exp! };
+}
+
+declare module "hono" {
+  interface ContextVariableMap {
+    admission: AdmissionClaims;
+  }
+}
+
+/** Requires an admission token for the `:saleId` in the path; sets `shopperId` and `admission`. */
+export function admissionAuth() {
+  return createMiddleware<AppEnv>(async function admissionAuth(c, next) {
+    const token = bearer(c.req.header("authorization"));
+    if (!token) throw unauthorized("An admission token from the sale's queue is required.");
+    const claims = await verifyAdmissionToken(token, c.env.ADMISSION_JWT_SECRET, c.req.param("saleId") ?? "");
+    c.set("shopperId", claims.sub);
+    c.set("admission", claims);
+    await next();
+  });
+}

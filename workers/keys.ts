@@ -1,0 +1,32 @@
+/**
+ * Every Redis key the system uses, in one place. All keys of a sale share the hash tag
+ * `{saleId}`, so on a clustered Redis they live in one slot and a script may touch them
+ * together; Upstash also locks per key only when every key a script uses is in KEYS.
+ *
+ *   sale meta        hash   start_ms, end_ms, cancelled (0|1), payment_deadline_s, skus (comma list), prewarmed_at
+ *   item:{sku}       hash   name, price, original_price, total, loaded, limit
+ *   stock:{sku}      int    units still sellable; never below zero (the purchase script checks before it decrements)
+ *   bought:{sku}:{u} int    units of the SKU shopper u holds (reserved or paid), for the per-user limit
+ *   device:{fp}      string the shopper who made the sale's purchase from this device
+ *   idem:{u}:{key}   hash   the first answer to an Idempotency-Key, and a hash of its body
+ *   res:{token}      hash   a reservation: order_id, user, sku, qty, price, deadline_ms, state, device
+ *   deadlines        zset   reservation token -> payment deadline (ms), for the expiry sweep
+ *   outbox           list   order events not yet written to Postgres, oldest first
+ *   counters         hash   reserved, paid, expired, cancelled units (live figures)
+ */
+const base = (saleId: string) => `fs:{${saleId}}`;
+
+export const keys = {
+  meta: (saleId: string) => `${base(saleId)}:meta`,
+  item: (saleId: string, skuId: string) => `${base(saleId)}:item:${skuId}`,
+  stock: (saleId: string, skuId: string) => `${base(saleId)}:stock:${skuId}`,
+  bought: (saleId: string, skuId: string, userId: string) => `${base(saleId)}:bought:${skuId}:${userId}`,
+  device: (saleId: string, fingerprint: string) => `${base(saleId)}:device:${fingerprint}`,
+  idempotency: (saleId: string, userId: string, key: string) => `${base(saleId)}:idem:${userId}:${key}`,
+  reservation: (saleId: string, token: string) => `${base(saleId)}:res:${token}`,
+  deadlines: (saleId: string) => `${base(saleId)}:deadlines`,
+  outbox: (saleId: string) => `${base(saleId)}:outbox`,
+  counters: (saleId: string) => `${base(saleId)}:counters`,
+  /** Not per sale: the set of sales with work pending for the cron sweep. */
+  activeSales: () => "fs:active-sales",
+} as const;

@@ -1,0 +1,33 @@
+import type { Context } from "hono";
+import { z } from "zod";
+import { ApiError } from "./errors";
+
+/**
+ * Request bodies become typed values here, once. Malformed JSON, a missing field or a
+ * wrong type is 400 (the request is not understood); a well-formed request that breaks
+ * a business rule is the handler's 422.
+ */
+export async function parseBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  let raw: unknown;
+  const text = await c.req.text();
+  try {
+    raw = text.length === 0 ? undefined : JSON.parse(text);
+  } catch {
+    throw new ApiError(400, "invalid_json", "The request body is not valid JSON.");
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => ({ field: i.path.join(".") || "(body)", problem: i.message }));
+    throw new ApiError(400, "bad_request", `The request body is missing fields or has the wrong types: ${problems.map((p) => `${p.field}: ${p.problem}`).join("; ")}.`, problems);
+  }
+  return parsed.data;
+}
+
+export const uuidParam = z.string().uuid();
+
+/** A path `:saleId` that is not a UUID names no sale: 404, before anything is read. */
+export function isUuid(value: string | undefined): value is string {
+  return uuidParam.safeParse(value).success;
+}
+
+export { z };
