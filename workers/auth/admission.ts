@@ -14,19 +14,26 @@ import { bearer } from "./admin";
 export const ADMISSION_ISSUER = "flash-sale-queue";
 export const ADMISSION_AUDIENCE = "flash-sale-purchase";
 
-export type AdmissionClaims = { sub: string; saleId: string; jti: string; exp: number };
+export type AdmissionClaims = {
+  sub: string;
+  saleId: string;
+  jti: string;
+  exp: number;
+  /** The device fingerprint the shopper entered the queue with: the purchase's device rule keys on it. */
+  device: string | null;
+};
 
 const encoder = new TextEncoder();
 
 export async function mintAdmissionToken(
   secret: string,
-  claims: { sub: string; saleId: string; jti: string },
+  claims: { sub: string; saleId: string; jti: string; device?: string },
   nowMs: number = Date.now(),
   ttlSeconds: number = DEFAULTS.admissionTokenSeconds,
 ): Promise<{ token: string; expiresAt: Date }> {
   const iat = Math.floor(nowMs / 1000);
   const exp = iat + ttlSeconds;
-  const token = await new SignJWT({ sale: claims.saleId })
+  const token = await new SignJWT(claims.device ? { sale: claims.saleId, dfp: claims.device } : { sale: claims.saleId })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setIssuer(ADMISSION_ISSUER)
     .setAudience(ADMISSION_AUDIENCE)
@@ -57,7 +64,8 @@ export async function verifyAdmissionToken(token: string, secret: string, saleId
     throw unauthorized("The admission token lacks its sale, shopper or id.");
   }
   if (payload.sale !== saleId) throw new ApiError(403, "forbidden", "This admission token belongs to another sale.");
-  return { sub: payload.sub, saleId: payload.sale, jti: payload.jti, exp: payload.exp! };
+  const device = typeof payload.dfp === "string" && payload.dfp.length > 0 ? payload.dfp : null;
+  return { sub: payload.sub, saleId: payload.sale, jti: payload.jti, exp: payload.exp!, device };
 }
 
 declare module "hono" {
