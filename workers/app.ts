@@ -3,7 +3,9 @@ import { assertSafeConfig } from "./config";
 import type { AppEnv } from "./env";
 import { ApiError, errorResponse } from "./errors";
 import { clients } from "./middleware/clients";
+import { adminSales } from "./routes/admin-sales";
 import { health } from "./routes/health";
+import { status } from "./routes/status";
 import { time } from "./routes/time";
 
 export function createApp() {
@@ -17,6 +19,8 @@ export function createApp() {
 
   app.route("/api/v1/health", health);
   app.route("/api/v1/time", time);
+  app.route("/api/v1/flash-sale", status);
+  app.route("/api/v1/admin/sales", adminSales);
 
   app.notFound((c) => errorResponse(new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`), c));
   app.onError(errorResponse);

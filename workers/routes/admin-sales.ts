@@ -1,0 +1,69 @@
+import { Hono, type Context } from "hono";
+import { adminAuth } from "../auth/admin";
+import type { AppEnv } from "../env";
+import { ApiError, notFound } from "../errors";
+import { reconcileSale } from "../orders/reconcile";
+import { cancelSale } from "../sales/cancel";
+import { saleInput, validateSale } from "../sales/definition";
+import { liveFigures } from "../sales/figures";
+import { configureQueueQuietly, prewarmSale } from "../sales/prewarm";
+import { readSnapshot } from "../sales/snapshot";
+import { findSale, insertSale, listSales, type SaleRecord } from "../sales/store";
+import { saleJson } from "../sales/view";
+import { isUuid, parseBody } from "../validation";
+
+/** The sale named by `:saleId`, or 404 (a non-UUID names no sale and reads nothing). */
+async function requireSale(c: Context<AppEnv>): Promise<SaleRecord> {
+  const saleId = c.req.param("saleId");
+  if (!isUuid(saleId)) throw notFound("Sale");
+  const record = await findSale(c.var.db(), saleId);
+  if (!record) throw notFound("Sale");
+  return record;
+}
+
+async function withFigures(c: Context<AppEnv>, record: SaleRecord, nowMs: number) {
+  const deps = { redis: c.var.redis, db: c.var.db() };
+  const snapshot = await readSnapshot(deps.redis, record.sale.saleId);
+  return saleJson(record, snapshot, nowMs, await liveFigures(c.env, deps, record.sale.saleId, snapshot));
+}
+
+/** `/api/v1/admin/sales`: the admin's (and the shop back end's) view of sales. */
+export const adminSales = new Hono<AppEnv>()
+  .use("*", adminAuth())
+  .post("/", async (c) => {
+    const input = await parseBody(c, saleInput);
+    const now = Date.now();
+    const result = validateSale(input, now);
+    if (!result.ok) {
+      const list = result.problems.map((p) => `${p.field} ${p.problem}`).join("; ");
+      throw new ApiError(422, "validation_failed", `The sale was not created: ${list}.`, result.problems);
+    }
+    const record = await insertSale(c.var.db(), result.sale);
+    await configureQueueQuietly(c.env, record);
+    return c.json(saleJson(record, null, now), 201);
+  })
+  .get("/", async (c) => {
+    const now = Date.now();
+    const records = await listSales(c.var.db());
+    return c.json({ sales: await Promise.all(records.map((r) => withFigures(c, r, now))) });
+  })
+  .get("/:saleId", async (c) => c.json(await withFigures(c, await requireSale(c), Date.now())))
+  .post("/:saleId/prewarm", async (c) => {
+    const record = await requireSale(c);
+    const result = await prewarmSale({ redis: c.var.redis, db: c.var.db() }, record);
+    await configureQueueQuietly(c.env, record);
+    return c.json(result);
+  })
+  .post("/:saleId/cancel", async (c) => {
+    const record = await requireSale(c);
+    const now = new Date();
+    if (record.sale.status !== "cancelled" && now >= record.sale.endTime) {
+      throw new ApiError(422, "validation_failed", `The sale ended at ${record.sale.endTime.toISOString()}; an ended sale cannot be cancelled.`);
+    }
+    const { record: cancelled, queueNotified } = await cancelSale(c.env, { redis: c.var.redis, db: c.var.db() }, record, now);
+    return c.json({ ...(await withFigures(c, cancelled, now.getTime())), queue_notified: queueNotified });
+  })
+  .post("/:saleId/reconcile", async (c) => {
+    const record = await requireSale(c);
+    return c.json(await reconcileSale({ redis: c.var.redis, db: c.var.db() }, record.sale.saleId));
+  });

@@ -1,0 +1,101 @@
+import type { Database } from "../clients/db";
+import { createDb } from "../clients/db";
+import { createRedis, type Redis } from "../clients/redis";
+import { keys } from "../keys";
+import { configureQueue, type QueueSaleConfig } from "../queue/client";
+import { loadedUnits } from "./definition";
+import prewarmLua from "./prewarm.lua";
+import { markPrewarmed, salesDueForPrewarm, type SaleRecord } from "./store";
+
+export type PrewarmResult = {
+  sale_id: string;
+  /** false when an earlier call had already loaded the sale (nothing was changed). */
+  loaded: boolean;
+  prewarmed_at: string;
+  items: Array<{ sku_id: string; total_stock: number; loaded: number }>;
+};
+
+/**
+ * Loads a sale's definition and stock into Redis in one script (prewarm.lua), so the
+ * purchase script never sees half a sale, and does it at most once per sale.
+ */
+export async function prewarmSale(deps: { redis: Redis; db: Database }, record: SaleRecord, nowMs = Date.now()): Promise<PrewarmResult> {
+  const { sale, items } = record;
+  const buffer = Number(sale.safetyBufferPercent);
+  const loaded = items.map((i) => loadedUnits(i.totalStock, buffer));
+  const keyList = [keys.meta(sale.saleId)];
+  const args = [
+    String(sale.startTime.getTime()),
+    String(sale.endTime.getTime()),
+    sale.status === "cancelled" ? "1" : "0",
+    String(sale.paymentDeadlineSeconds),
+    items.map((i) => i.skuId).join(","),
+    String(nowMs),
+    sale.name,
+  ];
+  items.forEach((item, i) => {
+    keyList.push(keys.item(sale.saleId, item.skuId), keys.stock(sale.saleId, item.skuId));
+    args.push(item.name, item.flashPrice, item.originalPrice, String(item.totalStock), String(loaded[i]), String(item.perUserLimit));
+  });
+  const [didLoad, at] = await deps.redis.createScript<[number, string]>(prewarmLua).exec(keyList, args);
+  // Outside the script: the set is not in the sale's hash slot. SADD is idempotent, so
+  // every call repairs a set that missed an earlier one.
+  await deps.redis.sadd(keys.activeSales(), sale.saleId);
+  const prewarmedAt = new Date(Number(at));
+  await markPrewarmed(deps.db, sale.saleId, prewarmedAt);
+  return {
+    sale_id: sale.saleId,
+    loaded: Number(didLoad) === 1,
+    prewarmed_at: prewarmedAt.toISOString(),
+    items: items.map((item, i) => ({ sku_id: item.skuId, total_stock: item.totalStock, loaded: loaded[i]! })),
+  };
+}
+
+export function queueConfigOf({ sale }: SaleRecord): QueueSaleConfig {
+  return {
+    saleId: sale.saleId,
+    startMs: sale.startTime.getTime(),
+    endMs: sale.endTime.getTime(),
+    preQueueMinutes: sale.preQueueMinutes,
+    preQueueMode: sale.preQueueMode,
+    admissionRatePerSecond: sale.admissionRatePerSecond,
+    expectedShoppers: sale.expectedShoppers,
+  };
+}
+
+/** Tells the queue about a sale; a queue that cannot hear it yet must not undo the caller's work. */
+export async function configureQueueQuietly(env: Env, record: SaleRecord): Promise<boolean> {
+  try {
+    await configureQueue(env, queueConfigOf(record));
+    return true;
+  } catch (err) {
+    console.warn(`queue not configured for sale ${record.sale.saleId}:`, err instanceof Error ? err.message : err);
+    return false;
+  }
+}
+
+/** The cron ticks once a minute; looking two ticks ahead absorbs a late or skipped tick. */
+const PREWARM_HORIZON_MS = 2 * 60_000;
+
+/**
+ * The cron's share of sales work: every sale whose pre-queue opens before the next ticks
+ * is loaded now, so no sale opens cold. One sale failing does not stop the others.
+ */
+export async function prewarmDueSales(env: Env, nowMs = Date.now()): Promise<PrewarmResult[]> {
+  const redis = createRedis(env);
+  const { db, pool } = createDb(env);
+  try {
+    const results: PrewarmResult[] = [];
+    for (const record of await salesDueForPrewarm(db, nowMs, PREWARM_HORIZON_MS)) {
+      try {
+        results.push(await prewarmSale({ redis, db }, record, nowMs));
+        await configureQueueQuietly(env, record);
+      } catch (err) {
+        console.error(`pre-warming sale ${record.sale.saleId} failed:`, err instanceof Error ? err.message : err);
+      }
+    }
+    return results;
+  } finally {
+    await pool.end().catch(() => undefined);
+  }
+}

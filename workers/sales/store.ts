@@ -1,0 +1,112 @@
+import { and, desc, eq, inArray, isNull, lte, gt, sql } from "drizzle-orm";
+import type { Database } from "../clients/db";
+import { flashSaleItems, flashSaleOrders, flashSales, type FlashSale, type FlashSaleItem } from "../../schema/schema";
+import type { SaleDefinition } from "./definition";
+
+/** A sale and its items as Postgres holds them: the durable definition. */
+export type SaleRecord = { sale: FlashSale; items: FlashSaleItem[] };
+
+export type OrderCounts = Record<"reserved" | "paid" | "cancelled" | "expired", number>;
+
+/** Sale and items in one transaction: a sale without its items is never visible. */
+export async function insertSale(db: Database, def: SaleDefinition): Promise<SaleRecord> {
+  return db.transaction(async (tx) => {
+    const [sale] = await tx
+      .insert(flashSales)
+      .values({
+        name: def.name,
+        startTime: def.startTime,
+        endTime: def.endTime,
+        preQueueMinutes: def.preQueueMinutes,
+        preQueueMode: def.preQueueMode,
+        admissionRatePerSecond: def.admissionRatePerSecond,
+        expectedShoppers: def.expectedShoppers,
+        safetyBufferPercent: def.safetyBufferPercent.toFixed(2),
+        paymentDeadlineSeconds: def.paymentDeadlineSeconds,
+      })
+      .returning();
+    const items = await tx
+      .insert(flashSaleItems)
+      .values(
+        def.items.map((item) => ({
+          saleId: sale!.saleId,
+          skuId: item.skuId,
+          name: item.name,
+          flashPrice: item.flashPrice,
+          originalPrice: item.originalPrice,
+          totalStock: item.totalStock,
+          perUserLimit: item.perUserLimit,
+        })),
+      )
+      .returning();
+    // The same order as every later read (by SKU), so a sale reads the same every time.
+    return { sale: sale!, items: items.sort((a, b) => (a.skuId < b.skuId ? -1 : a.skuId > b.skuId ? 1 : 0)) };
+  });
+}
+
+async function withItems(db: Database, sales: FlashSale[]): Promise<SaleRecord[]> {
+  if (sales.length === 0) return [];
+  const items = await db
+    .select()
+    .from(flashSaleItems)
+    .where(inArray(flashSaleItems.saleId, sales.map((s) => s.saleId)))
+    .orderBy(sql`${flashSaleItems.skuId} collate "C"`);
+  return sales.map((sale) => ({ sale, items: items.filter((i) => i.saleId === sale.saleId) }));
+}
+
+export async function findSale(db: Database, saleId: string): Promise<SaleRecord | null> {
+  const sales = await db.select().from(flashSales).where(eq(flashSales.saleId, saleId));
+  return (await withItems(db, sales))[0] ?? null;
+}
+
+/** Newest start first. */
+export async function listSales(db: Database, limit = 100): Promise<SaleRecord[]> {
+  return withItems(db, await db.select().from(flashSales).orderBy(desc(flashSales.startTime)).limit(limit));
+}
+
+/**
+ * Sales whose pre-queue opens within `horizonMs` and that were never pre-warmed: the
+ * cron runs once a minute, so it looks one tick ahead and no sale opens cold.
+ */
+export async function salesDueForPrewarm(db: Database, nowMs: number, horizonMs: number): Promise<SaleRecord[]> {
+  const sales = await db
+    .select()
+    .from(flashSales)
+    .where(
+      and(
+        eq(flashSales.status, "scheduled"),
+        isNull(flashSales.prewarmedAt),
+        gt(flashSales.endTime, new Date(nowMs)),
+        lte(sql`${flashSales.startTime} - make_interval(mins => ${flashSales.preQueueMinutes})`, new Date(nowMs + horizonMs)),
+      ),
+    );
+  return withItems(db, sales);
+}
+
+export async function markPrewarmed(db: Database, saleId: string, at: Date): Promise<void> {
+  await db
+    .update(flashSales)
+    .set({ prewarmedAt: at, updatedAt: at })
+    .where(and(eq(flashSales.saleId, saleId), isNull(flashSales.prewarmedAt)));
+}
+
+export async function markCancelled(db: Database, saleId: string, at: Date): Promise<FlashSale | undefined> {
+  const [sale] = await db
+    .update(flashSales)
+    .set({ status: "cancelled", cancelledAt: at, updatedAt: at })
+    .where(eq(flashSales.saleId, saleId))
+    .returning();
+  return sale;
+}
+
+/** Orders per status for one sale (order rows, not units). */
+export async function orderCounts(db: Database, saleId: string): Promise<OrderCounts> {
+  const rows = await db
+    .select({ status: flashSaleOrders.status, n: sql<number>`count(*)::int` })
+    .from(flashSaleOrders)
+    .where(eq(flashSaleOrders.saleId, saleId))
+    .groupBy(flashSaleOrders.status);
+  const counts: OrderCounts = { reserved: 0, paid: 0, cancelled: 0, expired: 0 };
+  for (const row of rows) counts[row.status] = Number(row.n);
+  return counts;
+}

@@ -1,0 +1,91 @@
+import type { QueueStats } from "../queue/client";
+import { lifecycleStatus, type SaleStatus } from "./lifecycle";
+import { totalRemaining, type SaleSnapshot } from "./snapshot";
+import type { OrderCounts, SaleRecord } from "./store";
+
+/** Live figures for the admin: Redis counters and stock, Postgres orders, the queue. */
+export type LiveFigures = {
+  queued: number;
+  admitted: number;
+  reserved: number;
+  paid: number;
+  expired: number;
+  cancelled: number;
+  /** Units still sellable in Redis; null until the sale is pre-warmed. */
+  remaining: number | null;
+  /** Order rows in Postgres by status, to compare with the Redis counters. */
+  orders: OrderCounts;
+};
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** The status of a sale by the server's clock, from Redis when loaded, else from Postgres. */
+export function statusOf(record: SaleRecord, snapshot: SaleSnapshot | null, nowMs: number): SaleStatus {
+  return lifecycleStatus(
+    {
+      startMs: record.sale.startTime.getTime(),
+      endMs: record.sale.endTime.getTime(),
+      cancelled: record.sale.status === "cancelled" || (snapshot?.cancelled ?? false),
+      remaining: snapshot ? totalRemaining(snapshot) : null,
+    },
+    nowMs,
+  );
+}
+
+/** A sale as the admin API answers it: snake_case, ISO times, money as "499.00". */
+export function saleJson(record: SaleRecord, snapshot: SaleSnapshot | null, nowMs: number, figures?: LiveFigures) {
+  const { sale, items } = record;
+  return {
+    sale_id: sale.saleId,
+    name: sale.name,
+    status: statusOf(record, snapshot, nowMs),
+    start_time: sale.startTime.toISOString(),
+    end_time: sale.endTime.toISOString(),
+    pre_queue_minutes: sale.preQueueMinutes,
+    pre_queue_opens_at: new Date(sale.startTime.getTime() - sale.preQueueMinutes * 60_000).toISOString(),
+    pre_queue_mode: sale.preQueueMode,
+    admission_rate_per_second: sale.admissionRatePerSecond,
+    expected_shoppers: sale.expectedShoppers,
+    safety_buffer_percent: Number(sale.safetyBufferPercent),
+    payment_deadline_seconds: sale.paymentDeadlineSeconds,
+    prewarmed_at: iso(sale.prewarmedAt),
+    cancelled_at: iso(sale.cancelledAt),
+    created_at: sale.createdAt.toISOString(),
+    items: items.map((item) => {
+      const live = snapshot?.items.find((i) => i.skuId === item.skuId);
+      return {
+        sku_id: item.skuId,
+        name: item.name,
+        flash_price: item.flashPrice,
+        original_price: item.originalPrice,
+        total_stock: item.totalStock,
+        per_user_limit: item.perUserLimit,
+        loaded: live?.loaded ?? null,
+        remaining: live?.remaining ?? null,
+      };
+    }),
+    ...(figures ? { figures } : {}),
+  };
+}
+
+/** The shopper's status answer (the seed's shape plus the queue), built from Redis only. */
+export function statusJson(snapshot: SaleSnapshot, queue: QueueStats, nowMs: number) {
+  return {
+    sale_id: snapshot.saleId,
+    name: snapshot.name,
+    status: lifecycleStatus({ ...snapshot, remaining: totalRemaining(snapshot) }, nowMs),
+    start_time: new Date(snapshot.startMs).toISOString(),
+    end_time: new Date(snapshot.endMs).toISOString(),
+    server_time: new Date(nowMs).toISOString(),
+    items: snapshot.items.map((item) => ({
+      sku_id: item.skuId,
+      name: item.name,
+      flash_price: item.price,
+      original_price: item.originalPrice,
+      total_stock: item.total,
+      remaining: item.remaining,
+      per_user_limit: item.limit,
+    })),
+    queue: { length: queue.length, admitted_through: queue.admittedThrough },
+  };
+}
