@@ -1,0 +1,109 @@
+/**
+ * Live queue updates: the WebSocket on the queue path when it opens, polling the same
+ * path when it does not (proxies, old networks) or when it drops. Both deliver the same
+ * body (API.md: queue/{queue_token}), so the page handles one shape.
+ */
+import type { ApiClient } from "./api";
+import type { QueueBody } from "./model";
+
+export type LiveQueue = { stop(): void; pollNow(): void };
+
+const SOCKET_OPEN_TIMEOUT_MS = 4_000;
+const POLL_MS = 2_000;
+const MAX_POLL_MS = 15_000;
+
+export function followQueue(
+  api: ApiClient,
+  queueToken: string,
+  onUpdate: (body: QueueBody) => void,
+  onTrouble: (status: number | null, retryAfter: string | null) => void,
+): LiveQueue {
+  let stopped = false;
+  let socket: WebSocket | null = null;
+  let pollTimer: ReturnType<typeof setTimeout> | null = null;
+  let pollDelay = POLL_MS;
+  let socketFailures = 0;
+
+  const poll = async () => {
+    pollTimer = null;
+    if (stopped) return;
+    try {
+      const a = await api.queue(queueToken);
+      if (a.status === 200 && a.body && typeof a.body === "object") {
+        pollDelay = POLL_MS;
+        onUpdate(a.body as QueueBody);
+      } else {
+        onTrouble(a.status, a.retryAfter);
+        const ra = Number(a.retryAfter);
+        pollDelay = Math.min(MAX_POLL_MS, Number.isFinite(ra) && ra > 0 ? ra * 1000 : pollDelay * 2);
+      }
+    } catch {
+      onTrouble(null, null);
+      pollDelay = Math.min(MAX_POLL_MS, pollDelay * 2);
+    }
+    if (!stopped && socket === null) pollTimer = setTimeout(poll, pollDelay);
+  };
+
+  const startPolling = () => {
+    if (stopped || pollTimer !== null) return;
+    pollTimer = setTimeout(poll, 0);
+  };
+
+  const connect = () => {
+    if (stopped || typeof WebSocket === "undefined") return startPolling();
+    let opened = false;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(api.queueSocketUrl(queueToken));
+    } catch {
+      return startPolling();
+    }
+    const openTimer = setTimeout(() => {
+      if (!opened) ws.close();
+    }, SOCKET_OPEN_TIMEOUT_MS);
+    ws.onopen = () => {
+      opened = true;
+      clearTimeout(openTimer);
+      socket = ws;
+      socketFailures = 0;
+      if (pollTimer !== null) {
+        clearTimeout(pollTimer);
+        pollTimer = null;
+      }
+    };
+    ws.onmessage = (ev) => {
+      try {
+        const body = JSON.parse(String(ev.data)) as QueueBody;
+        if (body && typeof body === "object") onUpdate(body);
+      } catch {
+        /* not an update: ignore (keep-alives) */
+      }
+    };
+    ws.onclose = () => {
+      clearTimeout(openTimer);
+      if (socket === ws) socket = null;
+      if (stopped) return;
+      socketFailures++;
+      // Poll while the socket is down; try the socket again with growing pauses.
+      startPolling();
+      if (socketFailures <= 5) setTimeout(connect, Math.min(30_000, 1_000 * 2 ** socketFailures));
+    };
+  };
+
+  connect();
+  // One poll at once: the first answer should not wait for a socket to make up its mind.
+  startPolling();
+
+  return {
+    stop() {
+      stopped = true;
+      if (pollTimer !== null) clearTimeout(pollTimer);
+      socket?.close();
+    },
+    pollNow() {
+      if (pollTimer !== null) clearTimeout(pollTimer);
+      pollTimer = null;
+      void poll();
+    },
+  };
+}
