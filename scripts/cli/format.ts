@@ -1,0 +1,82 @@
+/** Readable terminal output for the admin CLI (--json prints the API's answers instead). */
+
+type Item = { sku_id: string; name: string; flash_price: string; original_price: string; total_stock: number; per_user_limit: number; loaded?: number | null; remaining?: number | null };
+type Sale = {
+  sale_id: string;
+  name: string;
+  status: string;
+  start_time: string;
+  end_time: string;
+  pre_queue_opens_at: string;
+  pre_queue_mode: string;
+  admission_rate_per_second: number;
+  safety_buffer_percent: number;
+  prewarmed_at: string | null;
+  items: Item[];
+  figures?: Record<string, unknown> & { orders?: Record<string, number> };
+};
+
+const dash = (v: unknown) => (v === null || v === undefined ? "-" : String(v));
+
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+}
+
+export function saleSummary(sale: Sale): string {
+  const lines = [
+    `${sale.name}  (${sale.sale_id})`,
+    `  status      ${sale.status}`,
+    `  window      ${sale.start_time} → ${sale.end_time}`,
+    `  pre-queue   opens ${sale.pre_queue_opens_at}, ${sale.pre_queue_mode}, ${sale.admission_rate_per_second}/s admitted`,
+    `  pre-warmed  ${sale.prewarmed_at ?? "not yet"} (buffer ${sale.safety_buffer_percent}%)`,
+    "",
+    table([
+      ["SKU", "NAME", "PRICE", "WAS", "STOCK", "LOADED", "REMAINING", "LIMIT"],
+      ...sale.items.map((i) => [i.sku_id, i.name, i.flash_price, i.original_price, String(i.total_stock), dash(i.loaded), dash(i.remaining), String(i.per_user_limit)]),
+    ]).replace(/^/gm, "  "),
+  ];
+  const f = sale.figures;
+  if (f) {
+    lines.push(
+      "",
+      `  queue       ${dash(f.queued)} queued, admitted through ${dash(f.admitted)}`,
+      `  redis       ${dash(f.reserved)} reserved, ${dash(f.paid)} paid, ${dash(f.expired)} expired, ${dash(f.cancelled)} cancelled, ${dash(f.remaining)} remaining`,
+      `  orders      ${Object.entries(f.orders ?? {}).map(([k, v]) => `${v} ${k}`).join(", ")}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+export function saleList(sales: Sale[]): string {
+  if (sales.length === 0) return "No sales yet. Create one: npm run sale -- create scripts/cli/examples/phone-sale.yaml";
+  return table([
+    ["SALE ID", "NAME", "STATUS", "STARTS", "REMAINING", "QUEUED", "PAID"],
+    ...sales.map((s) => [s.sale_id, s.name, s.status, s.start_time, dash(s.figures?.remaining), dash(s.figures?.queued), dash(s.figures?.paid)]),
+  ]);
+}
+
+export function prewarmSummary(r: { sale_id: string; loaded: boolean; prewarmed_at: string; items: Array<{ sku_id: string; total_stock: number; loaded: number }> }): string {
+  const head = r.loaded
+    ? `Pre-warmed sale ${r.sale_id}:`
+    : `Sale ${r.sale_id} was already pre-warmed at ${r.prewarmed_at}; nothing was reloaded:`;
+  return [head, ...r.items.map((i) => `  ${i.sku_id}  ${i.loaded} of ${i.total_stock} units on sale`)].join("\n");
+}
+
+export function reconcileSummary(r: {
+  sale_id: string;
+  checked_at: string;
+  items: Array<{ sku_id: string; total_stock: number; redis_remaining: number; orders_reserved: number; orders_paid: number; excess_cancelled: number; missing_orders_written: number }>;
+  excess_cancelled: number;
+  missing_orders_written: number;
+}): string {
+  return [
+    `Reconciled sale ${r.sale_id} at ${r.checked_at}: ${r.excess_cancelled} excess order(s) cancelled, ${r.missing_orders_written} missing order(s) written.`,
+    table([
+      ["SKU", "STOCK", "REDIS LEFT", "RESERVED", "PAID", "WRITTEN", "CANCELLED"],
+      ...r.items.map((i) => [i.sku_id, String(i.total_stock), String(i.redis_remaining), String(i.orders_reserved), String(i.orders_paid), String(i.missing_orders_written), String(i.excess_cancelled)]),
+    ]).replace(/^/gm, "  "),
+  ].join("\n");
+}
+
+export type { Sale };

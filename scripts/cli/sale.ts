@@ -1,0 +1,135 @@
+/**
+ * The admin CLI: `npm run sale -- <command>`. It drives the admin API (API.md "Admin
+ * API") and nothing else, so what it does a shop's back end can do over HTTP too.
+ * Output is for people by default and the API's own JSON with --json; progress goes to
+ * stderr; a failure is one line on stderr and a non-zero exit.
+ */
+import { parseArgs } from "node:util";
+import { adminCall, type AdminTarget, CliError } from "./admin-client";
+import { deploy } from "./deploy";
+import { prewarmSummary, reconcileSummary, saleList, saleSummary } from "./format";
+import { readSaleFile } from "./sale-file";
+
+const USAGE = `usage: npm run sale -- <command> [options]
+
+  create <file.json|file.yaml>   create a sale from a definition file
+  list                           every sale with live figures
+  show <sale_id> [--watch]       one sale; --watch refreshes the live figures
+  prewarm <sale_id>              load its stock into Redis (idempotent)
+  cancel <sale_id>               stop the sale and tell queued shoppers
+  reconcile <sale_id>            compare Postgres orders with Redis and repair
+  deploy [--dry-run]             pre-render sale pages and run wrangler deploy
+
+options:
+  --url URL          admin API origin (default http://127.0.0.1:8787, or SALE_API_URL)
+  --json             print the API's JSON instead of tables
+  --interval SECS    refresh interval for show --watch (default 2)
+  ADMIN_TOKEN        environment variable with the admin token (default dev-admin-token)`;
+
+type Options = { json: boolean; watch: boolean; dryRun: boolean; intervalS: number };
+
+const progress = (line: string) => process.stderr.write(`… ${line}\n`);
+
+function saleIdArg(args: string[], command: string): string {
+  const id = args[0];
+  if (!id) throw new CliError(`${command} needs a sale id: npm run sale -- ${command} <sale_id>`);
+  return encodeURIComponent(id);
+}
+
+async function watch(target: AdminTarget, id: string, options: Options): Promise<never> {
+  for (;;) {
+    const sale = await adminCall(target, "GET", `/sales/${id}`);
+    if (options.json) process.stdout.write(`${JSON.stringify(sale)}\n`);
+    else process.stdout.write(`\x1b[2J\x1b[H${saleSummary(sale)}\n\n  refreshed ${new Date().toISOString()} · every ${options.intervalS}s · Ctrl-C to stop\n`);
+    await new Promise((r) => setTimeout(r, options.intervalS * 1000));
+  }
+}
+
+async function run(command: string, args: string[], target: AdminTarget, options: Options): Promise<void> {
+  const print = (answer: unknown, human: () => string) => console.log(options.json ? JSON.stringify(answer, null, 2) : human());
+  switch (command) {
+    case "create": {
+      const file = args[0];
+      if (!file) throw new CliError("create needs a file: npm run sale -- create scripts/cli/examples/phone-sale.yaml");
+      const sale = await adminCall(target, "POST", "/sales", readSaleFile(file));
+      return print(sale, () => `Created sale ${sale.sale_id}\n\n${saleSummary(sale)}`);
+    }
+    case "list": {
+      const { sales } = await adminCall(target, "GET", "/sales");
+      return print(sales, () => saleList(sales));
+    }
+    case "show": {
+      const id = saleIdArg(args, "show");
+      if (options.watch) return watch(target, id, options);
+      const sale = await adminCall(target, "GET", `/sales/${id}`);
+      return print(sale, () => saleSummary(sale));
+    }
+    case "prewarm": {
+      const result = await adminCall(target, "POST", `/sales/${saleIdArg(args, "prewarm")}/prewarm`);
+      return print(result, () => prewarmSummary(result));
+    }
+    case "cancel": {
+      const sale = await adminCall(target, "POST", `/sales/${saleIdArg(args, "cancel")}/cancel`);
+      const told = sale.queue_notified ? "queued shoppers were told" : "the queue could not be told yet; cancel again to retry";
+      return print(sale, () => `Cancelled sale ${sale.sale_id}; ${told}.\n\n${saleSummary(sale)}`);
+    }
+    case "reconcile": {
+      const id = saleIdArg(args, "reconcile");
+      if (!options.json) progress(`reconciling sale ${decodeURIComponent(id)}`);
+      const report = await adminCall(target, "POST", `/sales/${id}/reconcile`);
+      return print(report, () => reconcileSummary(report));
+    }
+    case "deploy": {
+      const result = await deploy(target, { dryRun: options.dryRun, progress });
+      return print(result, () => (options.dryRun ? "Dry run complete: the bundle builds; nothing was deployed." : "Deployed."));
+    }
+    default:
+      throw new CliError(`unknown command "${command}"; run npm run sale -- --help`);
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        url: { type: "string" },
+        json: { type: "boolean", default: false },
+        watch: { type: "boolean", default: false },
+        "dry-run": { type: "boolean", default: false },
+        interval: { type: "string", default: "2" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (err) {
+    console.error(`sale: ${(err as Error).message}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [command, ...args] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  const intervalS = Number(values.interval);
+  if (!(intervalS > 0)) {
+    console.error("sale: --interval must be a number of seconds above 0");
+    return 2;
+  }
+  const target: AdminTarget = {
+    url: values.url ?? process.env.SALE_API_URL ?? "http://127.0.0.1:8787",
+    token: process.env.ADMIN_TOKEN ?? "dev-admin-token",
+  };
+  try {
+    await run(command, args, target, { json: values.json, watch: values.watch, dryRun: values["dry-run"], intervalS });
+    return 0;
+  } catch (err) {
+    const message = err instanceof CliError ? err.message : `unexpected failure: ${(err as Error).message.split("\n")[0]}`;
+    console.error(`sale: ${message}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
