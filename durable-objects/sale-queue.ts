@@ -1,10 +1,566 @@
 import { DurableObject } from "cloudflare:workers";
+import { mintAdmissionToken } from "../workers/auth/admission";
+import { createRedis } from "../workers/clients/redis";
+import { DEFAULTS } from "../workers/config";
+import { keys } from "../workers/keys";
+import type { QueueSaleConfig, QueueStats } from "../workers/queue/client";
+import { type EnterAnswer, type Outcome, type QueueView, refuse } from "../workers/queue/types";
+import { commitmentOf, drawPermutation, newSeed } from "./queue/draw";
+import { type Meter, advance } from "./queue/meter";
 
 /**
- * One per sale: the FIFO admission queue and the issuer of admission tokens.
+ * One per sale: the admission queue and the issuer of admission tokens.
+ *
+ * Every entrant gets an arrival number (1, 2, 3… in order of arrival) and a queue
+ * position: the arrival number itself (fifo, and everyone after the start in random
+ * mode), or its rank in the seeded draw (random mode, arrived before the start).
+ * Admission is one watermark, `admittedThrough`: every position at or below it is
+ * admitted, so admitting a thousand shoppers is one number changing, not a thousand writes.
  */
+
+const TICK_MS = 250;
+const SOLD_OUT_TICK_MS = 1_000;
+/** How often waiting sockets get a position update (the seed's "every 5 seconds"). */
+const BROADCAST_EVERY_MS = 5_000;
+const RATE_WINDOW_MS = 10_000;
+
+type Config = QueueSaleConfig & { cancelled: boolean };
+
+const META_FIELDS = ["start_ms", "end_ms", "cancelled", "skus"] as const;
+type SaleMeta = Partial<Record<(typeof META_FIELDS)[number], string>>;
+
+/** The prewarm's sale meta (workers/keys.ts); the client returns HMGET raw, in field order. */
+async function readMeta(env: Env, saleId: string): Promise<SaleMeta> {
+  const raw = (await createRedis(env).hmget(keys.meta(saleId), ...META_FIELDS)) as unknown;
+  const values = Array.isArray(raw) ? raw : [];
+  const meta: SaleMeta = {};
+  META_FIELDS.forEach((field, i) => {
+    if (values[i] !== null && values[i] !== undefined) meta[field] = String(values[i]);
+  });
+  return meta;
+}
+
+type Durable = {
+  meter: Meter;
+  soldOut: boolean;
+  /** null: not read yet, or the last read failed. */
+  remaining: number | null;
+  skus: string[] | null;
+  seed: string;
+  commitment: string;
+  /** Random mode: how many pre-start entrants the draw ordered; null before the draw. */
+  drawnCount: number | null;
+  closedBroadcast: boolean;
+};
+
+type Entrant = {
+  seq: number;
+  shopper: string;
+  token: string;
+  arrival: number;
+  position: number | null;
+  adm_token: string | null;
+  adm_expires_ms: number | null;
+};
+
+/** What a socket remembers across hibernation. */
+type Attachment = { token: string; shopper: string; arrival: number; position: number | null };
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS entrants (
+    seq INTEGER PRIMARY KEY,
+    shopper TEXT NOT NULL UNIQUE,
+    device TEXT NOT NULL UNIQUE,
+    token TEXT NOT NULL UNIQUE,
+    arrival INTEGER NOT NULL UNIQUE,
+    position INTEGER UNIQUE,
+    arrived_ms INTEGER NOT NULL,
+    adm_token TEXT,
+    adm_expires_ms INTEGER
+  );
+`;
+
 export class SaleQueue extends DurableObject<Env> {
-  async ping(): Promise<string> {
-    return "pong";
+  private config: Config | null = null;
+  private state!: Durable;
+  /** Highest arrival number handed out; positions of later arrivals follow it. */
+  private arrivals = 0;
+  private clockOverride: number | null = null;
+  private stockOverride: number | null = null;
+  private lastBroadcastMs = 0;
+  private rateSamples: Array<{ ms: number; admitted: number }> = [];
+  private startupError: unknown = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    void ctx.blockConcurrencyWhile(async () => {
+      try {
+        ctx.storage.sql.exec(SCHEMA);
+        this.config = this.read<Config>("config");
+        this.state = this.read<Durable>("state") ?? this.freshState();
+        this.arrivals = Number(ctx.storage.sql.exec<{ n: number | null }>("SELECT MAX(arrival) AS n FROM entrants").one().n ?? 0);
+      } catch (err) {
+        // Kept and rethrown by every call (outside blockConcurrencyWhile), so callers see
+        // the cause and the runtime is not left with an object stuck in its constructor.
+        this.startupError = err;
+      }
+    });
+  }
+
+  private alive(): void {
+    if (this.startupError) throw this.startupError;
+  }
+
+  // ---- configuration (the sales engineer's facade calls these) ------------------------
+
+  async configure(config: QueueSaleConfig): Promise<void> {
+    this.alive();
+    const cancelled = this.config?.cancelled ?? false;
+    this.config = { ...config, cancelled };
+    this.write("config", this.config);
+    await this.schedule(this.now());
+  }
+
+  async cancel(): Promise<void> {
+    this.alive();
+    if (!this.config) return;
+    this.config = { ...this.config, cancelled: true };
+    this.write("config", this.config);
+    this.broadcastClosed();
+  }
+
+  stats(): QueueStats {
+    this.alive();
+    return {
+      length: this.arrivals,
+      admittedThrough: this.state.meter.admittedThrough,
+      soldOut: this.state.soldOut,
+      closed: this.isClosed(this.now()),
+    };
+  }
+
+  /** Stock changed (sold out, or units came back): decide now, not at the next tick. */
+  async stockChanged(): Promise<void> {
+    await this.tick();
+  }
+
+  // ---- the door --------------------------------------------------------------------------
+
+  async enter(saleId: string, shopperId: string, device: string): Promise<Outcome<EnterAnswer>> {
+    this.alive();
+    const config = await this.ensureConfig(saleId);
+    if (!config.ok) return config;
+    const { value: sale } = config;
+    const now = this.now();
+
+    const existing = this.entrantByShopper(shopperId);
+    // Re-entry answers as the first entry did: refreshing gives no advantage and costs no place.
+    if (existing) return { ok: true, value: { queue_position: existing.position, estimated_wait_seconds: this.eta(existing.position, now), queue_token: existing.token } };
+
+    if (this.isClosed(now)) return refuse(422, "sale_not_active", "This sale has ended or was cancelled; its queue is closed.");
+    const opensAt = sale.startMs - sale.preQueueMinutes * 60_000;
+    if (now < opensAt) return refuse(422, "sale_not_active", `The queue opens at ${new Date(opensAt).toISOString()}.`);
+
+    const deviceOwner = this.ctx.storage.sql.exec<{ shopper: string }>("SELECT shopper FROM entrants WHERE device = ?", device).toArray()[0];
+    if (deviceOwner) return refuse(403, "forbidden", "This device already holds a place in the queue.");
+
+    // Random mode: the draw happens at the start, before any post-start arrival takes a position.
+    if (sale.preQueueMode === "random" && now >= sale.startMs && this.state.drawnCount === null) this.draw();
+
+    const arrival = this.arrivals + 1;
+    const position = sale.preQueueMode === "random" && this.state.drawnCount === null ? null : arrival;
+    const token = `0.${crypto.randomUUID()}`;
+    this.ctx.storage.sql.exec(
+      "INSERT INTO entrants (shopper, device, token, arrival, position, arrived_ms) VALUES (?, ?, ?, ?, ?, ?)",
+      shopperId,
+      device,
+      token,
+      arrival,
+      position,
+      now,
+    );
+    this.arrivals = arrival;
+    await this.schedule(now);
+    return { ok: true, value: { queue_position: position, estimated_wait_seconds: this.eta(position, now), queue_token: token } };
+  }
+
+  async poll(token: string): Promise<Outcome<QueueView>> {
+    this.alive();
+    const entrant = this.entrantByToken(token);
+    if (!entrant) return refuse(404, "not_found", "No place in this queue has that token.");
+    return { ok: true, value: await this.viewOf(entrant, this.now()) };
+  }
+
+  // ---- live updates ----------------------------------------------------------------------
+
+  override async fetch(request: Request): Promise<Response> {
+    this.alive();
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
+    const token = new URL(request.url).pathname.split("/").pop() ?? "";
+    const entrant = this.entrantByToken(decodeURIComponent(token));
+    if (!entrant) return new Response(JSON.stringify({ error: "not_found", message: "No place in this queue has that token." }), { status: 404 });
+    const pair = new WebSocketPair();
+    const server = pair[1];
+    // Tagged by shopper so a newly admitted position finds its sockets without a scan.
+    this.ctx.acceptWebSocket(server, [`s:${entrant.shopper}`]);
+    const attachment: Attachment = { token: entrant.token, shopper: entrant.shopper, arrival: entrant.arrival, position: entrant.position };
+    server.serializeAttachment(attachment);
+    server.send(JSON.stringify(await this.viewOf(entrant, this.now())));
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  /** Any message is a poll over the socket: the answer is the same view GET returns. */
+  override async webSocketMessage(ws: WebSocket): Promise<void> {
+    try {
+      const { token } = ws.deserializeAttachment() as Attachment;
+      const entrant = this.entrantByToken(token);
+      if (entrant) ws.send(JSON.stringify(await this.viewOf(entrant, this.now())));
+    } catch (err) {
+      // A bad message or a closed socket must not take the whole queue object down.
+      console.error("queue socket message failed", err);
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    try {
+      ws.close(code === 1005 ? 1000 : code, "bye");
+    } catch {
+      /* already closed */
+    }
+  }
+
+  // ---- the tick --------------------------------------------------------------------------
+
+  override async alarm(): Promise<void> {
+    await this.tick();
+  }
+
+  /**
+   * Advances admission and reads stock. Its cost is fixed: one Redis read, O(1)
+   * arithmetic, and work only for shoppers admitted by this tick who have a socket open.
+   */
+  async tick(): Promise<{ admittedThrough: number; soldOut: boolean; closed: boolean }> {
+    this.alive();
+    const now = this.now();
+    const sale = this.config;
+    if (!sale) return { admittedThrough: 0, soldOut: false, closed: false };
+    if (this.isClosed(now)) {
+      this.broadcastClosed();
+      return { admittedThrough: this.state.meter.admittedThrough, soldOut: this.state.soldOut, closed: true };
+    }
+    if (now < sale.startMs) {
+      await this.schedule(now);
+      return { admittedThrough: 0, soldOut: false, closed: false };
+    }
+    if (sale.preQueueMode === "random" && this.state.drawnCount === null) this.draw();
+
+    const remaining = await this.readRemaining(sale.saleId);
+    const wasSoldOut = this.state.soldOut;
+    if (remaining !== null) this.state.soldOut = remaining <= 0;
+    this.state.remaining = remaining;
+    // Unknown stock (Redis not answering) holds the watermark where it is: admitting
+    // blind could hand tokens to a crowd with nothing left to buy.
+    const admitting = remaining !== null && remaining > 0;
+    const before = this.state.meter.admittedThrough;
+    // Credit accrues from the start, never from before it (nor from the epoch on a first tick).
+    const meter = { ...this.state.meter, lastMs: Math.max(this.state.meter.lastMs, sale.startMs) };
+    this.state.meter = advance(meter, now, sale.admissionRatePerSecond, this.arrivals, admitting);
+    this.write("state", this.state);
+    this.sampleRate(now);
+
+    if (this.state.soldOut !== wasSoldOut) await this.broadcastAll(now, true);
+    else if (this.state.meter.admittedThrough > before) await this.notifyAdmitted(before, this.state.meter.admittedThrough, now);
+    if (now - this.lastBroadcastMs >= BROADCAST_EVERY_MS) await this.broadcastAll(now, false);
+    await this.schedule(now);
+    return { admittedThrough: this.state.meter.admittedThrough, soldOut: this.state.soldOut, closed: false };
+  }
+
+  // ---- test and bench hooks (refused outside test/development) ---------------------------
+
+  /** The sale's clock for tests: admission is measured against it, not against sleeps. */
+  setClockForTest(nowMs: number | null): void {
+    this.assertTestEnvironment(false);
+    this.clockOverride = nowMs;
+  }
+
+  /** Stands in for the Redis stock read when unit tests have no Redis. */
+  setStockForTest(units: number | null): void {
+    this.assertTestEnvironment(false);
+    this.stockOverride = units;
+  }
+
+  /** Fills the queue with `count` synthetic entrants in one statement, for the tick benchmark. */
+  fillForBench(count: number): number {
+    this.assertTestEnvironment(true);
+    const from = this.arrivals;
+    this.ctx.storage.sql.exec(
+      `WITH RECURSIVE n(i) AS (SELECT ? + 1 UNION ALL SELECT i + 1 FROM n WHERE i < ? + ?)
+       INSERT INTO entrants (shopper, device, token, arrival, position, arrived_ms)
+       SELECT 'bench-' || i, 'bench-dev-' || i, 'bench-token-' || i, i, i, ? FROM n`,
+      from,
+      from,
+      count,
+      this.now(),
+    );
+    this.arrivals = from + count;
+    return this.arrivals;
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  private now(): number {
+    return this.clockOverride ?? Date.now();
+  }
+
+  private assertTestEnvironment(allowDevelopment: boolean): void {
+    const e = this.env.ENVIRONMENT;
+    if (e === "test" || (allowDevelopment && e === "development")) return;
+    throw new Error("test hooks are refused outside the test environment");
+  }
+
+  private read<T>(key: string): T | null {
+    const row = this.ctx.storage.sql.exec<{ v: string }>("SELECT v FROM kv WHERE k = ?", key).toArray()[0];
+    return row ? (JSON.parse(row.v) as T) : null;
+  }
+
+  private write(key: string, value: unknown): void {
+    this.ctx.storage.sql.exec("INSERT INTO kv (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v", key, JSON.stringify(value));
+  }
+
+  private freshState(): Durable {
+    // The seed exists from the object's first moment, so its hash is public before any draw.
+    const seed = newSeed();
+    const state: Durable = {
+      meter: { admittedThrough: 0, credit: 0, lastMs: 0 },
+      soldOut: false,
+      remaining: null,
+      skus: null,
+      seed,
+      commitment: commitmentOf(seed),
+      drawnCount: null,
+      closedBroadcast: false,
+    };
+    this.write("state", state);
+    return state;
+  }
+
+  /**
+   * A sale nobody configured this object for (the facade call was lost, or the object
+   * was reset) is read from the Redis meta the prewarm wrote, never from Postgres.
+   */
+  private async ensureConfig(saleId: string): Promise<Outcome<Config>> {
+    if (this.config) return { ok: true, value: this.config };
+    let meta: SaleMeta;
+    try {
+      meta = await readMeta(this.env, saleId);
+    } catch (err) {
+      console.error("queue could not read sale meta", err);
+      return refuse(503, "dependency_unavailable", "The sale's data is not answering; try again shortly.");
+    }
+    if (!meta.start_ms || !meta.end_ms) return refuse(404, "not_found", "Sale was not found.");
+    if (meta.skus) this.state.skus = meta.skus.split(",").filter(Boolean);
+    this.config = {
+      saleId,
+      startMs: Number(meta.start_ms),
+      endMs: Number(meta.end_ms),
+      preQueueMinutes: DEFAULTS.preQueueMinutes,
+      preQueueMode: DEFAULTS.preQueueMode,
+      admissionRatePerSecond: DEFAULTS.admissionRatePerSecond,
+      expectedShoppers: DEFAULTS.expectedShoppers,
+      cancelled: meta.cancelled === "1",
+    };
+    this.write("config", this.config);
+    return { ok: true, value: this.config };
+  }
+
+  private isClosed(now: number): boolean {
+    return !!this.config && (this.config.cancelled || now >= this.config.endMs);
+  }
+
+  /** Sum of the sale's SKU stock counters; null when Redis does not answer or was never prewarmed. */
+  private async readRemaining(saleId: string): Promise<number | null> {
+    if (this.stockOverride !== null) return this.stockOverride;
+    try {
+      const redis = createRedis(this.env);
+      if (!this.state.skus) {
+        const { skus } = await readMeta(this.env, saleId);
+        if (!skus) return null;
+        this.state.skus = skus.split(",").filter(Boolean);
+      }
+      if (this.state.skus.length === 0) return 0;
+      const values = await redis.mget<(string | null)[]>(...this.state.skus.map((sku) => keys.stock(saleId, sku)));
+      return values.reduce((sum, v) => sum + Math.max(0, Number(v ?? 0)), 0);
+    } catch (err) {
+      console.error("queue could not read stock", err);
+      return null;
+    }
+  }
+
+  private draw(): void {
+    const count = this.arrivals;
+    const rank = drawPermutation(this.state.seed, count);
+    this.ctx.storage.transactionSync(() => {
+      for (let i = 0; i < count; i++) this.ctx.storage.sql.exec("UPDATE entrants SET position = ? WHERE arrival = ?", rank[i]! + 1, i + 1);
+    });
+    this.state.drawnCount = count;
+    this.write("state", this.state);
+    // Sockets opened before the draw learn their drawn position now.
+    for (const ws of this.ctx.getWebSockets()) {
+      const a = ws.deserializeAttachment() as Attachment;
+      if (a.arrival <= count) ws.serializeAttachment({ ...a, position: rank[a.arrival - 1]! + 1 });
+    }
+  }
+
+  private entrantByShopper(shopper: string): Entrant | undefined {
+    return this.ctx.storage.sql.exec<Entrant>("SELECT seq, shopper, token, arrival, position, adm_token, adm_expires_ms FROM entrants WHERE shopper = ?", shopper).toArray()[0];
+  }
+
+  private entrantByToken(token: string): Entrant | undefined {
+    return this.ctx.storage.sql.exec<Entrant>("SELECT seq, shopper, token, arrival, position, adm_token, adm_expires_ms FROM entrants WHERE token = ?", token).toArray()[0];
+  }
+
+  /** Admissions per second actually achieved over the last window; the configured rate until measured. */
+  private admissionRate(): number {
+    const rate = this.config?.admissionRatePerSecond ?? DEFAULTS.admissionRatePerSecond;
+    const first = this.rateSamples[0];
+    const last = this.rateSamples[this.rateSamples.length - 1];
+    if (!first || !last || last.ms - first.ms < 1_000) return rate;
+    const measured = ((last.admitted - first.admitted) * 1000) / (last.ms - first.ms);
+    return measured > 0 ? measured : rate;
+  }
+
+  private sampleRate(now: number): void {
+    this.rateSamples.push({ ms: now, admitted: this.state.meter.admittedThrough });
+    while (this.rateSamples.length > 2 && now - this.rateSamples[0]!.ms > RATE_WINDOW_MS) this.rateSamples.shift();
+  }
+
+  private eta(position: number | null, now: number): number {
+    const sale = this.config;
+    if (!sale || this.state.soldOut || this.isClosed(now)) return 0;
+    const untilStart = Math.max(0, sale.startMs - now) / 1000;
+    // Before the draw a random-mode entrant could land anywhere among the pre-start crowd.
+    const ahead = (position ?? this.arrivals) - this.state.meter.admittedThrough;
+    return Math.max(0, Math.ceil(untilStart + Math.max(0, ahead) / this.admissionRate()));
+  }
+
+  private async viewOf(entrant: Entrant, now: number): Promise<QueueView> {
+    const { admittedThrough } = this.state.meter;
+    const base = { queue_position: entrant.position, admitted_through: admittedThrough };
+    const draw = this.config?.preQueueMode === "random" ? this.drawInfo(entrant.arrival) : undefined;
+    let view: QueueView;
+    // Sold out outranks admitted: with nothing left, a token buys nothing. Returned stock
+    // turns the same shopper back to admitted (or waiting) on the next look.
+    if (this.isClosed(now)) view = { state: "closed", ...base, estimated_wait_seconds: 0 };
+    else if (this.state.soldOut) view = { state: "sold_out", ...base, estimated_wait_seconds: 0 };
+    else if (entrant.position !== null && entrant.position <= admittedThrough) view = { state: "admitted", ...base, estimated_wait_seconds: 0, ...(await this.admissionFor(entrant, now)) };
+    else view = { state: "waiting", ...base, estimated_wait_seconds: this.eta(entrant.position, now) };
+    return draw ? { ...view, draw } : view;
+  }
+
+  private drawInfo(arrival: number): QueueView["draw"] {
+    const drawn = this.state.drawnCount;
+    return { commitment: this.state.commitment, seed: drawn === null ? null : this.state.seed, drawn_count: drawn, arrival_number: arrival };
+  }
+
+  /** The shopper's admission token: reused while valid, so polling twice does not mint twice. */
+  private async admissionFor(entrant: Entrant, now: number): Promise<{ admission_token: string; admission_expires_at: string }> {
+    if (entrant.adm_token && entrant.adm_expires_ms && entrant.adm_expires_ms - now > 5_000) {
+      return { admission_token: entrant.adm_token, admission_expires_at: new Date(entrant.adm_expires_ms).toISOString() };
+    }
+    const { token, expiresAt } = await mintAdmissionToken(
+      this.env.ADMISSION_JWT_SECRET,
+      { sub: entrant.shopper, saleId: this.config!.saleId, jti: crypto.randomUUID() },
+      now,
+    );
+    this.ctx.storage.sql.exec("UPDATE entrants SET adm_token = ?, adm_expires_ms = ? WHERE seq = ?", token, expiresAt.getTime(), entrant.seq);
+    return { admission_token: token, admission_expires_at: expiresAt.toISOString() };
+  }
+
+  /**
+   * Tells the shoppers admitted by this tick, if they have a socket open. Whichever is
+   * smaller is walked: the admitted range (by the position index) or the open sockets.
+   */
+  private async notifyAdmitted(from: number, through: number, now: number): Promise<void> {
+    const sockets = this.ctx.getWebSockets();
+    if (sockets.length === 0) return;
+    const targets: WebSocket[] = [];
+    if (through - from > sockets.length) {
+      for (const ws of sockets) {
+        const a = ws.deserializeAttachment() as Attachment;
+        if (a.position !== null && a.position > from && a.position <= through) targets.push(ws);
+      }
+    } else {
+      const rows = this.ctx.storage.sql.exec<{ shopper: string }>("SELECT shopper FROM entrants WHERE position > ? AND position <= ?", from, through);
+      for (const { shopper } of rows) targets.push(...this.ctx.getWebSockets(`s:${shopper}`));
+    }
+    for (const ws of targets) {
+      const a = ws.deserializeAttachment() as Attachment;
+      const entrant = this.entrantByToken(a.token);
+      if (entrant) this.send(ws, await this.viewOf(entrant, now));
+    }
+  }
+
+  /**
+   * Sends every open socket its state: at once when the sale sells out or stock comes
+   * back (`stateChanged`), and every few seconds as the position update.
+   */
+  private async broadcastAll(now: number, stateChanged: boolean): Promise<void> {
+    this.lastBroadcastMs = now;
+    const { admittedThrough } = this.state.meter;
+    for (const ws of this.ctx.getWebSockets()) {
+      const a = ws.deserializeAttachment() as Attachment;
+      const admitted = a.position !== null && a.position <= admittedThrough;
+      if (admitted && !this.state.soldOut) {
+        // Admitted sockets hold their token already; only a resumed sale sends it again.
+        const entrant = stateChanged ? this.entrantByToken(a.token) : undefined;
+        if (entrant) this.send(ws, await this.viewOf(entrant, now));
+        continue;
+      }
+      const state = this.state.soldOut ? "sold_out" : "waiting";
+      this.send(ws, {
+        state,
+        queue_position: a.position,
+        admitted_through: admittedThrough,
+        estimated_wait_seconds: state === "waiting" ? this.eta(a.position, now) : 0,
+      });
+    }
+  }
+
+  private broadcastClosed(): void {
+    if (this.state.closedBroadcast) return;
+    this.state.closedBroadcast = true;
+    this.write("state", this.state);
+    for (const ws of this.ctx.getWebSockets()) {
+      const a = ws.deserializeAttachment() as Attachment;
+      this.send(ws, { state: "closed", queue_position: a.position, admitted_through: this.state.meter.admittedThrough, estimated_wait_seconds: 0 });
+      try {
+        ws.close(1000, "queue closed");
+      } catch {
+        /* already closing */
+      }
+    }
+  }
+
+  private send(ws: WebSocket, view: QueueView): void {
+    try {
+      ws.send(JSON.stringify(view));
+    } catch (err) {
+      console.warn("queue socket send failed", err instanceof Error ? err.message : err);
+    }
+  }
+
+  /**
+   * Keeps exactly one alarm: at the start while the sale is in the future, every tick
+   * while it runs, slower once sold out (returned stock also wakes it through stockChanged).
+   * Alarms run on the real clock; the injectable clock only moves the sale's arithmetic.
+   */
+  private async schedule(now: number): Promise<void> {
+    const sale = this.config;
+    if (!sale || this.isClosed(now)) return;
+    const real = Date.now();
+    const at = now < sale.startMs ? real + Math.min(sale.startMs - now, 60_000) : real + (this.state.soldOut ? SOLD_OUT_TICK_MS : TICK_MS);
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 }

@@ -5,6 +5,7 @@ import { ApiError, errorResponse } from "./errors";
 import { clients } from "./middleware/clients";
 import { adminSales } from "./routes/admin-sales";
 import { health } from "./routes/health";
+import { queue } from "./routes/queue";
 import { status } from "./routes/status";
 import { time } from "./routes/time";
 
@@ -19,6 +20,7 @@ export function createApp() {
 
   app.route("/api/v1/health", health);
   app.route("/api/v1/time", time);
+  app.route("/api/v1/flash-sale", queue);
   app.route("/api/v1/flash-sale", status);
   app.route("/api/v1/admin/sales", adminSales);
 

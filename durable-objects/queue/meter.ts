@@ -1,0 +1,24 @@
+/**
+ * The admission watermark's arithmetic, kept pure so the rate promise can be checked
+ * against any sequence of tick times.
+ *
+ * Invariants:
+ * - Credit accrues at `ratePerSecond` for the time elapsed on the sale's clock, whatever
+ *   the spacing of the ticks (late or bunched alarms neither lose nor add admissions).
+ * - The fractional remainder carries over, so over any long window the admitted count
+ *   is within one of rate × time.
+ * - Credit is not banked while nobody is waiting: the watermark never runs ahead of the
+ *   queue, so an idle minute does not let the next thousand arrivals in at once.
+ * - The cost is O(1): it is arithmetic on two numbers, never a walk over the queue.
+ */
+export type Meter = { admittedThrough: number; credit: number; lastMs: number };
+
+export function advance(meter: Meter, nowMs: number, ratePerSecond: number, queued: number, admitting: boolean): Meter {
+  const elapsed = Math.max(0, nowMs - meter.lastMs);
+  if (!admitting) return { ...meter, lastMs: Math.max(meter.lastMs, nowMs) };
+  const available = meter.credit + (ratePerSecond * elapsed) / 1000;
+  const waiting = Math.max(0, queued - meter.admittedThrough);
+  const admit = Math.min(Math.floor(available), waiting);
+  const credit = admit === waiting ? 0 : available - admit;
+  return { admittedThrough: meter.admittedThrough + admit, credit, lastMs: Math.max(meter.lastMs, nowMs) };
+}

@@ -1,0 +1,105 @@
+/**
+ * The queue on the real local stack: the Worker in workerd, the SaleQueue object reading
+ * the sale's meta and stock from real Redis through the Upstash bridge.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { jwtVerify } from "jose";
+import { keys } from "../../workers/keys";
+import { api, shopperToken, upstash, workerUrl } from "./helpers";
+
+const redis = upstash();
+const created: string[] = [];
+
+/** A sale as the prewarm leaves it in Redis: active now, `stock` units of one SKU. */
+async function activeSale(stock: number): Promise<string> {
+  const saleId = crypto.randomUUID();
+  created.push(saleId);
+  const now = Date.now();
+  await redis.hset(keys.meta(saleId), { start_ms: String(now - 1_000), end_ms: String(now + 600_000), cancelled: "0", skus: "SKU-1" });
+  await redis.set(keys.stock(saleId, "SKU-1"), String(stock));
+  return saleId;
+}
+
+afterAll(async () => {
+  for (const saleId of created) await redis.del(keys.meta(saleId), keys.stock(saleId, "SKU-1"));
+});
+
+let ip = 0;
+async function enter(saleId: string, sub: string, body: unknown = { captcha_token: "dev", device_fingerprint: `fp-${sub}` }) {
+  return api(`/api/v1/flash-sale/${saleId}/enter-queue`, {
+    token: await shopperToken(sub),
+    body,
+    headers: { "cf-connecting-ip": `198.51.100.${++ip % 250}` },
+  });
+}
+
+async function until<T>(work: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await work();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("the queue on the local stack", () => {
+  it("queues shoppers in arrival order, gives re-entry the same place, and admits them with a valid admission JWT", async () => {
+    const saleId = await activeSale(100);
+    const a = await enter(saleId, "flow-a");
+    const b = await enter(saleId, "flow-b");
+    const again = await enter(saleId, "flow-a");
+    expect(a.status).toBe(200);
+    expect([a.body.queue_position, b.body.queue_position]).toEqual([1, 2]);
+    expect(again.body).toMatchObject({ queue_position: 1, queue_token: a.body.queue_token });
+
+    const admitted = await until(() => api(`/api/v1/flash-sale/${saleId}/queue/${a.body.queue_token}`), (r) => r.body.state === "admitted");
+    expect(admitted.body).toMatchObject({ state: "admitted", queue_position: 1 });
+    const { payload } = await jwtVerify(admitted.body.admission_token, new TextEncoder().encode("dev-admission-secret"), { algorithms: ["HS256"] });
+    expect(payload).toMatchObject({ sub: "flow-a", sale: saleId, jti: expect.any(String) });
+    expect(payload.exp! - payload.iat!).toBe(60);
+  });
+
+  it("refuses a missing captcha_token with 400 even with verification switched off, and queues nobody", async () => {
+    const saleId = await activeSale(10);
+    const res = await enter(saleId, "no-captcha", { device_fingerprint: "fp-x" });
+    expect(res.status).toBe(400);
+    const ok = await enter(saleId, "with-captcha");
+    expect(ok.body.queue_position).toBe(1);
+  });
+
+  it("answers 404 for a sale that does not exist", async () => {
+    const res = await enter(crypto.randomUUID(), "nobody");
+    expect(res.status).toBe(404);
+    expect(res.body.error).toBe("not_found");
+  });
+
+  it("tells a connected shopper sold_out within 1 s of stock reaching zero, and admits again when units return", async () => {
+    const saleId = await activeSale(0);
+    const a = await enter(saleId, "sock-a");
+    const socket = new WebSocket(`${workerUrl().replace("http", "ws")}/api/v1/flash-sale/${saleId}/queue/${a.body.queue_token}`);
+    const states: string[] = [];
+    const seen = (state: string, timeoutMs: number) =>
+      new Promise<number>((resolve, reject) => {
+        const started = Date.now();
+        if (states.includes(state)) return resolve(0);
+        const timer = setTimeout(() => reject(new Error(`no ${state} within ${timeoutMs} ms; saw ${states.join(",")}`)), timeoutMs);
+        socket.on("message", function onMessage(data) {
+          if (JSON.parse(String(data)).state !== state) return;
+          clearTimeout(timer);
+          socket.off("message", onMessage);
+          resolve(Date.now() - started);
+        });
+      });
+    socket.on("message", (data) => states.push(JSON.parse(String(data)).state));
+    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+    await seen("sold_out", 3_000);
+
+    await redis.set(keys.stock(saleId, "SKU-1"), "2");
+    await seen("admitted", 3_000);
+
+    await redis.set(keys.stock(saleId, "SKU-1"), "0");
+    expect(await seen("sold_out", 1_000)).toBeLessThan(1_000);
+    socket.close();
+  });
+});

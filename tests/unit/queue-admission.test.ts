@@ -1,0 +1,116 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { verifyAdmissionToken } from "../../workers/auth/admission";
+import { configureQueue, notifyStockChanged, queueStats } from "../../workers/queue/client";
+import { START, enterMany, freshQueue, runClock } from "./queue-helpers";
+
+describe("admission follows the configured rate and the stock", () => {
+  it("admits at the configured rate, within 2% over 30 s of the sale's clock, however the ticks fall", async () => {
+    const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 100 });
+    await enterMany(stub, saleId, 4_000);
+    await stub.setClockForTest(START);
+    await stub.tick();
+    let seed = 7;
+    // Irregular alarm spacing, 50–950 ms: late or bunched alarms must not change the rate.
+    const jitter = () => 50 + ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % 900);
+    const admittedAt: number[] = [];
+    for (let second = 5; second <= 30; second += 5) {
+      await runClock(stub, START + (second - 5) * 1000, START + second * 1000, jitter);
+      admittedAt.push((await queueStats(env, saleId)).admittedThrough);
+    }
+    expect(Math.abs(admittedAt.at(-1)! - 3_000) / 3_000).toBeLessThanOrEqual(0.02);
+    // Every 5 s window, not just the total, keeps the rate.
+    admittedAt.forEach((through, i) => expect(Math.abs(through - (i + 1) * 500)).toBeLessThanOrEqual(10));
+  }, 60_000);
+
+  it("takes a new rate from the admin at once", async () => {
+    const { saleId, stub, config } = await freshQueue({ admissionRatePerSecond: 10 });
+    await enterMany(stub, saleId, 500);
+    await stub.setClockForTest(START);
+    await stub.tick();
+    await runClock(stub, START, START + 10_000, 500);
+    expect((await queueStats(env, saleId)).admittedThrough).toBe(100);
+    await configureQueue(env, { ...config, admissionRatePerSecond: 30 });
+    await runClock(stub, START + 10_000, START + 20_000, 500);
+    expect((await queueStats(env, saleId)).admittedThrough).toBe(400);
+  });
+
+  it("never lets the watermark run ahead of the queue: idle time is not banked", async () => {
+    const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 10 });
+    await enterMany(stub, saleId, 5);
+    await stub.setClockForTest(START);
+    await runClock(stub, START, START + 60_000, 1_000);
+    expect((await queueStats(env, saleId)).admittedThrough).toBe(5);
+    await enterMany(stub, saleId, 100, "late");
+    await runClock(stub, START + 60_000, START + 61_000, 1_000);
+    expect((await queueStats(env, saleId)).admittedThrough).toBe(15);
+  });
+
+  it("gives an admitted shopper a 60 s admission JWT bound to shopper, sale and a unique id", async () => {
+    const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 1 });
+    const [a, b, c] = await enterMany(stub, saleId, 3);
+    await stub.setClockForTest(START);
+    await runClock(stub, START, START + 2_000, 1_000);
+    const first = await stub.poll(a!.queue_token);
+    const second = await stub.poll(b!.queue_token);
+    const third = await stub.poll(c!.queue_token);
+    expect(first).toMatchObject({ ok: true, value: { state: "admitted", queue_position: 1, admitted_through: 2 } });
+    expect(third).toMatchObject({ ok: true, value: { state: "waiting", queue_position: 3 } });
+    expect(third.ok && third.value.admission_token).toBeUndefined();
+    if (!first.ok || !second.ok) throw new Error("poll refused");
+    const claims = await verifyAdmissionToken(first.value.admission_token!, env.ADMISSION_JWT_SECRET, saleId, START + 2_000);
+    const claims2 = await verifyAdmissionToken(second.value.admission_token!, env.ADMISSION_JWT_SECRET, saleId, START + 2_000);
+    expect(claims.sub).toBe("shopper-0");
+    expect(claims.exp * 1000 - (START + 2_000)).toBe(60_000);
+    expect(claims.jti).not.toBe(claims2.jti);
+    expect(first.value.admission_expires_at).toBe(new Date(START + 62_000).toISOString());
+    // Polling again returns the same token while it is valid: no pile of live tokens per shopper.
+    const again = await stub.poll(a!.queue_token);
+    expect(again.ok && again.value.admission_token).toBe(first.value.admission_token);
+    await expect(verifyAdmissionToken(first.value.admission_token!, env.ADMISSION_JWT_SECRET, crypto.randomUUID(), START + 2_000)).rejects.toMatchObject({ status: 403 });
+  });
+
+  it("stops admitting when stock reaches zero, tells every waiting shopper sold_out, and resumes when stock returns", async () => {
+    const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 10 });
+    const answers = await enterMany(stub, saleId, 100);
+    await stub.setClockForTest(START);
+    await runClock(stub, START, START + 2_000, 500);
+    expect((await queueStats(env, saleId)).admittedThrough).toBe(20);
+
+    await stub.setStockForTest(0);
+    await notifyStockChanged(env, saleId);
+    await runClock(stub, START + 2_000, START + 10_000, 500);
+    expect(await queueStats(env, saleId)).toMatchObject({ admittedThrough: 20, soldOut: true });
+    for (const i of [0, 50, 99]) expect(await stub.poll(answers[i]!.queue_token)).toMatchObject({ ok: true, value: { state: "sold_out", estimated_wait_seconds: 0 } });
+
+    await stub.setStockForTest(3);
+    await notifyStockChanged(env, saleId);
+    await runClock(stub, START + 10_000, START + 11_000, 500);
+    expect(await queueStats(env, saleId)).toMatchObject({ admittedThrough: 30, soldOut: false });
+    expect(await stub.poll(answers[25]!.queue_token)).toMatchObject({ ok: true, value: { state: "admitted" } });
+    expect(await stub.poll(answers[50]!.queue_token)).toMatchObject({ ok: true, value: { state: "waiting" } });
+  });
+
+  it("holds admission while the stock cannot be read, rather than admitting blind", async () => {
+    const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 10 });
+    await enterMany(stub, saleId, 50);
+    await stub.setStockForTest(null); // falls through to Redis, which is a dead port here
+    await stub.setClockForTest(START);
+    await runClock(stub, START, START + 2_000, 1_000);
+    expect((await queueStats(env, saleId)).admittedThrough).toBe(0);
+  });
+
+  it("closes at the end and after a cancel: nobody else enters, every place reads closed", async () => {
+    const { saleId, stub, config } = await freshQueue();
+    const [a] = await enterMany(stub, saleId, 1);
+    await stub.setClockForTest(config.endMs);
+    expect(await stub.poll(a!.queue_token)).toMatchObject({ ok: true, value: { state: "closed" } });
+    expect(await stub.enter(saleId, "late", "d-late")).toMatchObject({ ok: false, status: 422 });
+
+    const other = await freshQueue();
+    const [b] = await enterMany(other.stub, other.saleId, 1);
+    await other.stub.cancel();
+    expect(await other.stub.poll(b!.queue_token)).toMatchObject({ ok: true, value: { state: "closed" } });
+    expect((await queueStats(env, other.saleId)).closed).toBe(true);
+  });
+});

@@ -1,0 +1,120 @@
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import worker from "../../workers/index";
+import { queueStats } from "../../workers/queue/client";
+import { SITEVERIFY_URL } from "../../workers/queue/turnstile";
+import { freshQueue, shopperToken } from "./queue-helpers";
+
+/** What Turnstile's siteverify was asked, and what it answers: `pass` tokens are genuine. */
+let siteverifyCalls: FormData[] = [];
+let siteverifyDown = false;
+const realFetch = globalThis.fetch;
+
+beforeEach(() => {
+  siteverifyCalls = [];
+  siteverifyDown = false;
+  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (url !== SITEVERIFY_URL) return realFetch(input, init);
+    const form = init?.body as FormData;
+    siteverifyCalls.push(form);
+    if (siteverifyDown) return new Response("unavailable", { status: 502 });
+    const success = form.get("response") === "pass" && form.get("secret") === env.TURNSTILE_SECRET_KEY;
+    return Response.json({ success, "error-codes": success ? [] : ["invalid-input-response"] });
+  });
+});
+afterEach(() => vi.restoreAllMocks());
+
+let ipCounter = 0;
+const freshIp = () => `203.0.113.${++ipCounter}`;
+
+async function enter(saleId: string, options: { sub?: string; token?: string | null; body?: unknown; ip?: string; accountAgeSeconds?: number } = {}) {
+  const headers: Record<string, string> = { "content-type": "application/json", "cf-connecting-ip": options.ip ?? freshIp() };
+  const token = options.token === undefined ? await shopperToken(options.sub ?? "door-shopper", options.accountAgeSeconds) : options.token;
+  if (token) headers.authorization = `Bearer ${token}`;
+  const body = options.body ?? { captcha_token: "pass", device_fingerprint: `fp-${options.sub ?? "door-shopper"}` };
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(
+    new Request(`http://edge/api/v1/flash-sale/${saleId}/enter-queue`, { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body) }),
+    env,
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return { status: res.status, headers: res.headers, body: (await res.json()) as any };
+}
+
+describe("the queue's door", () => {
+  it("lets a verified shopper in and the poll finds their place", async () => {
+    const { saleId } = await freshQueue();
+    const res = await enter(saleId, { sub: "alice" });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ queue_position: 1, estimated_wait_seconds: expect.any(Number), queue_token: expect.any(String) });
+    expect(siteverifyCalls).toHaveLength(1);
+    const poll = await worker.fetch(new Request(`http://edge/api/v1/flash-sale/${saleId}/queue/${res.body.queue_token}`), env, createExecutionContext());
+    expect(poll.status).toBe(200);
+    expect(await poll.json()).toMatchObject({ state: "waiting", queue_position: 1, admitted_through: 0 });
+  });
+
+  it("refuses a missing captcha_token with 400 and queues nobody", async () => {
+    const { saleId } = await freshQueue();
+    const res = await enter(saleId, { body: { device_fingerprint: "fp-1" } });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe("bad_request");
+    expect((await queueStats(env, saleId)).length).toBe(0);
+  });
+
+  it("refuses an invalid captcha with 403 and queues nobody", async () => {
+    const { saleId } = await freshQueue();
+    const res = await enter(saleId, { body: { captcha_token: "forged", device_fingerprint: "fp-1" } });
+    expect(res.status).toBe(403);
+    expect(res.body.error).toBe("forbidden");
+    expect(siteverifyCalls[0]?.get("response")).toBe("forged");
+    expect((await queueStats(env, saleId)).length).toBe(0);
+  });
+
+  it("answers 503 with Retry-After when Turnstile cannot be asked, and queues nobody", async () => {
+    const { saleId } = await freshQueue();
+    siteverifyDown = true;
+    const res = await enter(saleId);
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("2");
+    expect((await queueStats(env, saleId)).length).toBe(0);
+  });
+
+  it("refuses an account younger than 24 h with 403 account_too_new, before asking Turnstile", async () => {
+    const { saleId } = await freshQueue();
+    const res = await enter(saleId, { accountAgeSeconds: 23 * 3600 });
+    expect(res.status).toBe(403);
+    expect(res.body.error).toBe("account_too_new");
+    expect(siteverifyCalls).toHaveLength(0);
+    expect((await queueStats(env, saleId)).length).toBe(0);
+  });
+
+  it("limits one IP: past the limit it answers 429 with Retry-After and queues nobody more", async () => {
+    const { saleId } = await freshQueue();
+    const ip = freshIp();
+    const statuses: number[] = [];
+    let refused: Awaited<ReturnType<typeof enter>> | undefined;
+    // The limiter counts in fixed windows, so a burst may straddle two; within two windows it must refuse.
+    for (let i = 0; i < 21 && !refused; i++) {
+      const res = await enter(saleId, { sub: `ip-shopper-${i}`, ip });
+      statuses.push(res.status);
+      if (res.status === 429) refused = res;
+    }
+    expect(statuses.slice(0, 10).every((s) => s === 200)).toBe(true);
+    expect(refused?.headers.get("retry-after")).toBe("10");
+    expect(refused?.body.error).toBe("rate_limited");
+    expect((await queueStats(env, saleId)).length).toBe(statuses.filter((s) => s === 200).length);
+    // Another address is not affected.
+    expect((await enter(saleId, { sub: "elsewhere" })).status).toBe(200);
+  });
+
+  it("refuses a missing session with 401, and a sale id that is not a UUID with 404", async () => {
+    const { saleId } = await freshQueue();
+    expect((await enter(saleId, { token: null })).status).toBe(401);
+    expect((await enter("not-a-sale")).status).toBe(404);
+    const poll = await worker.fetch(new Request(`http://edge/api/v1/flash-sale/${saleId}/queue/guess`), env, createExecutionContext());
+    expect(poll.status).toBe(404);
+    expect((await queueStats(env, saleId)).length).toBe(0);
+  });
+});

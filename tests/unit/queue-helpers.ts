@@ -1,0 +1,61 @@
+/** What the queue's unit tests share: a fresh, configured queue object per test, and tokens. */
+import { env } from "cloudflare:test";
+import { SignJWT } from "jose";
+import { configureQueue, queueStub, type QueueSaleConfig } from "../../workers/queue/client";
+
+export const START = Date.UTC(2026, 10, 24, 12, 0, 0);
+
+export async function freshQueue(overrides: Partial<QueueSaleConfig> = {}) {
+  const saleId = crypto.randomUUID();
+  const config: QueueSaleConfig = {
+    saleId,
+    startMs: START,
+    endMs: START + 3_600_000,
+    preQueueMinutes: 5,
+    preQueueMode: "fifo",
+    admissionRatePerSecond: 100,
+    expectedShoppers: 10_000,
+    ...overrides,
+  };
+  const stub = queueStub(env, saleId);
+  // The clock first: configure schedules against it.
+  await stub.setClockForTest(config.startMs - 60_000);
+  await stub.setStockForTest(1_000);
+  await configureQueue(env, config);
+  return { saleId, stub, config };
+}
+
+export type Stub = Awaited<ReturnType<typeof freshQueue>>["stub"];
+
+/** Enters `count` shoppers in arrival order (each waits for the previous), returning their answers. */
+export async function enterMany(stub: Stub, saleId: string, count: number, prefix = "shopper") {
+  const answers = [];
+  for (let i = 0; i < count; i++) {
+    const outcome = await stub.enter(saleId, `${prefix}-${i}`, `${prefix}-device-${i}`);
+    if (!outcome.ok) throw new Error(`entry ${i} refused: ${outcome.message}`);
+    answers.push(outcome.value);
+  }
+  return answers;
+}
+
+/** Moves the sale's clock to `to` in ticks of `stepMs`, ticking at each step. */
+export async function runClock(stub: Stub, from: number, to: number, stepMs: number | (() => number)) {
+  let now = from;
+  while (now < to) {
+    now = Math.min(to, now + (typeof stepMs === "number" ? stepMs : stepMs()));
+    await stub.setClockForTest(now);
+    await stub.tick();
+  }
+}
+
+const shopperSecret = new TextEncoder().encode(env.SHOPPER_JWT_SECRET);
+
+export async function shopperToken(sub: string, accountAgeSeconds = 30 * 86_400) {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ acct_created: now - accountAgeSeconds })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(sub)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 3_600)
+    .sign(shopperSecret);
+}

@@ -1,0 +1,96 @@
+import { createExecutionContext, env, runDurableObjectAlarm } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import worker from "../../workers/index";
+import { notifyStockChanged } from "../../workers/queue/client";
+import type { QueueView } from "../../workers/queue/types";
+import { START, type Stub, enterMany, freshQueue, runClock } from "./queue-helpers";
+
+type Live = { ws: WebSocket; messages: QueueView[]; next(predicate: (v: QueueView) => boolean, timeoutMs?: number): Promise<QueueView> };
+
+function live(ws: WebSocket): Live {
+  ws.accept();
+  const messages: QueueView[] = [];
+  const waiters: Array<() => void> = [];
+  ws.addEventListener("message", (event) => {
+    messages.push(JSON.parse(event.data as string));
+    for (const wake of waiters.splice(0)) wake();
+  });
+  return {
+    ws,
+    messages,
+    async next(predicate, timeoutMs = 1_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = messages.find(predicate);
+        if (found) return found;
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(messages.at(-1))}`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, left);
+        });
+      }
+    },
+  };
+}
+
+async function connect(stub: Stub, saleId: string, token: string): Promise<Live> {
+  const res = await stub.fetch(`http://queue/api/v1/flash-sale/${saleId}/queue/${token}`, { headers: { Upgrade: "websocket" } });
+  expect(res.status).toBe(101);
+  return live(res.webSocket!);
+}
+
+describe("live position over WebSocket", () => {
+  it("opens through the edge route and sends the same state a poll returns", async () => {
+    const { saleId, stub } = await freshQueue();
+    const [a] = await enterMany(stub, saleId, 1);
+    const res = await worker.fetch(
+      new Request(`http://edge/api/v1/flash-sale/${saleId}/queue/${a!.queue_token}`, { headers: { Upgrade: "websocket" } }),
+      env,
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(101);
+    const socket = live(res.webSocket!);
+    const first = await socket.next(() => true);
+    const polled = await stub.poll(a!.queue_token);
+    expect(polled.ok && first).toEqual(polled.ok && polled.value);
+    // Any message asks again (the polling fallback on the same socket).
+    socket.ws.send("?");
+    await socket.next((v) => v !== first);
+    expect(socket.messages).toHaveLength(2);
+  });
+
+  it("brings an admitted shopper the admission token on the tick that admits them, by the alarm", async () => {
+    const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 1 });
+    const [a, b] = await enterMany(stub, saleId, 2);
+    const first = await connect(stub, saleId, a!.queue_token);
+    const second = await connect(stub, saleId, b!.queue_token);
+    await stub.setClockForTest(START + 1_000);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const admitted = await first.next((v) => v.state === "admitted");
+    expect(admitted.admission_token).toMatch(/^ey/);
+    expect(second.messages.some((v) => v.state === "admitted")).toBe(false);
+  });
+
+  it("tells every connected socket sold_out within 1 s of the last unit selling", async () => {
+    const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 10 });
+    const answers = await enterMany(stub, saleId, 200);
+    const sockets: Live[] = [];
+    for (const a of answers) sockets.push(await connect(stub, saleId, a.queue_token));
+    await stub.setClockForTest(START);
+    await runClock(stub, START, START + 2_000, 500);
+
+    await stub.setStockForTest(0);
+    const soldAt = Date.now();
+    await notifyStockChanged(env, saleId);
+    await Promise.all(sockets.map((s) => s.next((v) => v.state === "sold_out", 1_000)));
+    expect(Date.now() - soldAt).toBeLessThan(1_000);
+    for (const s of sockets) s.ws.close();
+  }, 30_000);
+
+  it("refuses a socket for a token that holds no place", async () => {
+    const { saleId, stub } = await freshQueue();
+    const res = await stub.fetch(`http://queue/api/v1/flash-sale/${saleId}/queue/0.${crypto.randomUUID()}`, { headers: { Upgrade: "websocket" } });
+    expect(res.status).toBe(404);
+  });
+});
