@@ -5,8 +5,10 @@ import { ApiError, errorResponse } from "./errors";
 import { clients } from "./middleware/clients";
 import { adminSales } from "./routes/admin-sales";
 import { health } from "./routes/health";
-import { queue } from "./routes/queue";
 import { status } from "./routes/status";
+import { queue } from "./routes/queue";
+import { purchase } from "./routes/purchase";
+import { reservations } from "./routes/reservations";
 import { time } from "./routes/time";
 
 export function createApp() {
@@ -20,9 +22,11 @@ export function createApp() {
 
   app.route("/api/v1/health", health);
   app.route("/api/v1/time", time);
-  app.route("/api/v1/flash-sale", queue);
   app.route("/api/v1/flash-sale", status);
   app.route("/api/v1/admin/sales", adminSales);
+  app.route("/api/v1/flash-sale", queue);
+  app.route("/api/v1/flash-sale", purchase);
+  app.route("/api/v1/reservations", reservations);
 
   app.notFound((c) => errorResponse(new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`), c));
   app.onError(errorResponse);

@@ -8,6 +8,8 @@ export type Variables = {
   redis: Redis;
   /** Opens the request's Postgres pool on first use. */
   db: () => Database;
+  /** Work that may finish after the response (waitUntil), awaited before the pool closes. */
+  background: (task: Promise<unknown>) => void;
 };
 
 export type AppEnv = { Bindings: Env; Variables: Variables };

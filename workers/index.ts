@@ -1,4 +1,5 @@
 import { createApp } from "./app";
+import { runOrderMaintenance } from "./orders/maintenance";
 import { prewarmDueSales } from "./sales/prewarm";
 
 export { SaleQueue } from "../durable-objects/sale-queue";
@@ -9,5 +10,6 @@ export default {
   fetch: app.fetch,
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(prewarmDueSales(env));
+    ctx.waitUntil(runOrderMaintenance(env));
   },
 } satisfies ExportedHandler<Env>;

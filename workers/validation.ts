@@ -9,7 +9,12 @@ import { ApiError } from "./errors";
  */
 export async function parseBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
   let raw: unknown;
-  const text = await c.req.text();
+  let text: string;
+  try {
+    text = await c.req.text();
+  } catch {
+    throw new ApiError(400, "invalid_json", "The request body could not be read.");
+  }
   try {
     raw = text.length === 0 ? undefined : JSON.parse(text);
   } catch {

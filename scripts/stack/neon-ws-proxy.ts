@@ -16,7 +16,12 @@ export type NeonWsProxyOptions = {
   postgresPort: number;
 };
 
-export type NeonWsProxy = { port: number; close(): Promise<void> };
+export type NeonWsProxy = {
+  port: number;
+  /** Fault injection for tests: while unavailable, live connections drop and new ones are refused. */
+  setAvailable(available: boolean): void;
+  close(): Promise<void>;
+};
 
 function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
@@ -31,7 +36,14 @@ export async function startNeonWsProxy(options: NeonWsProxyOptions): Promise<Neo
     wss.once("error", reject);
   });
 
+  let available = true;
+  const live = new Set<{ destroy(): void }>();
+
   wss.on("connection", (ws) => {
+    if (!available) {
+      ws.close(1013, "postgres unavailable");
+      return;
+    }
     const socket = createConnection({ host: options.postgresHost, port: options.postgresPort });
     socket.setNoDelay(true);
     const pending: Buffer[] = [];
@@ -54,7 +66,12 @@ export async function startNeonWsProxy(options: NeonWsProxyOptions): Promise<Neo
       if (connected) socket.write(chunk);
       else pending.push(chunk);
     });
-    ws.on("close", () => socket.destroy());
+    const link = { destroy: () => { socket.destroy(); ws.terminate(); } };
+    live.add(link);
+    ws.on("close", () => {
+      live.delete(link);
+      socket.destroy();
+    });
     ws.on("error", () => socket.destroy());
   });
 
@@ -62,6 +79,10 @@ export async function startNeonWsProxy(options: NeonWsProxyOptions): Promise<Neo
   const port = typeof address === "object" && address ? address.port : options.port;
   return {
     port,
+    setAvailable(next) {
+      available = next;
+      if (!next) for (const link of live) link.destroy();
+    },
     async close() {
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -19,6 +19,8 @@ export type RunningStack = {
   config: StackConfig;
   workerUrl: string | null;
   started: string[];
+  /** Fault injection for tests: take a dependency away from the Worker, or give it back. */
+  setAvailable(dependency: "redis" | "postgres", available: boolean): void;
   stop(): Promise<void>;
 };
 
@@ -94,7 +96,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       workerUrl = worker.url;
       started.push(`Worker (wrangler dev, pid ${worker.pid}) on ${worker.url}`);
     }
-    return { config, workerUrl, started, stop: stopAll };
+    const setAvailable = (dependency: "redis" | "postgres", available: boolean) =>
+      (dependency === "redis" ? bridge : proxy).setAvailable(available);
+    return { config, workerUrl, started, setAvailable, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

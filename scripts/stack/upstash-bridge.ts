@@ -14,7 +14,7 @@
  * Local tooling only: nothing under workers/ imports this file.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { Redis as IORedis } from "ioredis";
+import { Command, Redis as IORedis } from "ioredis";
 
 export type UpstashBridgeOptions = {
   redisUrl: string;
@@ -26,13 +26,31 @@ export type UpstashBridgeOptions = {
 export type UpstashBridge = {
   url: string;
   port: number;
+  /** Fault injection for tests: while unavailable, requests are dropped unanswered, like a dead host. */
+  setAvailable(available: boolean): void;
   close(): Promise<void>;
 };
 
-type Command = (string | number)[];
 type Reply = { result: unknown } | { error: string };
 
 class BadRequest extends Error {}
+
+/**
+ * A command whose reply reaches us as Redis sent it: bytes, not strings, and none of
+ * ioredis's reshaping (it turns HGETALL into an object, for one), because Upstash
+ * answers with Redis's own reply shape and the client parses that.
+ */
+class RawCommand extends Command {
+  constructor(cmd: BridgeCommand) {
+    const [name, ...args] = cmd;
+    super(String(name), args, { replyEncoding: null });
+  }
+  // The base type promises strings or buffers; a raw reply may also nest arrays and numbers.
+  override transformReply(result: Buffer | Buffer[]): any {
+    return result;
+  }
+}
+type BridgeCommand = (string | number)[];
 
 function encodeResult(value: unknown, base64: boolean): unknown {
   if (value === null || value === undefined) return null;
@@ -49,7 +67,7 @@ function encodeResult(value: unknown, base64: boolean): unknown {
   return value;
 }
 
-function parseCommand(raw: unknown): Command {
+function parseCommand(raw: unknown): BridgeCommand {
   if (!Array.isArray(raw) || raw.length === 0) throw new BadRequest("ERR command must be a non-empty JSON array");
   return raw.map((part) => {
     if (typeof part === "string" || typeof part === "number") return part;
@@ -59,7 +77,7 @@ function parseCommand(raw: unknown): Command {
   });
 }
 
-function parseCommands(raw: unknown): Command[] {
+function parseCommands(raw: unknown): BridgeCommand[] {
   if (!Array.isArray(raw) || raw.length === 0) throw new BadRequest("ERR pipeline body must be a non-empty array of commands");
   return raw.map(parseCommand);
 }
@@ -99,19 +117,20 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
   });
   await redis.connect();
 
-  const runOne = async (cmd: Command, base64: boolean): Promise<Reply> => {
+  const runOne = async (cmd: BridgeCommand, base64: boolean): Promise<Reply> => {
     try {
-      const [name, ...args] = cmd;
-      const value = await redis.callBuffer(String(name), ...args);
+      const value = await redis.sendCommand(new RawCommand(cmd));
       return { result: encodeResult(value, base64) };
     } catch (err) {
       return { error: errorMessage(err) };
     }
   };
 
-  const runMulti = async (cmds: Command[], base64: boolean): Promise<Reply[] | { error: string }> => {
+  const runMulti = async (cmds: BridgeCommand[], base64: boolean): Promise<Reply[] | { error: string }> => {
     const tx = redis.multi();
-    for (const [name, ...args] of cmds) tx.callBuffer(String(name), ...args);
+    // A MULTI pipeline queues raw commands like the connection does; its typings omit it.
+    const queue = tx as unknown as { sendCommand(command: Command): unknown };
+    for (const cmd of cmds) queue.sendCommand(new RawCommand(cmd));
     try {
       const results = (await tx.exec()) ?? [];
       return results.map(([err, value]) => (err ? { error: errorMessage(err) } : { result: encodeResult(value, base64) }));
@@ -121,7 +140,12 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
     }
   };
 
+  let available = true;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (!available) {
+      req.socket.destroy();
+      return;
+    }
     const auth = req.headers.authorization ?? "";
     if (auth !== `Bearer ${options.token}`) {
       send(res, 401, { error: "Unauthorized" });
@@ -164,6 +188,10 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
   return {
     url: `http://${options.host ?? "127.0.0.1"}:${port}`,
     port,
+    setAvailable(next) {
+      available = next;
+      if (!next) server.closeAllConnections();
+    },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

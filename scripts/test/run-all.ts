@@ -11,6 +11,7 @@ const steps: Step[] = [
   { name: "build sale pages", command: "tsx", args: ["static-site/build.ts"] },
   { name: "typecheck (workers)", command: "tsc", args: ["--noEmit", "-p", "tsconfig.json"] },
   { name: "typecheck (scripts and tests)", command: "tsc", args: ["--noEmit", "-p", "tsconfig.scripts.json"] },
+  { name: "typecheck (sale page)", command: "tsc", args: ["--noEmit", "-p", "tsconfig.site.json"] },
   { name: "migrations match the schema", command: "tsx", args: ["scripts/db/check-migrations.ts"] },
   { name: "unit and integration tests", command: "vitest", args: ["run"] },
   { name: "production bundle (wrangler deploy --dry-run)", command: "tsx", args: ["scripts/test/check-bundle.ts"] },

@@ -5,6 +5,7 @@
  * `npm start` and its data are left alone.
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
@@ -22,6 +23,8 @@ declare module "vitest" {
     databaseUrl: string;
     neonProxyPort: number;
     adminToken: string;
+    /** POST {controlUrl}/{redis|postgres}/{down|up}: fault injection between Worker and dependency. */
+    controlUrl: string;
   }
 }
 
@@ -46,6 +49,21 @@ export default async function setup(project: TestProject) {
     vars: JSON.parse(process.env.FLASHSALE_TEST_VARS ?? "{}"),
   });
 
+  // Tests run in other processes; this tiny local server lets them cut a dependency
+  // off from the Worker (and restore it) to prove the 503 and no-lost-order promises.
+  const control = createServer((req, res) => {
+    const match = /^\/(redis|postgres)\/(down|up)$/.exec(req.url ?? "");
+    if (req.method !== "POST" || !match) {
+      res.writeHead(404).end();
+      return;
+    }
+    stack.setAvailable(match[1] as "redis" | "postgres", match[2] === "up");
+    res.writeHead(204).end();
+  });
+  await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", () => resolve()));
+  const controlAddress = control.address();
+  project.provide("controlUrl", `http://127.0.0.1:${typeof controlAddress === "object" && controlAddress ? controlAddress.port : 0}`);
+
   project.provide("workerUrl", stack.workerUrl!);
   project.provide("upstashUrl", config.upstashUrl);
   project.provide("upstashToken", config.upstashToken);
@@ -55,6 +73,7 @@ export default async function setup(project: TestProject) {
   project.provide("adminToken", config.adminToken);
 
   return async () => {
+    control.close();
     await stack.stop();
     const { useLocalNeonProxy } = await import("../../scripts/db/neon-node");
     // The proxy is gone with the stack; a short-lived one lets the driver drop the database.

@@ -27,6 +27,14 @@ describe("the local Upstash bridge, through @upstash/redis", () => {
     await redis.del(key);
   });
 
+  it("answers hashes in Redis's own reply shape, which the client turns into an object", async () => {
+    const key = uniq("bridge:hash");
+    await redis.hset(key, { a: "1", b: "two" });
+    expect(await upstash({ automaticDeserialization: true }).hgetall(key)).toEqual({ a: 1, b: "two" });
+    expect(await redis.hgetall(key)).toEqual(["a", "1", "b", "two"]);
+    await redis.del(key);
+  });
+
   it("refuses a wrong token with 401", async () => {
     const res = await fetch(inject("upstashUrl"), {
       method: "POST",
@@ -75,7 +83,7 @@ describe("the local Upstash bridge, through @upstash/redis", () => {
       body: JSON.stringify([["SET", key, "x"], ["NOSUCHCOMMAND"]]),
     });
     expect(res.status).toBe(400);
-    expect((await res.json()).error).toMatch(/EXECABORT/);
+    expect(((await res.json()) as { error: string }).error).toMatch(/EXECABORT/);
     expect(await redis.get(key)).toBeNull();
   });
 

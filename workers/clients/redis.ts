@@ -22,3 +22,19 @@ export function createRedis(env: Pick<Env, "UPSTASH_REDIS_REST_URL" | "UPSTASH_R
     retry: { retries: 1, backoff: () => 50 },
   });
 }
+
+/**
+ * With automatic deserialization off, HGETALL comes back as Redis sends it: a flat
+ * [field, value, ...] list. This turns it into a record; an empty hash is null.
+ */
+export function hashFromReply(raw: unknown): Record<string, string> | null {
+  if (raw === null || raw === undefined) return null;
+  if (Array.isArray(raw)) {
+    if (raw.length === 0) return null;
+    const out: Record<string, string> = {};
+    for (let i = 0; i + 1 < raw.length; i += 2) out[String(raw[i])] = String(raw[i + 1]);
+    return out;
+  }
+  if (typeof raw === "object") return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v)]));
+  return null;
+}

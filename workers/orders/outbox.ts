@@ -1,0 +1,49 @@
+import type { Redis } from "@upstash/redis";
+import type { Database } from "../clients/db";
+import { keys } from "../keys";
+import { parseOrderEvent } from "./events";
+import leaseLua from "./outbox-lease.lua";
+import { applyOrderEvents } from "./writer";
+
+/** `remaining` is -1 when the drain was skipped because another held the lease. */
+export type DrainResult = { applied: number; remaining: number; skipped: "locked" | null };
+
+const LEASE_MS = 30_000;
+
+/**
+ * Writes a sale's outbox to Postgres, oldest first, and trims only what was written.
+ *
+ * Why no order can be lost: an event leaves the list (a lease-guarded LTRIM) only after the transaction
+ * that applied it committed; if Postgres is down the events stay and the next drain
+ * (cron, reconcile, or the next purchase's background write) retries them. One drain
+ * per sale at a time (a lease in Redis), so two drains cannot trim each other's events.
+ */
+export async function drainOutbox(
+  deps: { redis: Redis; db: Database },
+  saleId: string,
+  options: { batch?: number; budgetMs?: number } = {},
+): Promise<DrainResult> {
+  const { redis, db } = deps;
+  const batch = options.batch ?? 500;
+  const deadline = Date.now() + (options.budgetMs ?? 20_000);
+  const lock = `${keys.outbox(saleId)}:lock`;
+  const holder = crypto.randomUUID();
+  const got = await redis.set(lock, holder, { nx: true, px: LEASE_MS });
+  // Someone else is draining: they will pick up our events too. No more commands spent.
+  if (got !== "OK") return { applied: 0, remaining: -1, skipped: "locked" };
+  const lease = redis.createScript<number>(leaseLua);
+  let applied = 0;
+  try {
+    while (Date.now() < deadline) {
+      const raw = (await redis.lrange(keys.outbox(saleId), 0, batch - 1)) as unknown[];
+      if (raw.length === 0) break;
+      await applyOrderEvents(db, raw.map(parseOrderEvent));
+      const trimmed = await lease.exec([lock, keys.outbox(saleId)], [holder, "trim", String(raw.length)]);
+      if (trimmed !== 1) break; // lease lost: the next drain re-applies these, harmlessly
+      applied += raw.length;
+    }
+  } finally {
+    await lease.exec([lock, keys.outbox(saleId)], [holder, "release", "0"]).catch(() => undefined);
+  }
+  return { applied, remaining: await redis.llen(keys.outbox(saleId)), skipped: null };
+}

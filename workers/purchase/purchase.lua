@@ -1,0 +1,99 @@
+-- The purchase decision: one atomic script, one Redis command per Buy click.
+--
+-- KEYS
+--   1  meta          sale hash: start_ms, end_ms, cancelled, payment_deadline_s
+--   2  item          SKU hash: price, limit
+--   3  stock         units of the SKU still sellable (int)
+--   4  bought        units of the SKU this shopper holds (int)
+--   5  device        the shopper who purchased from this device in this sale (string)
+--   6  idempotency   the first answer to this shopper's Idempotency-Key (hash)
+--   7  reservation   the reservation this purchase would create (hash)
+--   8  deadlines     zset reservation token -> payment deadline (ms)
+--   9  outbox        list of order events waiting for Postgres
+--   10 counters      hash of live unit counts
+-- ARGV
+--   1  user id (the admission token's subject)
+--   2  sku id
+--   3  quantity (integer >= 1; the caller refused anything else)
+--   4  now, ms, by the Worker's clock: the sale window is judged by the server, never the client
+--   5  request hash (SHA-256 of the canonical body), to tell a retry from a different request
+--   6  reservation token (fresh; used only if this call reserves)
+--   7  order id (fresh; used only if this call reserves)
+--   8  device fingerprint ("" when the admission token carried none)
+--   9  idempotency record TTL, seconds
+--   10 idempotency key (recorded with the order)
+--   11 sale id
+-- Returns one of
+--   {"RESERVED", remaining, token, order_id, deadline_ms, price}
+--   {"SOLD_OUT", remaining} | {"LIMIT_EXCEEDED", reason}
+--   {"CONFLICT"} | {"NOT_ACTIVE", why} | {"NOT_LOADED"} | {"UNKNOWN_SKU"} | {"OVER_LIMIT", limit}
+-- A replayed Idempotency-Key returns its first answer with "REPLAY" appended.
+
+local user, sku, qty, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local request_hash = ARGV[5]
+
+-- 1. Idempotency first: a retry (the client's, or @upstash/redis's own after a lost
+-- response) must get the first answer, not a second decision.
+local seen = redis.call('HMGET', KEYS[6], 'hash', 'answer')
+if seen[1] then
+  if seen[1] ~= request_hash then return {'CONFLICT'} end
+  local answer = cjson.decode(seen[2])
+  table.insert(answer, 'REPLAY')
+  return answer
+end
+
+-- 2. The sale window and state, by the server's clock.
+local meta = redis.call('HMGET', KEYS[1], 'start_ms', 'end_ms', 'cancelled', 'payment_deadline_s')
+if not meta[1] then return {'NOT_LOADED'} end
+if meta[3] == '1' then return {'NOT_ACTIVE', 'cancelled'} end
+if now < tonumber(meta[1]) then return {'NOT_ACTIVE', 'not_started'} end
+if now >= tonumber(meta[2]) then return {'NOT_ACTIVE', 'ended'} end
+
+local item = redis.call('HMGET', KEYS[2], 'price', 'limit')
+if not item[1] then return {'UNKNOWN_SKU'} end
+local limit = tonumber(item[2])
+-- Asking for more than anyone may hold is a malformed business request (422), not an answer.
+if qty > limit then return {'OVER_LIMIT', limit} end
+
+-- Answers from here on are final decisions and are remembered for the key.
+local function remember(answer)
+  redis.call('HSET', KEYS[6], 'hash', request_hash, 'answer', cjson.encode(answer))
+  redis.call('EXPIRE', KEYS[6], tonumber(ARGV[9]))
+  return answer
+end
+
+-- 3. Per-shopper-per-SKU limit.
+local held = tonumber(redis.call('GET', KEYS[4]) or '0')
+if held + qty > limit then return remember({'LIMIT_EXCEEDED', 'per_user_limit'}) end
+
+-- 4. One purchase per device per sale.
+local device = ARGV[8]
+if device ~= '' and redis.call('EXISTS', KEYS[5]) == 1 then
+  return remember({'LIMIT_EXCEEDED', 'device'})
+end
+
+-- 5. Stock. Checked before it is decremented, inside this one script, so stock can
+-- never go below zero and no undo is ever needed: nothing else runs between the GET
+-- and the DECRBY. A missing key reads as 0: a sale that was never loaded sells nothing.
+local stock = tonumber(redis.call('GET', KEYS[3]) or '0')
+if stock < qty then return remember({'SOLD_OUT', stock}) end
+local remaining = redis.call('DECRBY', KEYS[3], qty)
+
+-- 6. The reservation, its deadline, and the order for Postgres. The outbox entry is
+-- written in the same atomic step as the decrement, so a unit taken from stock always
+-- has an order waiting to be written: an order cannot be lost between Redis and Postgres.
+local token, order_id = ARGV[6], ARGV[7]
+local deadline = now + tonumber(meta[4]) * 1000
+redis.call('INCRBY', KEYS[4], qty)
+if device ~= '' then redis.call('SET', KEYS[5], user) end
+redis.call('HSET', KEYS[7],
+  'order_id', order_id, 'user', user, 'sku', sku, 'qty', qty, 'price', item[1],
+  'deadline_ms', deadline, 'reserved_ms', now, 'state', 'reserved', 'device', device)
+redis.call('ZADD', KEYS[8], deadline, token)
+redis.call('RPUSH', KEYS[9], cjson.encode({
+  t = 'reserved', order_id = order_id, sale_id = ARGV[11], user_id = user, sku_id = sku,
+  quantity = qty, price = item[1], token = token, deadline_ms = deadline, at_ms = now,
+  idempotency_key = ARGV[10], device = device,
+}))
+redis.call('HINCRBY', KEYS[10], 'reserved', qty)
+return remember({'RESERVED', remaining, token, order_id, deadline, item[1]})

@@ -1,0 +1,135 @@
+import type { Redis } from "@upstash/redis";
+import { keys } from "../keys";
+import purchaseLua from "./purchase.lua";
+
+/** What the purchase script decided, parsed once from its reply. */
+export type PurchaseDecision =
+  | {
+      kind: "reserved";
+      remaining: number;
+      reservationToken: string;
+      orderId: string;
+      deadlineMs: number;
+      price: string;
+      replay: boolean;
+    }
+  | { kind: "sold_out"; remaining: number; replay: boolean }
+  | { kind: "limit_exceeded"; reason: "per_user_limit" | "device"; replay: boolean }
+  | { kind: "conflict" }
+  | { kind: "not_active"; why: "cancelled" | "not_started" | "ended" }
+  | { kind: "not_loaded" }
+  | { kind: "unknown_sku" }
+  | { kind: "over_limit"; limit: number };
+
+export type PurchaseInput = {
+  saleId: string;
+  userId: string;
+  skuId: string;
+  quantity: number;
+  nowMs: number;
+  idempotencyKey: string;
+  requestHash: string;
+  device: string | null;
+  reservationToken: string;
+  orderId: string;
+};
+
+/** How long a shopper's Idempotency-Key keeps its first answer. */
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
+
+type Reply = [string, ...(string | number)[]];
+
+export function parsePurchaseReply(reply: unknown): PurchaseDecision {
+  if (!Array.isArray(reply) || typeof reply[0] !== "string") throw new Error(`unexpected purchase reply ${JSON.stringify(reply)}`);
+  const [tag, ...rest] = reply as Reply;
+  const replay = rest[rest.length - 1] === "REPLAY";
+  const num = (i: number) => Number(rest[i]);
+  switch (tag) {
+    case "RESERVED":
+      return {
+        kind: "reserved",
+        remaining: num(0),
+        reservationToken: String(rest[1]),
+        orderId: String(rest[2]),
+        deadlineMs: num(3),
+        price: String(rest[4]),
+        replay,
+      };
+    case "SOLD_OUT":
+      return { kind: "sold_out", remaining: num(0), replay };
+    case "LIMIT_EXCEEDED":
+      return { kind: "limit_exceeded", reason: rest[0] === "device" ? "device" : "per_user_limit", replay };
+    case "CONFLICT":
+      return { kind: "conflict" };
+    case "NOT_ACTIVE":
+      return { kind: "not_active", why: rest[0] as "cancelled" | "not_started" | "ended" };
+    case "NOT_LOADED":
+      return { kind: "not_loaded" };
+    case "UNKNOWN_SKU":
+      return { kind: "unknown_sku" };
+    case "OVER_LIMIT":
+      return { kind: "over_limit", limit: num(0) };
+    default:
+      throw new Error(`unexpected purchase reply ${JSON.stringify(reply)}`);
+  }
+}
+
+/**
+ * Reservation tokens name their sale (`<sale uuid>.<random>`), so a reservation can be
+ * found from its token alone without a global index outside the sale's hash slot.
+ */
+export function newReservationToken(saleId: string): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  const random = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return `${saleId}.${random}`;
+}
+
+export function saleIdOfToken(token: string): string | null {
+  const match = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.[A-Za-z0-9_-]{16,27}$/.exec(token);
+  return match?.[1] ?? null;
+}
+
+/** SHA-256 of the canonical purchase body: same key + same body is a retry, anything else a conflict. */
+export async function requestHash(skuId: string, quantity: number): Promise<string> {
+  const canonical = JSON.stringify([skuId, quantity]);
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The purchase decision: exactly one Redis command (EVALSHA, EVAL only after a script flush). */
+export function createPurchaseScript(redis: Redis) {
+  const script = redis.createScript<unknown>(purchaseLua);
+  return async function decide(input: PurchaseInput): Promise<PurchaseDecision> {
+    const { saleId, userId, skuId } = input;
+    const device = input.device ?? "";
+    const reply = await script.exec(
+      [
+        keys.meta(saleId),
+        keys.item(saleId, skuId),
+        keys.stock(saleId, skuId),
+        keys.bought(saleId, skuId, userId),
+        // Without a device the rule cannot apply; the key is still named so KEYS stays fixed.
+        keys.device(saleId, device || "-"),
+        keys.idempotency(saleId, userId, input.idempotencyKey),
+        keys.reservation(saleId, input.reservationToken),
+        keys.deadlines(saleId),
+        keys.outbox(saleId),
+        keys.counters(saleId),
+      ],
+      [
+        userId,
+        skuId,
+        String(input.quantity),
+        String(input.nowMs),
+        input.requestHash,
+        input.reservationToken,
+        input.orderId,
+        device,
+        String(IDEMPOTENCY_TTL_SECONDS),
+        input.idempotencyKey,
+        saleId,
+      ],
+    );
+    return parsePurchaseReply(reply);
+  };
+}

@@ -1,0 +1,91 @@
+-- A reservation's one-way step out of `reserved`: confirm (paid), cancel, or expire.
+-- All three run here, atomically, so when payment and the deadline race on one
+-- reservation exactly one of them wins, and units go back to stock at most once.
+--
+-- KEYS
+--   1  reservation   the reservation hash
+--   2  stock         its SKU's stock
+--   3  bought        units of the SKU its shopper holds
+--   4  device        the device record of its purchase
+--   5  deadlines     zset token -> payment deadline (ms)
+--   6  outbox        order events waiting for Postgres
+--   7  counters      live unit counts
+-- ARGV
+--   1  action: confirm | cancel | expire | void (reconciliation cancels an oversold reserved or
+--      paid order without returning stock: those units never existed)
+--   2  now, ms, by the Worker's clock
+--   3  reservation token
+--   4  acting shopper ("" when the shop's back end or the sweeper acts)
+--   5  sale id
+--   6  payment method fingerprint (confirm only, may be "")
+--   7  shipping address (confirm only, may be "")
+--   8  the sku the caller built KEYS from, 9 the shopper it built them from
+-- Returns
+--   {"OK", new_state} | {"ALREADY", state} | {"EXPIRED"} | {"NOT_FOUND"} | {"FORBIDDEN"}
+--   {"CONFLICT", state} | {"NOT_DUE"}
+
+local action, now, token, actor = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local r = redis.call('HMGET', KEYS[1], 'state', 'user', 'sku', 'qty', 'deadline_ms', 'device', 'order_id')
+local state, user, sku, qty, deadline, device, order_id = r[1], r[2], r[3], tonumber(r[4]), tonumber(r[5]), r[6], r[7]
+if not state then return {'NOT_FOUND'} end
+-- KEYS were derived from a read made before this script ran; they must still name this
+-- reservation's own stock and holder, or the script would move someone else's units.
+if sku ~= ARGV[8] or user ~= ARGV[9] then return {'NOT_FOUND'} end
+if actor ~= '' and actor ~= user then return {'FORBIDDEN'} end
+
+local function finish(new_state, give_back, extra_field, extra_value)
+  local fields = {'state', new_state, new_state .. '_ms', now}
+  if extra_field then table.insert(fields, extra_field); table.insert(fields, extra_value) end
+  redis.call('HSET', KEYS[1], unpack(fields))
+  redis.call('ZREM', KEYS[5], token)
+  redis.call('HINCRBY', KEYS[7], state, -qty)
+  redis.call('HINCRBY', KEYS[7], new_state, qty)
+  if give_back then
+    -- Units return exactly once: only a reservation still in `reserved` gets here, and
+    -- this step moves it out of `reserved` in the same atomic script.
+    redis.call('INCRBY', KEYS[2], qty)
+    local left = redis.call('DECRBY', KEYS[3], qty)
+    if left <= 0 then redis.call('DEL', KEYS[3]) end
+    if device ~= '' and redis.call('GET', KEYS[4]) == user then redis.call('DEL', KEYS[4]) end
+  end
+  local event = { t = new_state, order_id = order_id, sale_id = ARGV[5], token = token, at_ms = now }
+  if new_state == 'paid' then
+    event.payment_method_fingerprint = ARGV[6]
+    event.shipping_address = ARGV[7]
+  end
+  redis.call('RPUSH', KEYS[6], cjson.encode(event))
+  return {'OK', new_state}
+end
+
+if action == 'void' and state == 'paid' then
+  return finish('cancelled', false, 'cancel_reason', 'oversold')
+end
+
+if state ~= 'reserved' then
+  if (action == 'confirm' and state == 'paid') or (action == 'cancel' and state == 'cancelled')
+    or (action == 'expire' and state == 'expired') or (action == 'void' and state == 'cancelled') then
+    return {'ALREADY', state}
+  end
+  if action == 'confirm' and state == 'expired' then return {'EXPIRED'} end
+  return {'CONFLICT', state}
+end
+
+if action == 'confirm' then
+  -- Payment at or after the deadline loses to the deadline: the units go back.
+  if now >= deadline then
+    finish('expired', true)
+    return {'EXPIRED'}
+  end
+  local pm, addr = ARGV[6], ARGV[7]
+  if pm ~= '' then redis.call('HSET', KEYS[1], 'payment_method', pm) end
+  if addr ~= '' then redis.call('HSET', KEYS[1], 'shipping_address', addr) end
+  return finish('paid', false)
+elseif action == 'cancel' then
+  return finish('cancelled', true)
+elseif action == 'expire' then
+  if now < deadline then return {'NOT_DUE'} end
+  return finish('expired', true)
+elseif action == 'void' then
+  return finish('cancelled', false, 'cancel_reason', 'oversold')
+end
+return redis.error_reply('ERR unknown reservation action ' .. tostring(action))
