@@ -52,17 +52,17 @@ class RawCommand extends Command {
 }
 type BridgeCommand = (string | number)[];
 
-function encodeResult(value: unknown, base64: boolean): unknown {
+function encodeResult(value: unknown, base64: boolean, topLevel = true): unknown {
   if (value === null || value === undefined) return null;
   if (typeof value === "number") return value;
   if (Buffer.isBuffer(value)) {
     if (!base64) return value.toString("utf8");
-    // Upstash leaves the status reply OK readable; the client passes "OK" through.
-    const text = value.toString("latin1");
-    return text === "OK" ? "OK" : value.toString("base64");
+    // Upstash leaves a top-level "OK" readable and the client passes it through; inside
+    // an array the client decodes every string, so there "OK" must be encoded too.
+    return topLevel && value.toString("latin1") === "OK" ? "OK" : value.toString("base64");
   }
-  if (typeof value === "string") return base64 && value !== "OK" ? Buffer.from(value).toString("base64") : value;
-  if (Array.isArray(value)) return value.map((v) => encodeResult(v, base64));
+  if (typeof value === "string") return base64 && !(topLevel && value === "OK") ? Buffer.from(value).toString("base64") : value;
+  if (Array.isArray(value)) return value.map((v) => encodeResult(v, base64, false));
   if (value instanceof Error) return value.message;
   return value;
 }

@@ -97,6 +97,11 @@ describe("the local Upstash bridge, through @upstash/redis", () => {
     await redis.del(key);
   });
 
+  it("keeps every string inside an array reply intact, \"OK\" included", async () => {
+    const script = redis.createScript<string[]>("return {'OK', 'paid', ARGV[1]}");
+    expect(await script.exec([], ["QUJD"])).toEqual(["OK", "paid", "QUJD"]);
+  });
+
   it("propagates Redis errors to the caller with Redis's message", async () => {
     const key = uniq("bridge:err");
     await redis.set(key, "not a number");

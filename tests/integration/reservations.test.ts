@@ -1,0 +1,121 @@
+import { describe, expect, it } from "vitest";
+import { keys } from "../../workers/keys";
+import { api, admin, neonPool, shopperToken, upstash } from "./helpers";
+import { admissionToken, buy, createActiveSale } from "./sale-fixtures";
+
+async function reserve(saleId: string, shopper: string, quantity = 1) {
+  const res = await buy(saleId, await admissionToken(saleId, shopper, `${shopper}-device`), { sku_id: "PHONE", quantity });
+  expect(res.body.status).toBe("reserved");
+  return res.body as { reservation_token: string; order_id: string; payment_deadline: string };
+}
+
+/** Moves a reservation's deadline into the past, as the clock would after ten minutes. */
+async function pastDeadline(saleId: string, token: string) {
+  const redis = upstash();
+  const past = Date.now() - 1_000;
+  await redis.hset(keys.reservation(saleId, token), { deadline_ms: String(past) });
+  await redis.zadd(keys.deadlines(saleId), { score: past, member: token });
+}
+
+async function orderStatus(orderId: string): Promise<string | null> {
+  const pool = neonPool(1);
+  try {
+    for (let i = 0; i < 50; i++) {
+      const { rows } = await pool.query("select status from flash_sale_orders where order_id = $1", [orderId]);
+      if (rows[0]) return rows[0].status;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return null;
+  } finally {
+    await pool.end();
+  }
+}
+
+async function eventually(check: () => Promise<boolean>, ms = 5_000) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+describe("reservations", () => {
+  it("shows its owner the reservation with its payment deadline, and nobody else", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 5 }] });
+    const r = await reserve(saleId, "owner-1");
+    const mine = await api(`/api/v1/reservations/${r.reservation_token}`, { token: await shopperToken("owner-1") });
+    expect(mine.status).toBe(200);
+    expect(mine.body).toMatchObject({ status: "reserved", order_id: r.order_id, sku_id: "PHONE", quantity: 1, payment_deadline: r.payment_deadline });
+    expect(new Date(r.payment_deadline).getTime() - Date.now()).toBeGreaterThan(590_000);
+    const theirs = await api(`/api/v1/reservations/${r.reservation_token}`, { token: await shopperToken("someone-else") });
+    expect(theirs.status).toBe(403);
+    expect((await api(`/api/v1/reservations/${r.reservation_token}`)).status).toBe(401);
+    expect((await api(`/api/v1/reservations/${saleId}.AAAAAAAAAAAAAAAAAAAAAA`, { token: await shopperToken("owner-1") })).status).toBe(404);
+    expect((await api(`/api/v1/reservations/not-a-token`, { token: await shopperToken("owner-1") })).status).toBe(404);
+  });
+
+  it("gives the units back at once when its owner cancels, and only once", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 5 }] });
+    const r = await reserve(saleId, "canceller", 2);
+    const redis = upstash();
+    expect(await redis.get(keys.stock(saleId, "PHONE"))).toBe("3");
+    const token = await shopperToken("canceller");
+    const other = await api(`/api/v1/reservations/${r.reservation_token}/cancel`, { method: "POST", token: await shopperToken("intruder") });
+    expect(other.status).toBe(403);
+    const [a, b] = await Promise.all([
+      api(`/api/v1/reservations/${r.reservation_token}/cancel`, { method: "POST", token }),
+      api(`/api/v1/reservations/${r.reservation_token}/cancel`, { method: "POST", token }),
+    ]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(a.body.status).toBe("cancelled");
+    expect(await redis.get(keys.stock(saleId, "PHONE"))).toBe("5");
+    expect(await eventually(async () => (await orderStatus(r.order_id)) === "cancelled")).toBe(true);
+    // The shopper may buy again: the limit and the device were given back with the units.
+    await reserve(saleId, "canceller", 2);
+  });
+
+  it("is paid when the shop confirms before the deadline, and a paid reservation cannot be cancelled", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 5 }] });
+    const r = await reserve(saleId, "payer");
+    expect((await api(`/api/v1/reservations/${r.reservation_token}/confirm`, { method: "POST", body: {}, token: await shopperToken("payer") })).status).toBe(401);
+    const paid = await admin(`/../reservations/${r.reservation_token}/confirm`, {
+      body: { payment_method_fingerprint: "pm-123", shipping_address: "1 Main St" },
+    });
+    expect(paid.status).toBe(200);
+    expect(paid.body.status).toBe("paid");
+    const again = await admin(`/../reservations/${r.reservation_token}/confirm`, { body: {} });
+    expect(again.status).toBe(200);
+    const cancel = await api(`/api/v1/reservations/${r.reservation_token}/cancel`, { method: "POST", token: await shopperToken("payer") });
+    expect(cancel.status).toBe(409);
+    expect(await upstash().get(keys.stock(saleId, "PHONE"))).toBe("4");
+    expect(await eventually(async () => (await orderStatus(r.order_id)) === "paid")).toBe(true);
+  });
+
+  it("expires at its deadline: 410 to a late payment, units back to stock exactly once", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 5 }] });
+    const r = await reserve(saleId, "slow-payer");
+    await pastDeadline(saleId, r.reservation_token);
+    const late = await admin(`/../reservations/${r.reservation_token}/confirm`, { body: {} });
+    expect(late.status).toBe(410);
+    expect(late.body.error).toBe("reservation_expired");
+    const again = await admin(`/../reservations/${r.reservation_token}/confirm`, { body: {} });
+    expect(again.status).toBe(410);
+    const view = await api(`/api/v1/reservations/${r.reservation_token}`, { token: await shopperToken("slow-payer") });
+    expect(view.body.status).toBe("expired");
+    expect(await upstash().get(keys.stock(saleId, "PHONE"))).toBe("5");
+    expect(await eventually(async () => (await orderStatus(r.order_id)) === "expired")).toBe(true);
+  });
+
+  it("a reservation nobody looks at expires with the sweep, and its shopper's view agrees", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 5 }] });
+    const r = await reserve(saleId, "forgetful");
+    await pastDeadline(saleId, r.reservation_token);
+    const cron = await fetch(`${(await import("vitest")).inject("workerUrl")}/cdn-cgi/local/scheduled`);
+    expect(cron.status).toBe(200);
+    expect(await eventually(async () => (await upstash().get(keys.stock(saleId, "PHONE"))) === "5")).toBe(true);
+    const view = await api(`/api/v1/reservations/${r.reservation_token}`, { token: await shopperToken("forgetful") });
+    expect(view.body.status).toBe("expired");
+    expect(await eventually(async () => (await orderStatus(r.order_id)) === "expired")).toBe(true);
+  });
+});
