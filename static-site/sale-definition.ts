@@ -19,7 +19,7 @@ export type SaleForPage = {
     flash_price: string | number;
     original_price: string | number;
     total_stock: number;
-    remaining?: number;
+    remaining?: number | null;
     per_user_limit?: number;
   }>;
 };

@@ -114,7 +114,7 @@ export type StatusBody = {
 /** Body of enter-queue, the queue poll, and each WebSocket message. */
 export type QueueBody = {
   state?: string;
-  queue_position?: number;
+  queue_position?: number | null;
   admitted_through?: number;
   estimated_wait_seconds?: number;
   queue_token?: string;
@@ -153,7 +153,11 @@ export function update(m: Model, e: Event): Model {
       const b = e.body;
       const remaining = { ...m.remaining };
       for (const item of b.items ?? []) {
-        if (typeof item.sku_id === "string" && typeof item.remaining === "number") remaining[item.sku_id] = item.remaining;
+        if (typeof item.sku_id !== "string" || typeof item.remaining !== "number") continue;
+        // The status may be a second old (edge-cached); once the queue has said sold out,
+        // only the queue may say stock is back, so a stale status cannot fake a reopening.
+        const prev = remaining[item.sku_id] ?? 0;
+        remaining[item.sku_id] = m.queue.state === "sold_out" ? Math.min(prev, item.remaining) : item.remaining;
       }
       const saleStatus = typeof b.status === "string" && SALE_STATUSES.includes(b.status) ? (b.status as SaleStatus) : m.saleStatus;
       const startMs = b.start_time ? Date.parse(b.start_time) : Number.NaN;
@@ -178,15 +182,19 @@ export function update(m: Model, e: Event): Model {
       const queue = {
         state,
         token: b.queue_token ?? m.queue.token,
-        position: typeof b.queue_position === "number" ? b.queue_position : m.queue.position,
+        // null is the queue's "not drawn yet" (random mode before the start): not a reason to keep an old number.
+        position: typeof b.queue_position === "number" || b.queue_position === null ? b.queue_position : m.queue.position,
         admittedThrough: typeof b.admitted_through === "number" ? b.admitted_through : m.queue.admittedThrough,
         etaSeconds: typeof b.estimated_wait_seconds === "number" ? b.estimated_wait_seconds : m.queue.etaSeconds,
         admissionToken: b.admission_token ?? (state === "admitted" ? m.queue.admissionToken : null),
         admissionExpiresMs: Number.isFinite(expires) ? expires : state === "admitted" ? m.queue.admissionExpiresMs : null,
       };
       let remaining = m.remaining;
-      // The queue telling us stock is back means at least one unit exists somewhere.
-      if (m.queue.state === "sold_out" && state !== "sold_out" && totalRemaining(m) === 0) {
+      if (state === "sold_out") {
+        // The queue knows first: every SKU is gone, whatever the last (cached) status said.
+        remaining = Object.fromEntries(Object.keys(m.remaining).map((k) => [k, 0]));
+      } else if (m.queue.state === "sold_out" && totalRemaining(m) === 0) {
+        // The queue telling us stock is back means at least one unit exists; the next status says how many.
         remaining = Object.fromEntries(Object.keys(m.remaining).map((k) => [k, 1]));
       }
       const saleStatus = m.saleStatus === "sold_out" && state !== "sold_out" && m.queue.state === "sold_out" ? "active" : m.saleStatus;

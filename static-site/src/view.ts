@@ -95,7 +95,7 @@ function panelFor(m: Model, phase: Phase, now: number): PanelView {
       return {
         title: "You're in the queue",
         message: `Estimated wait: ${describeWait(q.etaSeconds)}. Buy appears here when it's your turn; keep this page open.${startsIn}`,
-        detail: q.position !== null ? `${formatOrdinal(q.position)} in line` : "Finding your place…",
+        detail: q.position !== null ? `${formatOrdinal(q.position)} in line` : m.startMs > now ? "Places are drawn at the start" : "Finding your place…",
       };
     case "ready":
       return { title: "You're at the front", message: `Buy opens the moment the sale starts.${startsIn}`, detail: formatCountdown(m.startMs - now) };
@@ -188,15 +188,15 @@ export function render(dom: Dom, m: Model, phase: Phase, now: number, clockNote:
   if (phase !== rs.lastPhase) {
     const previous = rs.lastPhase;
     rs.lastPhase = phase;
-    if (previous !== null) onPhaseChange(dom, phase, title, message, isSoldOut(m));
+    if (previous !== null) onPhaseChange(dom, phase, [title, view.detail, message].filter(Boolean).join(". "), isSoldOut(m));
   }
 }
 
-function onPhaseChange(dom: Dom, phase: Phase, title: string, message: string, soldOut: boolean): void {
+function onPhaseChange(dom: Dom, phase: Phase, sentence: string, soldOut: boolean): void {
   if (phase === "sold_out" || phase === "ended" || phase === "cancelled" || (phase === "expired" && !soldOut)) {
-    setText(dom.alert, `${title}. ${message}`);
+    setText(dom.alert, sentence);
   } else if (phase !== "syncing") {
-    announce(dom, `${title}. ${message}`);
+    announce(dom, sentence);
   }
   const active = document.activeElement as HTMLElement | null;
   const lost = !active || active === document.body || (active as HTMLButtonElement).disabled || active.closest("[hidden]") !== null || active.offsetParent === null;
@@ -208,8 +208,17 @@ function onPhaseChange(dom: Dom, phase: Phase, title: string, message: string, s
   }
 }
 
+let pendingAnnouncement: ReturnType<typeof setTimeout> | null = null;
+const queuedSentences: string[] = [];
+
 export function announce(dom: Dom, text: string): void {
-  // Clearing first makes a repeated sentence speak again.
+  // Clearing first makes a repeated sentence speak again; sentences in the same moment
+  // are spoken together rather than the later one silently replacing the earlier.
+  queuedSentences.push(text);
   dom.announcer.textContent = "";
-  setTimeout(() => (dom.announcer.textContent = text), 50);
+  if (pendingAnnouncement !== null) clearTimeout(pendingAnnouncement);
+  pendingAnnouncement = setTimeout(() => {
+    pendingAnnouncement = null;
+    dom.announcer.textContent = queuedSentences.splice(0).join(" ");
+  }, 50);
 }

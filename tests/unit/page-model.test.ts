@@ -104,3 +104,14 @@ describe("the page shows each phase of a sale at the right server time", () => {
     expect(m.queueOpensMs).toBe(START + 60_000 - 5 * 60_000);
   });
 });
+
+describe("sold out is shown consistently", () => {
+  it("shows no stock left once the queue says sold out, even if a cached status still counts a unit", () => {
+    let m = update(ready(), { type: "queue", body: { state: "sold_out" } });
+    expect(m.remaining["SKU-1"]).toBe(0);
+    m = update(m, { type: "status", body: { status: "active", items: [{ sku_id: "SKU-1", remaining: 1 }] } });
+    expect(m.remaining["SKU-1"]).toBe(0);
+    expect(m.stockReopened).toBe(false);
+    expect(phaseAt(m, START + 5_000)).toBe("sold_out");
+  });
+});
