@@ -52,6 +52,25 @@ export class DependencyError extends Error {
   }
 }
 
+const POSTGRES_OUTAGE = /connect|connection (terminated|refused|closed|lost)|network|websocket|timeout|timed out|too many clients|ECONNREFUSED|ECONNRESET|socket/i;
+
+/**
+ * Recognises a Postgres that is unreachable or saturated (as opposed to a query that is
+ * wrong) anywhere in an error's cause chain: drizzle wraps driver errors, and the Neon
+ * driver reports a dead WebSocket in its own words. SQLSTATE classes 08 (connection),
+ * 53 (insufficient resources) and 57P (shutdown) mean the same thing.
+ */
+export function isPostgresOutage(err: unknown): boolean {
+  // A dead WebSocket surfaces as an ErrorEvent (its `error` holds the Error), not an Error.
+  const next = (e: unknown) => (e as { cause?: unknown }).cause ?? (e as { error?: unknown }).error;
+  for (let e: unknown = err, depth = 0; e && typeof e === "object" && depth < 6; e = next(e), depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (typeof code === "string" && /^(08|53|57P)/.test(code)) return true;
+    if (typeof message === "string" && POSTGRES_OUTAGE.test(message)) return true;
+  }
+  return false;
+}
+
 export function errorResponse(err: Error, c: Context): Response {
   if (err instanceof ApiError) {
     if (err.retryAfterSeconds !== undefined) c.header("Retry-After", String(err.retryAfterSeconds));
@@ -66,6 +85,7 @@ export function errorResponse(err: Error, c: Context): Response {
   if (err instanceof HTTPException) {
     return c.json({ error: err.status === 401 ? "unauthorized" : "bad_request", message: err.message }, err.status);
   }
+  if (isPostgresOutage(err)) return errorResponse(new DependencyError("postgres", err), c);
   console.error("unhandled error", err);
   return c.json({ error: "internal_error", message: "Something went wrong on our side; retry with the same Idempotency-Key." }, 500);
 }
