@@ -51,7 +51,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const { stackConfigFromEnv } = await import("../stack/config");
   const { useLocalNeonProxy } = await import("./neon-node");
   const config = stackConfigFromEnv();
-  useLocalNeonProxy(config.neonProxyPort);
+  // A loopback database is reached through the local proxy (start it with `npm start`);
+  // anything else is Neon itself, over its own secure WebSocket endpoint.
+  if (["127.0.0.1", "localhost"].includes(postgresAddress(config.databaseUrl).host)) useLocalNeonProxy(config.neonProxyPort);
+  else (await import("@neondatabase/serverless")).neonConfig.webSocketConstructor = (await import("ws")).WebSocket;
   const created = await ensureDatabase(config.databaseUrl);
   await applyMigrations(config.databaseUrl);
   console.log(`${created ? "created and migrated" : "migrated"} ${postgresAddress(config.databaseUrl).database}`);
