@@ -1,0 +1,345 @@
+/**
+ * The purchase decision in Redis: the project's purchase.lua against the seed design's
+ * reference script (seed-reference.lua), in one run, on one Redis, through two clients:
+ *
+ *   upstash-rest  the Worker's own @upstash/redis client (createRedis) through the local
+ *                 Upstash REST bridge, started in this process: what the edge pays
+ *   ioredis       EVALSHA straight over RESP on one pipelined connection: the script's
+ *                 cost with (almost) no transport in the way
+ *
+ * Two scenarios, each a fresh sale: "sellout" (1,000 units, 5,000 buyers once each, so
+ * 4,000 take the sold-out path) and "all-reserved" (stock larger than the buyers).
+ * Commands per decision come from `INFO commandstats` before and after each run, which
+ * counts commands a script makes as well as the EVALSHA itself.
+ *
+ * Redis: a private `redis-server` on a free port by default, because commandstats are
+ * server-wide and other people's tests share 127.0.0.1:6379; BENCH_REDIS_URL points the
+ * benchmark at another Redis (counts there include other clients' traffic, and the run
+ * says so when it sees more EVALSHAs than it sent).
+ *
+ * Imports workers/purchase/purchase.ts, which imports purchase.lua as text: run through
+ * scripts/bench/run.ts, which teaches Node to load .lua files first.
+ */
+import { spawn } from "node:child_process";
+import { createHash, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { Redis as IORedis } from "ioredis";
+import { createRedis, type Redis as UpstashRedis } from "../../workers/clients/redis";
+import { keys } from "../../workers/keys";
+import { createPurchaseScript, newReservationToken, requestHash, type PurchaseDecision } from "../../workers/purchase/purchase";
+import { redisAnswers } from "../stack/services";
+import { startUpstashBridge } from "../stack/upstash-bridge";
+import { freePort } from "../stack/worker-process";
+import {
+  closedLoop,
+  commandDelta,
+  commandStats,
+  median,
+  medianWithSpread,
+  perDecisionBreakdown,
+  summarize,
+  totalCalls,
+  type BenchReport,
+  type BenchRow,
+} from "./stats";
+
+const SEED_LUA = readFileSync(new URL("./seed-reference.lua", import.meta.url), "utf8");
+const PREWARM_LUA = readFileSync(new URL("../../workers/sales/prewarm.lua", import.meta.url), "utf8");
+const PURCHASE_LUA = readFileSync(new URL("../../workers/purchase/purchase.lua", import.meta.url), "utf8");
+
+const SKU = "BENCH-SKU";
+const BRIDGE_TOKEN = "bench-upstash-token";
+const RUN_DEADLINE_MS = 60_000;
+
+type Scenario = { name: string; stock: number; buyers: number };
+type ScriptName = "purchase.lua" | "seed-reference.lua";
+type Transport = "upstash-rest" | "ioredis";
+
+export type PurchaseScriptOptions = {
+  repeats?: number;
+  buyers?: number;
+  concurrency?: number;
+  log?: (line: string) => void;
+};
+
+/** One measured run: one script, one transport, one fresh sale. */
+type Run = {
+  scenario: string;
+  script: ScriptName;
+  transport: Transport;
+  decisions: number;
+  errors: number;
+  errorSamples: string[];
+  perSecond: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  outcomes: Record<string, number>;
+  evalshaPerDecision: number;
+  commandsPerDecision: number;
+  breakdown: string;
+  /** Mean time inside Redis per EVALSHA (commandstats usec / calls). */
+  serverUsecPerDecision: number;
+  /** Redis's own latency histogram for EVALSHA (private Redis only: it needs CONFIG RESETSTAT). */
+  serverP50Usec: number | null;
+  serverP99Usec: number | null;
+  /** true when commandstats saw EVALSHAs this run did not send (a shared Redis). */
+  contaminated: boolean;
+};
+
+/** A private redis-server, in memory only, so commandstats hold this benchmark's commands alone. */
+async function startPrivateRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    stdio: "ignore",
+  });
+  const url = `redis://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  while (!(await redisAnswers(url))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error("private redis-server did not start (is it on PATH?)");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+/**
+ * createPurchaseScript wants an @upstash/redis client, but only ever calls
+ * `createScript(lua).exec(keys, args)`. This gives it that over ioredis, so the direct
+ * runs build KEYS/ARGV and parse the reply with the project's own code, not a copy.
+ */
+function ioredisAsScriptHost(io: IORedis): UpstashRedis {
+  const host = {
+    createScript(lua: string) {
+      const sha = createHash("sha1").update(lua).digest("hex");
+      return { exec: (k: string[], a: string[]) => io.evalsha(sha, k.length, ...k, ...a) };
+    },
+  };
+  return host as unknown as UpstashRedis;
+}
+
+/** Loads a sale the way prewarm does (the project's prewarm.lua, same keys): open an hour, started a minute ago. */
+async function loadSale(io: IORedis, saleId: string, stock: number): Promise<void> {
+  const now = Date.now();
+  await io.eval(
+    PREWARM_LUA,
+    3,
+    keys.meta(saleId),
+    keys.item(saleId, SKU),
+    keys.stock(saleId, SKU),
+    String(now - 60_000),
+    String(now + 3_600_000),
+    "0",
+    "600",
+    SKU,
+    String(now),
+    "bench sale",
+    "bench item",
+    "1.00",
+    "2.00",
+    String(stock),
+    String(stock),
+    "2",
+  );
+}
+
+async function deleteMatching(io: IORedis, pattern: string): Promise<number> {
+  let cursor = "0";
+  let deleted = 0;
+  for (let rounds = 0; rounds < 100_000; rounds++) {
+    const [next, found] = await io.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+    if (found.length) deleted += await io.unlink(...found);
+    cursor = next;
+    if (cursor === "0") break;
+  }
+  return deleted;
+}
+
+function decisionKind(script: ScriptName, reply: unknown): string {
+  if (script === "purchase.lua") return (reply as PurchaseDecision).kind;
+  const [ok, what] = reply as [number, string | number];
+  return Number(ok) === 1 ? "reserved" : String(what).toLowerCase();
+}
+
+async function serverLatency(io: IORedis): Promise<{ p50: number | null; p99: number | null }> {
+  const text = await io.info("latencystats");
+  const match = /latency_percentiles_usec_evalsha:p50=([\d.]+),p99=([\d.]+)/.exec(text);
+  return match ? { p50: Number(match[1]), p99: Number(match[2]) } : { p50: null, p99: null };
+}
+
+async function measure(
+  ctx: { io: IORedis; upstash: UpstashRedis; privateRedis: boolean; concurrency: number },
+  scenario: Scenario,
+  script: ScriptName,
+  transport: Transport,
+): Promise<Run> {
+  const { io } = ctx;
+  const saleId = randomUUID();
+  const client = transport === "upstash-rest" ? ctx.upstash : ioredisAsScriptHost(io);
+  let call: (i: number) => Promise<unknown>;
+  if (script === "purchase.lua") {
+    await loadSale(io, saleId, scenario.stock);
+    const decide = createPurchaseScript(client);
+    const hash = await requestHash(SKU, 1);
+    call = (i) =>
+      decide({
+        saleId,
+        userId: `b${i}`,
+        skuId: SKU,
+        quantity: 1,
+        nowMs: Date.now(),
+        idempotencyKey: `k${i}`,
+        requestHash: hash,
+        device: `d${i}`,
+        reservationToken: newReservationToken(saleId),
+        orderId: randomUUID(),
+      });
+  } else {
+    await io.set(`flash_stock:{${saleId}}:${SKU}`, String(scenario.stock));
+    const seed = client.createScript<unknown>(SEED_LUA);
+    call = (i) => seed.exec([`flash_stock:{${saleId}}:${SKU}`, `user_limit:{${saleId}}:b${i}`], [`b${i}`, "1"]);
+  }
+
+  const outcomes: Record<string, number> = {};
+  const counted = async (i: number) => {
+    const reply = await call(i);
+    const kind = decisionKind(script, reply);
+    outcomes[kind] = (outcomes[kind] ?? 0) + 1;
+  };
+
+  // Scripts are loaded first, so the upstash client's EVALSHA never falls back to EVAL
+  // inside the measured window (that happens once per script per Redis in production).
+  await io.script("LOAD", script === "purchase.lua" ? PURCHASE_LUA : SEED_LUA);
+  if (ctx.privateRedis) await io.config("RESETSTAT");
+  const before = await commandStats(io);
+  const loop = await closedLoop(scenario.buyers, ctx.concurrency, RUN_DEADLINE_MS, counted);
+  const after = await commandStats(io);
+  const latency = ctx.privateRedis ? await serverLatency(io) : { p50: null, p99: null };
+
+  await deleteMatching(io, `fs:{${saleId}}:*`);
+  await deleteMatching(io, `flash_stock:{${saleId}}:*`);
+  await deleteMatching(io, `user_limit:{${saleId}}:*`);
+
+  const delta = commandDelta(before, after);
+  const evalsha = delta.get("evalsha") ?? { calls: 0, usec: 0 };
+  const decisions = loop.completed;
+  const summary = summarize(loop);
+  return {
+    scenario: scenario.name,
+    script,
+    transport,
+    decisions,
+    errors: loop.errors,
+    errorSamples: loop.errorSamples,
+    perSecond: summary.perSecond,
+    p50: summary.p50,
+    p95: summary.p95,
+    p99: summary.p99,
+    outcomes,
+    evalshaPerDecision: evalsha.calls / decisions,
+    commandsPerDecision: totalCalls(delta) / decisions,
+    breakdown: perDecisionBreakdown(delta, decisions),
+    serverUsecPerDecision: evalsha.calls ? evalsha.usec / evalsha.calls : Number.NaN,
+    serverP50Usec: latency.p50,
+    serverP99Usec: latency.p99,
+    contaminated: evalsha.calls > loop.attempts,
+  };
+}
+
+function aggregate(runs: Run[]): BenchRow[] {
+  const groups = new Map<string, Run[]>();
+  for (const run of runs) {
+    const id = `${run.scenario}|${run.script}|${run.transport}`;
+    groups.set(id, [...(groups.get(id) ?? []), run]);
+  }
+  return [...groups.values()].map((g) => {
+    const first = g[0]!;
+    const outcomes = Object.entries(first.outcomes)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ");
+    return {
+      scenario: first.scenario,
+      script: first.script,
+      client: first.transport,
+      runs: g.length,
+      "decisions/s": medianWithSpread(g.map((r) => r.perSecond), 0),
+      "p50 ms": medianWithSpread(g.map((r) => r.p50), 2),
+      "p95 ms": medianWithSpread(g.map((r) => r.p95), 2),
+      "p99 ms": medianWithSpread(g.map((r) => r.p99), 2),
+      "evalsha/decision": median(g.map((r) => r.evalshaPerDecision)).toFixed(2),
+      "redis cmds/decision": median(g.map((r) => r.commandsPerDecision)).toFixed(2),
+      "in-redis µs/decision": medianWithSpread(g.map((r) => r.serverUsecPerDecision), 1),
+      "in-redis p99 µs": g.some((r) => r.serverP99Usec !== null) ? medianWithSpread(g.map((r) => r.serverP99Usec ?? Number.NaN), 1) : "n/a",
+      errors: g.reduce((n, r) => n + r.errors, 0),
+      "outcomes (1st run)": outcomes,
+      "commands (1st run, per decision)": first.breakdown,
+    };
+  });
+}
+
+export async function benchPurchaseScript(options: PurchaseScriptOptions = {}): Promise<BenchReport & { runs: Run[] }> {
+  const log = options.log ?? (() => undefined);
+  const repeats = options.repeats ?? 3;
+  const buyers = options.buyers ?? 5_000;
+  const concurrency = options.concurrency ?? 64;
+  const scenarios: Scenario[] = [
+    { name: "sellout", stock: 1_000, buyers },
+    { name: "all-reserved", stock: buyers * 10, buyers },
+  ];
+
+  const shared = process.env.BENCH_REDIS_URL;
+  const owned = shared ? null : await startPrivateRedis();
+  const redisUrl = shared ?? owned!.url;
+  const io = new IORedis(redisUrl, { maxRetriesPerRequest: 1 });
+  const bridge = await startUpstashBridge({ redisUrl, token: BRIDGE_TOKEN, port: await freePort() });
+  const upstash = createRedis({ UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: BRIDGE_TOKEN });
+  const ctx = { io, upstash, privateRedis: !shared, concurrency };
+  const version = /redis_version:(\S+)/.exec(await io.info("server"))?.[1] ?? "?";
+
+  const runs: Run[] = [];
+  try {
+    // One small untimed pass per combination first: JIT, HTTP keep-alive connections and
+    // script loading would otherwise be charged to whichever combination runs first.
+    for (const transport of ["upstash-rest", "ioredis"] as const) {
+      for (const script of ["purchase.lua", "seed-reference.lua"] as const) {
+        await measure(ctx, { name: "warm-up", stock: 100, buyers: 500 }, script, transport);
+      }
+    }
+    for (let r = 1; r <= repeats; r++) {
+      for (const scenario of scenarios) {
+        // Interleaved, so drift in the machine's load falls on every combination alike.
+        for (const transport of ["upstash-rest", "ioredis"] as const) {
+          for (const script of ["purchase.lua", "seed-reference.lua"] as const) {
+            const run = await measure(ctx, scenario, script, transport);
+            runs.push(run);
+            log(
+              `  run ${r}/${repeats} ${scenario.name} ${script} via ${transport}: ${run.perSecond.toFixed(0)}/s, ` +
+                `p99 ${run.p99.toFixed(2)} ms, ${run.commandsPerDecision.toFixed(2)} cmds/decision`,
+            );
+          }
+        }
+      }
+    }
+  } finally {
+    io.disconnect();
+    await bridge.close();
+    await owned?.stop();
+  }
+
+  const notes = [
+    `Redis ${version} at ${shared ? `${redisUrl} (shared: command counts may include other clients)` : "a private redis-server on a free port (exact command counts)"}; ` +
+      `${buyers} buyers per run, ${concurrency} in flight, each buyer tries once for 1 unit; ${repeats} runs per row, median (min–max).`,
+    "sellout: 1,000 units, so after the first 1,000 decisions every decision takes the sold-out path; all-reserved: stock 10x the buyers.",
+    "upstash-rest: the Worker's @upstash/redis client (createRedis) -> local REST bridge in this process -> Redis; ioredis: EVALSHA on one pipelined connection.",
+    "in-redis µs/decision: commandstats usec/calls of EVALSHA, the time Redis spent running the script; in-redis p99: Redis's latencystats for EVALSHA.",
+  ];
+  if (runs.some((r) => r.contaminated)) notes.push("WARNING: Redis saw EVALSHAs this benchmark did not send; command counts include other clients.");
+  return { name: "purchase-script", notes, rows: aggregate(runs), runs };
+}
