@@ -12,6 +12,12 @@ const dir = mkdtempSync(join(tmpdir(), "sale-cli-"));
 type Run = { code: number | null; stdout: string; stderr: string };
 
 /** Runs `npm run sale -- …` as an admin would (same entry point), against the test stack. */
+/** The JSON a successful run printed; a failed run fails the test with what it said. */
+function parseRun(run: Run) {
+  expect(run.code, run.stderr.slice(-2000)).toBe(0);
+  return JSON.parse(run.stdout);
+}
+
 function sale(args: string[], options: { url?: string; untilStdoutLines?: number } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(join(ROOT, "node_modules/.bin/tsx"), ["scripts/cli/sale.ts", ...args, "--url", options.url ?? workerUrl()], {
@@ -118,7 +124,7 @@ describe("the admin CLI", () => {
   });
 
   it("refreshes the live figures with show --watch", async () => {
-    const created = JSON.parse((await sale(["create", file("watch.yaml", example), "--json"])).stdout);
+    const created = parseRun(await sale(["create", file("watch.yaml", example), "--json"]));
     const res = await sale(["show", created.sale_id, "--watch", "--json", "--interval", "0.3"], { untilStdoutLines: 2 });
     const frames = res.stdout.trim().split("\n").map((l) => JSON.parse(l));
     expect(frames.length).toBeGreaterThanOrEqual(2);
@@ -126,7 +132,7 @@ describe("the admin CLI", () => {
   });
 
   it("pre-renders the sale pages and builds the deploy with deploy --dry-run", async () => {
-    const created = JSON.parse((await sale(["create", file("deploy.yaml", example), "--json"])).stdout);
+    const created = parseRun(await sale(["create", file("deploy.yaml", example), "--json"]));
     const { sales } = (await admin("/sales")).body as { sales: Array<{ sale_id: string }> };
     const pages = sales.map((s) => join(ROOT, "static-site/dist/sales", s.sale_id));
     try {

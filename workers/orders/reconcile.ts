@@ -3,6 +3,7 @@ import type { Redis } from "@upstash/redis";
 import { flashSaleItems, flashSaleOrders } from "../../schema/schema";
 import type { Database } from "../clients/db";
 import { hashFromReply } from "../clients/redis";
+import { ApiError } from "../errors";
 import { keys } from "../keys";
 import { parseReservation, createReservationTransitions } from "../purchase/reservations";
 import { parseOrderEvent } from "./events";
@@ -58,8 +59,16 @@ async function redisReservations(redis: Redis, saleId: string) {
  */
 export async function reconcileSale(deps: Deps, saleId: string): Promise<ReconcileReport> {
   const { redis, db } = deps;
-  const drained = await drainOutbox(deps, saleId, { budgetMs: 60_000 });
-  if (drained.skipped === "locked") throw new Error("another outbox drain holds the lease; retry in a few seconds");
+  // A background drain may hold the lease (one that is waiting out a Postgres outage, for
+  // one): wait for it rather than reconcile against a half-written Postgres.
+  let drained = await drainOutbox(deps, saleId, { budgetMs: 60_000 });
+  for (let waited = 0; drained.skipped === "locked" && waited < 15_000; waited += 250) {
+    await new Promise((r) => setTimeout(r, 250));
+    drained = await drainOutbox(deps, saleId, { budgetMs: 60_000 });
+  }
+  if (drained.skipped === "locked") {
+    throw new ApiError(503, "dependency_unavailable", "Another drain of this sale's orders is still running; retry shortly.", undefined, 5);
+  }
 
   const inRedis = await redisReservations(redis, saleId);
   const known = new Set(
