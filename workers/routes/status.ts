@@ -35,7 +35,9 @@ export const status = new Hono<AppEnv>().get("/:saleId/status", async (c) => {
     inflight.set(saleId, computing);
     c.executionCtx.waitUntil(
       computing
-        .then((text) => (text === null ? undefined : cache.put(cacheKey, answer(text))))
+        // An unknown sale is cached too, so a storm of made-up ids cannot reach Postgres
+        // more than about once a second per id and location.
+        .then((text) => cache.put(cacheKey, text === null ? unknownSale() : answer(text)))
         .catch(() => undefined)
         .finally(() => inflight.delete(saleId)),
     );
@@ -44,6 +46,13 @@ export const status = new Hono<AppEnv>().get("/:saleId/status", async (c) => {
   if (text === null) throw notFound("Sale");
   return answer(text);
 });
+
+function unknownSale(): Response {
+  return new Response(JSON.stringify({ error: "not_found", message: "Sale was not found." }), {
+    status: 404,
+    headers: { "content-type": "application/json; charset=utf-8", "cache-control": `public, max-age=${DEFAULTS.statusCacheSeconds}` },
+  });
+}
 
 function answer(text: string): Response {
   return new Response(text, {
