@@ -55,6 +55,22 @@ describe("reservations", () => {
     expect((await api(`/api/v1/reservations/not-a-token`, { token: await shopperToken("owner-1") })).status).toBe(404);
   });
 
+  it("gives the shopper the sale's own payment window, and refuses a window too short to pay in", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 5 }], paymentDeadlineSeconds: 120 });
+    const r = await reserve(saleId, "quick-payer");
+    const window = new Date(r.payment_deadline).getTime() - Date.now();
+    expect(window).toBeGreaterThan(110_000);
+    expect(window).toBeLessThanOrEqual(120_000);
+    const refused = await admin("/sales", {
+      body: {
+        name: "Too quick", start_time: new Date(Date.now() + 60_000).toISOString(), end_time: new Date(Date.now() + 120_000).toISOString(),
+        payment_deadline_seconds: 5, items: [{ sku_id: "X", name: "X", flash_price: "1.00", original_price: "2.00", total_stock: 1 }],
+      },
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.body.details).toEqual([{ field: "payment_deadline_seconds", problem: "must be a whole number from 60 to 86400" }]);
+  });
+
   it("gives the units back at once when its owner cancels, and only once", async () => {
     const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 5 }] });
     const r = await reserve(saleId, "canceller", 2);

@@ -11,7 +11,7 @@ export type FixtureItem = { sku_id: string; total_stock: number; per_user_limit?
 
 const admissionSecret = process.env.ADMISSION_JWT_SECRET ?? "dev-admission-secret";
 
-export async function createSale(options: { items: FixtureItem[]; startInMs?: number; durationMs?: number; name?: string }) {
+export async function createSale(options: { items: FixtureItem[]; startInMs?: number; durationMs?: number; name?: string; paymentDeadlineSeconds?: number }) {
   const start = Date.now() + (options.startInMs ?? 1_500);
   const res = await admin("/sales", {
     body: {
@@ -19,6 +19,7 @@ export async function createSale(options: { items: FixtureItem[]; startInMs?: nu
       start_time: new Date(start).toISOString(),
       end_time: new Date(start + (options.durationMs ?? 3_600_000)).toISOString(),
       safety_buffer_percent: 0,
+      ...(options.paymentDeadlineSeconds === undefined ? {} : { payment_deadline_seconds: options.paymentDeadlineSeconds }),
       items: options.items.map((i) => ({
         sku_id: i.sku_id,
         name: `Item ${i.sku_id}`,
@@ -37,7 +38,7 @@ export async function createSale(options: { items: FixtureItem[]; startInMs?: nu
 }
 
 /** A sale already open for purchases. */
-export async function createActiveSale(options: { items: FixtureItem[]; durationMs?: number }) {
+export async function createActiveSale(options: { items: FixtureItem[]; durationMs?: number; paymentDeadlineSeconds?: number }) {
   const sale = await createSale({ ...options, startInMs: 1_200 });
   const wait = sale.startMs - Date.now() + 50;
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));

@@ -27,6 +27,7 @@ export const saleInput = z.object({
   admission_rate_per_second: z.number().optional(),
   expected_shoppers: z.number().optional(),
   safety_buffer_percent: z.number().optional(),
+  payment_deadline_seconds: z.number().optional(),
   items: z.array(saleItemInput),
 });
 
@@ -119,6 +120,10 @@ export function validateSale(input: SaleInput, nowMs: number): { ok: true; sale:
     problems.push({ field: "safety_buffer_percent", problem: "must be at least 0 and below 100, with at most two decimal places" });
   }
 
+  // How long a reservation waits for payment (API.md: default 10 min). At least a minute,
+  // so a shopper can get through a checkout; at most a day, so stock is not held hostage.
+  const paymentDeadlineSeconds = wholeNumber(problems, "payment_deadline_seconds", input.payment_deadline_seconds, DEFAULTS.paymentDeadlineSeconds, 60, 86_400);
+
   if (input.items.length === 0) problems.push({ field: "items", problem: "must list at least one item" });
   const seen = new Set<string>();
   const items: SaleDefinition["items"] = [];
@@ -163,7 +168,7 @@ export function validateSale(input: SaleInput, nowMs: number): { ok: true; sale:
       admissionRatePerSecond,
       expectedShoppers,
       safetyBufferPercent,
-      paymentDeadlineSeconds: DEFAULTS.paymentDeadlineSeconds,
+      paymentDeadlineSeconds,
       items,
     },
   };
