@@ -31,6 +31,12 @@ export type StackOptions = {
   /** Extra Worker variables (tests shorten clocks, switch features). */
   vars?: Record<string, string>;
   echoWorker?: boolean;
+  /**
+   * Fire the Worker's cron every minute, as Cloudflare would (wrangler dev does not):
+   * pre-warming, reservation expiry and the order outbox drain then happen by themselves.
+   * Tests leave it off and trigger the cron when they mean to.
+   */
+  cron?: boolean;
   stateDir?: string;
   log?: (line: string) => void;
 };
@@ -95,6 +101,12 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       stops.push(worker.stop);
       workerUrl = worker.url;
       started.push(`Worker (wrangler dev, pid ${worker.pid}) on ${worker.url}`);
+      if (options.cron) {
+        const fire = () => fetch(`${worker.url}/cdn-cgi/local/scheduled`).then((r) => r.arrayBuffer()).catch(() => undefined);
+        const timer = setInterval(fire, 60_000);
+        stops.push(async () => clearInterval(timer));
+        started.push("the every-minute cron (pre-warm, expiry, order outbox), fired locally");
+      }
     }
     const setAvailable = (dependency: "redis" | "postgres", available: boolean) =>
       (dependency === "redis" ? bridge : proxy).setAvailable(available);

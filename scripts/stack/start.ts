@@ -8,6 +8,7 @@ try {
   stack = await startStack({
     config,
     worker: true,
+    cron: true,
     echoWorker: process.argv.includes("--verbose"),
     log: (line) => console.log(`… ${line}`),
   });
