@@ -4,8 +4,10 @@ import { createRedis } from "../workers/clients/redis";
 import { DEFAULTS } from "../workers/config";
 import { keys } from "../workers/keys";
 import type { QueueSaleConfig, QueueStats } from "../workers/queue/client";
+import { coordinatorName, shardName, shardOf, shardsFor, tokenPrefix } from "../workers/queue/shards";
 import { type EnterAnswer, type Outcome, type QueueView, refuse } from "../workers/queue/types";
 import { commitmentOf, drawPermutation, newSeed } from "./queue/draw";
+import { ArrivalMerge, type Bucket, type Resolution, type ShardReport } from "./queue/merge";
 import { type Meter, advance } from "./queue/meter";
 
 /**
@@ -16,6 +18,12 @@ import { type Meter, advance } from "./queue/meter";
  * mode), or its rank in the seeded draw (random mode, arrived before the start).
  * Admission is one watermark, `admittedThrough`: every position at or below it is
  * admitted, so admitting a thousand shoppers is one number changing, not a thousand writes.
+ *
+ * Roles (docs/queue.md): a sale sized for one object is `single` (this object holds
+ * everything). A bigger sale has a `coordinator` (named by the sale: config, stock,
+ * the watermark, the global arrival order) and N `shard`s (entrants, sockets, tokens).
+ * Shards report their arrivals every SHARD_TICK_MS; the coordinator numbers them in
+ * one global order by arrival time (queue/merge.ts) and answers with the watermark.
  */
 
 const TICK_MS = 250;
@@ -23,8 +31,27 @@ const SOLD_OUT_TICK_MS = 1_000;
 /** How often waiting sockets get a position update (the seed's "every 5 seconds"). */
 const BROADCAST_EVERY_MS = 5_000;
 const RATE_WINDOW_MS = 10_000;
+const SHARD_TICK_MS = 100;
+/** How long a shard's enter waits for its global number before answering without it. */
+const RESOLVE_WAIT_MS = 3_000;
 
-type Config = QueueSaleConfig & { cancelled: boolean };
+type Role = { kind: "single" } | { kind: "coordinator"; shards: number } | { kind: "shard"; index: number; shards: number };
+type Config = QueueSaleConfig & { cancelled: boolean; role: Role };
+
+/** What the coordinator tells a shard: the global state and the shard's resolved arrivals. */
+export type GlobalState = {
+  admittedThrough: number;
+  soldOut: boolean;
+  cancelled: boolean;
+  /** Random mode: pre-start arrivals drawn, and the seed, once the draw is fixed. */
+  drawnCount: number | null;
+  seed: string | null;
+  commitment: string;
+};
+export type ShardReply = GlobalState & { resolutions: Resolution[] };
+
+/** A shard's own bookkeeping of what it has reported and applied. */
+type ShardProgress = { sealedMs: number; appliedSeq: number };
 
 const META_FIELDS = ["start_ms", "end_ms", "cancelled", "skus"] as const;
 type SaleMeta = Partial<Record<(typeof META_FIELDS)[number], string>>;
@@ -57,14 +84,15 @@ type Entrant = {
   seq: number;
   shopper: string;
   token: string;
-  arrival: number;
+  /** null only on a shard, until the coordinator has numbered this arrival. */
+  arrival: number | null;
   position: number | null;
   adm_token: string | null;
   adm_expires_ms: number | null;
 };
 
 /** What a socket remembers across hibernation. */
-type Attachment = { token: string; shopper: string; arrival: number; position: number | null };
+type Attachment = { token: string; shopper: string; position: number | null };
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -73,12 +101,14 @@ const SCHEMA = `
     shopper TEXT NOT NULL UNIQUE,
     device TEXT NOT NULL UNIQUE,
     token TEXT NOT NULL UNIQUE,
-    arrival INTEGER NOT NULL UNIQUE,
+    arrival INTEGER UNIQUE,
     position INTEGER UNIQUE,
     arrived_ms INTEGER NOT NULL,
     adm_token TEXT,
     adm_expires_ms INTEGER
   );
+  -- Sharded sales: which shopper holds each device whose fingerprint hashes to this shard.
+  CREATE TABLE IF NOT EXISTS devices (device TEXT PRIMARY KEY, shopper TEXT NOT NULL);
 `;
 
 export class SaleQueue extends DurableObject<Env> {
@@ -91,6 +121,12 @@ export class SaleQueue extends DurableObject<Env> {
   private lastBroadcastMs = 0;
   private rateSamples: Array<{ ms: number; admitted: number }> = [];
   private startupError: unknown = null;
+  /** Shard: local entrants so far (seq), progress, and enters waiting for their number. */
+  private localSeq = 0;
+  private lastStamp = 0;
+  private progress: ShardProgress = { sealedMs: 0, appliedSeq: 0 };
+  private waiters: Array<{ seq: number; wake: () => void }> = [];
+  private merge: ArrivalMerge | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -100,6 +136,10 @@ export class SaleQueue extends DurableObject<Env> {
         this.config = this.read<Config>("config");
         this.state = this.read<Durable>("state") ?? this.freshState();
         this.arrivals = Number(ctx.storage.sql.exec<{ n: number | null }>("SELECT MAX(arrival) AS n FROM entrants").one().n ?? 0);
+        this.localSeq = Number(ctx.storage.sql.exec<{ n: number | null }>("SELECT MAX(seq) AS n FROM entrants").one().n ?? 0);
+        this.progress = this.read<ShardProgress>("progress") ?? this.progress;
+        this.lastStamp = Number(ctx.storage.sql.exec<{ n: number | null }>("SELECT MAX(arrived_ms) AS n FROM entrants").one().n ?? 0);
+        if (this.config?.role.kind === "coordinator") this.merge = new ArrivalMerge(ctx.storage.sql, this.config.role.shards);
       } catch (err) {
         // Kept and rethrown by every call (outside blockConcurrencyWhile), so callers see
         // the cause and the runtime is not left with an object stuck in its constructor.
@@ -114,11 +154,22 @@ export class SaleQueue extends DurableObject<Env> {
 
   // ---- configuration (the sales engineer's facade calls these) ------------------------
 
+  /**
+   * Creates or retunes the sale's queue (rate, times, mode). The shard count is fixed by
+   * the first call: a later call keeps it, since shoppers' places live on their shards.
+   */
   async configure(config: QueueSaleConfig): Promise<void> {
     this.alive();
     const cancelled = this.config?.cancelled ?? false;
-    this.config = { ...config, cancelled };
+    const shards = this.config ? this.shardCount() : shardsFor(config.expectedShoppers);
+    const role: Role = shards === 1 ? { kind: "single" } : { kind: "coordinator", shards };
+    this.config = { ...config, cancelled, role };
     this.write("config", this.config);
+    if (role.kind === "coordinator") {
+      this.merge ??= new ArrivalMerge(this.ctx.storage.sql, shards);
+      const { commitment } = this.state;
+      await Promise.all(this.shardStubs().map((stub, index) => stub.configureShard(config, index, shards, cancelled, commitment)));
+    }
     await this.schedule(this.now());
   }
 
@@ -128,12 +179,20 @@ export class SaleQueue extends DurableObject<Env> {
     this.config = { ...this.config, cancelled: true };
     this.write("config", this.config);
     this.broadcastClosed();
+    await this.fanOut();
+  }
+
+  /** 1 for a single-object queue (or one not configured yet), else the number of shards. */
+  shardCount(): number {
+    this.alive();
+    const role = this.config?.role;
+    return role && role.kind !== "single" ? role.shards : 1;
   }
 
   stats(): QueueStats {
     this.alive();
     return {
-      length: this.arrivals,
+      length: this.merge ? this.merge.resolvedCount + this.merge.pendingCount : this.arrivals,
       admittedThrough: this.state.meter.admittedThrough,
       soldOut: this.state.soldOut,
       closed: this.isClosed(this.now()),
@@ -152,6 +211,8 @@ export class SaleQueue extends DurableObject<Env> {
     const config = await this.ensureConfig(saleId);
     if (!config.ok) return config;
     const { value: sale } = config;
+    // Entries reach shards directly; one that raced a reconfiguration is passed on.
+    if (sale.role.kind === "coordinator") return this.shardStub(shardOf(shopperId, sale.role.shards)).enter(saleId, shopperId, device);
     const now = this.now();
 
     const existing = this.entrantByShopper(shopperId);
@@ -164,13 +225,14 @@ export class SaleQueue extends DurableObject<Env> {
 
     const deviceOwner = this.ctx.storage.sql.exec<{ shopper: string }>("SELECT shopper FROM entrants WHERE device = ?", device).toArray()[0];
     if (deviceOwner) return refuse(403, "forbidden", "This device already holds a place in the queue.");
+    if (sale.role.kind === "shard") return this.enterShard(sale, sale.role, shopperId, device, now);
 
     // Random mode: the draw happens at the start, before any post-start arrival takes a position.
     if (sale.preQueueMode === "random" && now >= sale.startMs && this.state.drawnCount === null) this.draw();
 
     const arrival = this.arrivals + 1;
     const position = sale.preQueueMode === "random" && this.state.drawnCount === null ? null : arrival;
-    const token = `0.${crypto.randomUUID()}`;
+    const token = `${tokenPrefix(null)}.${crypto.randomUUID()}`;
     this.ctx.storage.sql.exec(
       "INSERT INTO entrants (shopper, device, token, arrival, position, arrived_ms) VALUES (?, ?, ?, ?, ?, ?)",
       shopperId,
@@ -204,7 +266,7 @@ export class SaleQueue extends DurableObject<Env> {
     const server = pair[1];
     // Tagged by shopper so a newly admitted position finds its sockets without a scan.
     this.ctx.acceptWebSocket(server, [`s:${entrant.shopper}`]);
-    const attachment: Attachment = { token: entrant.token, shopper: entrant.shopper, arrival: entrant.arrival, position: entrant.position };
+    const attachment: Attachment = { token: entrant.token, shopper: entrant.shopper, position: entrant.position };
     server.serializeAttachment(attachment);
     server.send(JSON.stringify(await this.viewOf(entrant, this.now())));
     return new Response(null, { status: 101, webSocket: pair[0] });
@@ -245,6 +307,7 @@ export class SaleQueue extends DurableObject<Env> {
     const now = this.now();
     const sale = this.config;
     if (!sale) return { admittedThrough: 0, soldOut: false, closed: false };
+    if (sale.role.kind === "shard") return this.shardTick(sale, sale.role, now);
     if (this.isClosed(now)) {
       this.broadcastClosed();
       return { admittedThrough: this.state.meter.admittedThrough, soldOut: this.state.soldOut, closed: true };
@@ -253,7 +316,8 @@ export class SaleQueue extends DurableObject<Env> {
       await this.schedule(now);
       return { admittedThrough: 0, soldOut: false, closed: false };
     }
-    if (sale.preQueueMode === "random" && this.state.drawnCount === null) this.draw();
+    // A coordinator's draw is fixed by the merge once every shard has sealed past the start.
+    if (sale.preQueueMode === "random" && this.state.drawnCount === null && !this.merge) this.draw();
 
     const remaining = await this.readRemaining(sale.saleId);
     const wasSoldOut = this.state.soldOut;
@@ -265,15 +329,185 @@ export class SaleQueue extends DurableObject<Env> {
     const before = this.state.meter.admittedThrough;
     // Credit accrues from the start, never from before it (nor from the epoch on a first tick).
     const meter = { ...this.state.meter, lastMs: Math.max(this.state.meter.lastMs, sale.startMs) };
-    this.state.meter = advance(meter, now, sale.admissionRatePerSecond, this.arrivals, admitting);
+    // Only numbered arrivals can be admitted; on a coordinator that is what the merge has numbered.
+    const queued = this.merge ? this.merge.resolvedCount : this.arrivals;
+    this.state.meter = advance(meter, now, sale.admissionRatePerSecond, queued, admitting);
     this.write("state", this.state);
     this.sampleRate(now);
+    // Shards hear the watermark on their next report; sold out and resumed they hear at once.
+    if (this.merge && this.state.soldOut !== wasSoldOut) await this.fanOut();
 
     if (this.state.soldOut !== wasSoldOut) await this.broadcastAll(now, true);
     else if (this.state.meter.admittedThrough > before) await this.notifyAdmitted(before, this.state.meter.admittedThrough, now);
     if (now - this.lastBroadcastMs >= BROADCAST_EVERY_MS) await this.broadcastAll(now, false);
     await this.schedule(now);
     return { admittedThrough: this.state.meter.admittedThrough, soldOut: this.state.soldOut, closed: false };
+  }
+
+  // ---- sharded queue: the coordinator's side ----------------------------------------------
+
+  /** A shard reports its new arrivals and what it has applied; it gets back its numbers and the state. */
+  report(report: ShardReport): ShardReply {
+    this.alive();
+    const sale = this.config;
+    if (!sale || !this.merge) throw new Error("report to a queue that is not a coordinator");
+    this.merge.accept(report);
+    this.merge.resolve(sale.startMs, sale.preQueueMode === "random");
+    if (sale.preQueueMode === "random" && this.state.drawnCount === null && this.merge.preStartCount !== null) {
+      this.state.drawnCount = this.merge.preStartCount;
+      this.write("state", this.state);
+    }
+    return { ...this.globalState(), resolutions: this.merge.resolutionsFor(report.shard) };
+  }
+
+  private globalState(): GlobalState {
+    const drawn = this.state.drawnCount;
+    return {
+      admittedThrough: this.state.meter.admittedThrough,
+      soldOut: this.state.soldOut,
+      cancelled: this.config?.cancelled ?? false,
+      drawnCount: drawn,
+      seed: drawn === null ? null : this.state.seed,
+      commitment: this.state.commitment,
+    };
+  }
+
+  /** Pushes the state to every shard now (sold out, resumed, cancelled), for their sockets. */
+  private async fanOut(): Promise<void> {
+    if (!this.merge) return;
+    const state = this.globalState();
+    const results = await Promise.allSettled(this.shardStubs().map((stub) => stub.pushState(state)));
+    for (const r of results) if (r.status === "rejected") console.error("queue shard did not take the state", r.reason);
+  }
+
+  private shardStubs(): DurableObjectStub<SaleQueue>[] {
+    return Array.from({ length: this.shardCount() }, (_, i) => this.shardStub(i));
+  }
+
+  private shardStub(index: number): DurableObjectStub<SaleQueue> {
+    const ns = this.env.SALE_QUEUE as unknown as DurableObjectNamespace<SaleQueue>;
+    return ns.get(ns.idFromName(shardName(this.config!.saleId, index)));
+  }
+
+  // ---- sharded queue: a shard's side -------------------------------------------------------
+
+  /** `commitment` is the coordinator's: the one draw's hash, the same on every shard's answers. */
+  async configureShard(config: QueueSaleConfig, index: number, shards: number, cancelled: boolean, commitment: string): Promise<void> {
+    this.alive();
+    this.state.commitment = commitment;
+    this.config = { ...config, cancelled: cancelled || (this.config?.cancelled ?? false), role: { kind: "shard", index, shards } };
+    this.write("config", this.config);
+    await this.schedule(this.now());
+  }
+
+  /** The coordinator's state, pushed at once when it matters to every socket. */
+  async pushState(state: GlobalState): Promise<void> {
+    this.alive();
+    await this.applyGlobal(state, [], this.now());
+  }
+
+  /** One place per device across all shards: the device's own shard keeps who holds it. */
+  claimDevice(device: string, shopper: string): boolean {
+    this.alive();
+    this.ctx.storage.sql.exec("INSERT INTO devices (device, shopper) VALUES (?, ?) ON CONFLICT(device) DO NOTHING", device, shopper);
+    return this.ctx.storage.sql.exec<{ shopper: string }>("SELECT shopper FROM devices WHERE device = ?", device).one().shopper === shopper;
+  }
+
+  private async enterShard(sale: Config, role: Extract<Role, { kind: "shard" }>, shopperId: string, device: string, now: number): Promise<Outcome<EnterAnswer>> {
+    const home = shardOf(device, role.shards);
+    const claimed = home === role.index ? this.claimDevice(device, shopperId) : await this.shardStub(home).claimDevice(device, shopperId);
+    if (!claimed) return refuse(403, "forbidden", "This device already holds a place in the queue.");
+    // A double click may have entered while the claim was in flight: answer with that place.
+    const raced = this.entrantByShopper(shopperId);
+    if (raced) return { ok: true, value: { queue_position: raced.position, estimated_wait_seconds: this.eta(raced.position, now), queue_token: raced.token } };
+    // Stamped after the await above, with the clock read now: stamps never decrease along
+    // seq (the merge relies on each shard's buckets being in seq order) and never fall
+    // at or below what this shard has already reported as sealed.
+    const stamp = Math.max(this.now(), this.progress.sealedMs + 1, this.lastStamp);
+    this.lastStamp = stamp;
+    const token = `${tokenPrefix(role.index)}.${crypto.randomUUID()}`;
+    const seq = this.localSeq + 1;
+    this.ctx.storage.sql.exec(
+      "INSERT INTO entrants (seq, shopper, device, token, arrival, position, arrived_ms) VALUES (?, ?, ?, ?, NULL, NULL, ?)",
+      seq,
+      shopperId,
+      device,
+      token,
+      stamp,
+    );
+    this.localSeq = seq;
+    // Random mode before the start has no position to wait for; otherwise the next reports number it.
+    const waitsForDraw = sale.preQueueMode === "random" && this.state.drawnCount === null;
+    const numbered = waitsForDraw ? Promise.resolve() : new Promise<void>((wake) => this.waiters.push({ seq, wake }));
+    await this.schedule(now);
+    await Promise.race([numbered, new Promise<void>((wake) => setTimeout(wake, RESOLVE_WAIT_MS))]);
+    const position = this.entrantByToken(token)?.position ?? null;
+    return { ok: true, value: { queue_position: position, estimated_wait_seconds: this.eta(position, this.now()), queue_token: token } };
+  }
+
+  /** Seals what has arrived, reports it, and applies the coordinator's answer. */
+  private async shardTick(sale: Config, role: Extract<Role, { kind: "shard" }>, now: number): Promise<{ admittedThrough: number; soldOut: boolean; closed: boolean }> {
+    this.progress.sealedMs = Math.max(this.progress.sealedMs, now, this.lastStamp);
+    this.write("progress", this.progress);
+    // Everything not yet numbered is (re)sent; the coordinator drops what it already has.
+    const buckets = this.ctx.storage.sql
+      .exec<{ ms: number; first: number; n: number }>(
+        "SELECT arrived_ms AS ms, MIN(seq) AS first, COUNT(*) AS n FROM entrants WHERE seq > ? GROUP BY arrived_ms ORDER BY arrived_ms",
+        this.progress.appliedSeq,
+      )
+      .toArray()
+      .map((b): Bucket => [b.ms, b.first, b.n]);
+    try {
+      const coordinator = (this.env.SALE_QUEUE as unknown as DurableObjectNamespace<SaleQueue>).get(
+        this.env.SALE_QUEUE.idFromName(coordinatorName(sale.saleId)),
+      );
+      const reply = await coordinator.report({ shard: role.index, sealedMs: this.progress.sealedMs, buckets, ackedSeq: this.progress.appliedSeq });
+      await this.applyGlobal(reply, reply.resolutions as Resolution[], now);
+    } catch (err) {
+      console.error("queue shard could not report", err);
+    }
+    await this.schedule(now);
+    return { admittedThrough: this.state.meter.admittedThrough, soldOut: this.state.soldOut, closed: this.isClosed(now) };
+  }
+
+  private async applyGlobal(state: GlobalState, resolutions: Resolution[], now: number): Promise<void> {
+    const sale = this.config;
+    if (!sale) return;
+    const sql = this.ctx.storage.sql;
+    for (const [first, count, base] of resolutions) {
+      if (first + count - 1 <= this.progress.appliedSeq) continue;
+      sql.exec("UPDATE entrants SET arrival = ? + seq - ? WHERE seq BETWEEN ? AND ?", base, first, first, first + count - 1);
+      this.progress.appliedSeq = first + count - 1;
+    }
+    this.write("progress", this.progress);
+    const random = sale.preQueueMode === "random";
+    if (random && state.drawnCount !== null && this.state.drawnCount === null && state.seed) {
+      // The same draw every shard computes from the published seed: positions for this shard's pre-start arrivals.
+      const rank = drawPermutation(state.seed, state.drawnCount);
+      const drawn = sql.exec<{ seq: number; arrival: number }>("SELECT seq, arrival FROM entrants WHERE arrival <= ?", state.drawnCount).toArray();
+      for (const e of drawn) sql.exec("UPDATE entrants SET position = ? WHERE seq = ?", rank[e.arrival - 1]! + 1, e.seq);
+      this.state = { ...this.state, seed: state.seed, drawnCount: state.drawnCount };
+    }
+    this.state.commitment = state.commitment;
+    if (!random) sql.exec("UPDATE entrants SET position = arrival WHERE position IS NULL AND arrival IS NOT NULL");
+    else if (this.state.drawnCount !== null) sql.exec("UPDATE entrants SET position = arrival WHERE position IS NULL AND arrival > ?", this.state.drawnCount);
+    this.refreshAttachments();
+    for (const w of this.waiters.filter((w) => w.seq <= this.progress.appliedSeq)) w.wake();
+    this.waiters = this.waiters.filter((w) => w.seq > this.progress.appliedSeq);
+
+    const before = this.state.meter.admittedThrough;
+    const wasSoldOut = this.state.soldOut;
+    this.state.meter = { ...this.state.meter, admittedThrough: Math.max(before, state.admittedThrough), lastMs: now };
+    this.state.soldOut = state.soldOut;
+    this.write("state", this.state);
+    this.sampleRate(now);
+    if (state.cancelled && !sale.cancelled) {
+      this.config = { ...sale, cancelled: true };
+      this.write("config", this.config);
+      this.broadcastClosed();
+    } else if (this.state.soldOut !== wasSoldOut) await this.broadcastAll(now, true);
+    else if (this.state.meter.admittedThrough > before) await this.notifyAdmitted(before, this.state.meter.admittedThrough, now);
+    if (now - this.lastBroadcastMs >= BROADCAST_EVERY_MS) await this.broadcastAll(now, false);
   }
 
   // ---- test and bench hooks (refused outside test/development) ---------------------------
@@ -369,6 +603,7 @@ export class SaleQueue extends DurableObject<Env> {
       admissionRatePerSecond: DEFAULTS.admissionRatePerSecond,
       expectedShoppers: DEFAULTS.expectedShoppers,
       cancelled: meta.cancelled === "1",
+      role: { kind: "single" },
     };
     this.write("config", this.config);
     return { ok: true, value: this.config };
@@ -405,10 +640,16 @@ export class SaleQueue extends DurableObject<Env> {
     });
     this.state.drawnCount = count;
     this.write("state", this.state);
-    // Sockets opened before the draw learn their drawn position now.
+    this.refreshAttachments();
+  }
+
+  /** Sockets opened before their place had a position (random pre-start, or unresolved on a shard) learn it. */
+  private refreshAttachments(): void {
     for (const ws of this.ctx.getWebSockets()) {
       const a = ws.deserializeAttachment() as Attachment;
-      if (a.arrival <= count) ws.serializeAttachment({ ...a, position: rank[a.arrival - 1]! + 1 });
+      if (a.position !== null) continue;
+      const position = this.entrantByToken(a.token)?.position ?? null;
+      if (position !== null) ws.serializeAttachment({ ...a, position });
     }
   }
 
@@ -458,7 +699,7 @@ export class SaleQueue extends DurableObject<Env> {
     return draw ? { ...view, draw } : view;
   }
 
-  private drawInfo(arrival: number): QueueView["draw"] {
+  private drawInfo(arrival: number | null): QueueView["draw"] {
     const drawn = this.state.drawnCount;
     return { commitment: this.state.commitment, seed: drawn === null ? null : this.state.seed, drawn_count: drawn, arrival_number: arrival };
   }
@@ -559,7 +800,14 @@ export class SaleQueue extends DurableObject<Env> {
     const sale = this.config;
     if (!sale || this.isClosed(now)) return;
     const real = Date.now();
-    const at = now < sale.startMs ? real + Math.min(sale.startMs - now, 60_000) : real + (this.state.soldOut ? SOLD_OUT_TICK_MS : TICK_MS);
+    let at: number;
+    if (sale.role.kind === "shard") {
+      // Shards report from the moment the door opens: the global order needs every shard's seal.
+      const opensAt = sale.startMs - sale.preQueueMinutes * 60_000;
+      at = now < opensAt ? real + Math.min(opensAt - now, 60_000) : real + SHARD_TICK_MS;
+    } else {
+      at = now < sale.startMs ? real + Math.min(sale.startMs - now, 60_000) : real + (this.state.soldOut ? SOLD_OUT_TICK_MS : TICK_MS);
+    }
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }

@@ -90,7 +90,7 @@ describe("live position over WebSocket", () => {
 
   it("refuses a socket for a token that holds no place", async () => {
     const { saleId, stub } = await freshQueue();
-    const res = await stub.fetch(`http://queue/api/v1/flash-sale/${saleId}/queue/0.${crypto.randomUUID()}`, { headers: { Upgrade: "websocket" } });
+    const res = await stub.fetch(`http://queue/api/v1/flash-sale/${saleId}/queue/c.${crypto.randomUUID()}`, { headers: { Upgrade: "websocket" } });
     expect(res.status).toBe(404);
   });
 });

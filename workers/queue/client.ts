@@ -5,6 +5,7 @@
  */
 import type { SaleQueue } from "../../durable-objects/sale-queue";
 import { DependencyError } from "../errors";
+import { coordinatorName, shardName, shardOf, shardOfToken } from "./shards";
 import type { EnterAnswer, Outcome, QueueView } from "./types";
 
 /** What the queue needs to know about a sale; sent when the sale is created or changed. */
@@ -28,10 +29,24 @@ export type QueueStats = {
   closed: boolean;
 };
 
-/** The sale's queue object: named by the sale, so every Worker anywhere reaches the same one. */
-export function queueStub(env: Pick<Env, "SALE_QUEUE">, saleId: string): DurableObjectStub<SaleQueue> {
+/** The sale's queue (its coordinator when sharded): named by the sale, so every Worker reaches the same one. */
+export function queueStub(env: Pick<Env, "SALE_QUEUE">, saleId: string, shard: number | null = null): DurableObjectStub<SaleQueue> {
   const ns = env.SALE_QUEUE as unknown as DurableObjectNamespace<SaleQueue>;
-  return ns.get(ns.idFromName(saleId));
+  return ns.get(ns.idFromName(shard === null ? coordinatorName(saleId) : shardName(saleId, shard)));
+}
+
+/**
+ * Shard counts this isolate has learnt. Safe to keep: a configured queue never changes
+ * its count. An unconfigured one (answering 1) is asked again next time.
+ */
+const knownShards = new Map<string, number>();
+
+async function shardsOf(env: Env, saleId: string): Promise<number> {
+  const known = knownShards.get(saleId);
+  if (known !== undefined) return known;
+  const count = await queueStub(env, saleId).shardCount();
+  if (count > 1) knownShards.set(saleId, count);
+  return count;
 }
 
 /** A queue object that throws (reset, overloaded) is a dependency outage: 503, not 500. */
@@ -60,15 +75,21 @@ export async function notifyStockChanged(env: Env, saleId: string): Promise<void
   await call(() => queueStub(env, saleId).stockChanged());
 }
 
+/** Enters on the shopper's home shard (by a hash of their id), so re-entry finds the same place. */
 export async function enterQueue(env: Env, saleId: string, shopperId: string, device: string): Promise<Outcome<EnterAnswer>> {
-  return call(async () => (await queueStub(env, saleId).enter(saleId, shopperId, device)) as Outcome<EnterAnswer>);
+  return call(async () => {
+    const shards = await shardsOf(env, saleId);
+    const stub = queueStub(env, saleId, shards === 1 ? null : shardOf(shopperId, shards));
+    return (await stub.enter(saleId, shopperId, device)) as Outcome<EnterAnswer>;
+  });
 }
 
+/** The token names the object holding the place; no lookup is needed to find it. */
 export async function pollQueue(env: Env, saleId: string, queueToken: string): Promise<Outcome<QueueView>> {
-  return call(async () => (await queueStub(env, saleId).poll(queueToken)) as Outcome<QueueView>);
+  return call(async () => (await queueStub(env, saleId, shardOfToken(queueToken)).poll(queueToken)) as Outcome<QueueView>);
 }
 
 /** Hands a WebSocket upgrade to the object holding the token's place. */
-export async function openQueueSocket(env: Env, saleId: string, request: Request): Promise<Response> {
-  return queueStub(env, saleId).fetch(request);
+export async function openQueueSocket(env: Env, saleId: string, queueToken: string, request: Request): Promise<Response> {
+  return queueStub(env, saleId, shardOfToken(queueToken)).fetch(request);
 }

@@ -17,7 +17,7 @@ export type QueueView = {
   admission_token?: string;
   admission_expires_at?: string;
   /** Random mode: the commitment before the start, the seed once drawn, the shopper's arrival number. */
-  draw?: { commitment: string; seed: string | null; drawn_count: number | null; arrival_number: number };
+  draw?: { commitment: string; seed: string | null; drawn_count: number | null; arrival_number: number | null };
 };
 
 export type EnterAnswer = { queue_position: number | null; estimated_wait_seconds: number; queue_token: string };

@@ -5,6 +5,7 @@ import { DEFAULTS } from "../config";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
 import { enterQueue, openQueueSocket, pollQueue } from "../queue/client";
+import { QUEUE_TOKEN } from "../queue/shards";
 import { verifyTurnstile } from "../queue/turnstile";
 import type { Outcome } from "../queue/types";
 import { isUuid, parseBody, z } from "../validation";
@@ -17,8 +18,6 @@ const enterBody = z.object({
   device_fingerprint: z.string().min(1).max(256),
 });
 
-/** A token is `<shard>.<uuid>`; anything else names no place, and is 404 before any object wakes. */
-const QUEUE_TOKEN = /^[0-9a-z]{1,4}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const saleIdIsUuid = createMiddleware<AppEnv>(async function saleIdIsUuid(c, next) {
   if (!isUuid(c.req.param("saleId"))) throw notFound("Sale");
@@ -60,8 +59,9 @@ export const queue = new Hono<AppEnv>()
   })
   .get("/:saleId/queue/:queueToken", saleIdIsUuid, async (c) => {
     const token = c.req.param("queueToken");
+    // Anything but `<object>.<uuid>` names no place: 404 before any object wakes.
     if (!QUEUE_TOKEN.test(token)) throw notFound("Queue place");
-    if (c.req.header("upgrade")?.toLowerCase() === "websocket") return openQueueSocket(c.env, c.req.param("saleId"), c.req.raw);
+    if (c.req.header("upgrade")?.toLowerCase() === "websocket") return openQueueSocket(c.env, c.req.param("saleId"), token, c.req.raw);
     const view = unwrap(await pollQueue(c.env, c.req.param("saleId"), token));
     c.header("Cache-Control", "no-store");
     return c.json(view);

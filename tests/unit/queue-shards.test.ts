@@ -1,0 +1,141 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { commitmentOf, drawPermutation } from "../../durable-objects/queue/draw";
+import { configureQueue, enterQueue, notifyStockChanged, pollQueue, queueStats, queueStub, type QueueSaleConfig } from "../../workers/queue/client";
+import { shardOfToken, shardsFor } from "../../workers/queue/shards";
+import type { EnterAnswer, QueueView } from "../../workers/queue/types";
+
+/** A sale big enough for four shards, on the real clock (shards report on real alarms). */
+async function shardedSale(overrides: Partial<QueueSaleConfig> = {}) {
+  const saleId = crypto.randomUUID();
+  const now = Date.now();
+  const config: QueueSaleConfig = {
+    saleId,
+    startMs: now + 60_000,
+    endMs: now + 180_000,
+    preQueueMinutes: 5,
+    preQueueMode: "fifo",
+    admissionRatePerSecond: 100,
+    expectedShoppers: 100_000,
+    ...overrides,
+  };
+  expect(shardsFor(config.expectedShoppers)).toBe(4);
+  await queueStub(env, saleId).setStockForTest(1_000);
+  await configureQueue(env, config);
+  return { saleId, config };
+}
+
+async function enter(saleId: string, sub: string, device = `fp-${sub}`): Promise<EnterAnswer> {
+  const outcome = await enterQueue(env, saleId, sub, device);
+  if (!outcome.ok) throw new Error(`${sub} refused: ${outcome.message}`);
+  return outcome.value;
+}
+
+async function poll(saleId: string, token: string): Promise<QueueView> {
+  const outcome = await pollQueue(env, saleId, token);
+  if (!outcome.ok) throw new Error(outcome.message);
+  return outcome.value;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until `done` holds (bounded), for state that reaches shards on their next report. */
+async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await sleep(50);
+  }
+}
+
+/** The place's number: in the enter answer, or (on a loaded machine, past the enter's wait) from the poll. */
+async function positionOf(saleId: string, a: EnterAnswer): Promise<number | null> {
+  if (a.queue_position !== null) return a.queue_position;
+  return (await eventually(() => poll(saleId, a.queue_token), (v) => v.queue_position !== null)).queue_position;
+}
+
+describe("a queue sharded across objects keeps one global order", () => {
+  it("numbers 2,000 entrants on 4 shards uniquely and in arrival order, and re-entry keeps the place", async () => {
+    const { saleId } = await shardedSale();
+    const waves: EnterAnswer[][] = [];
+    for (let w = 0; w < 10; w++) {
+      waves.push(await Promise.all(Array.from({ length: 200 }, (_, i) => enter(saleId, `w${w}-${i}`))));
+    }
+    const all = waves.flat();
+    const numbered = await Promise.all(waves.map((wave) => Promise.all(wave.map((a) => positionOf(saleId, a)))));
+    const positions = numbered.flat();
+    expect(positions.filter((p) => typeof p !== "number")).toEqual([]);
+    expect([...positions].sort((a, b) => a! - b!)).toEqual(all.map((_, i) => i + 1));
+    // A wave that arrived after another finished is behind all of it, whichever shards served them.
+    for (let w = 1; w < waves.length; w++) {
+      expect(Math.min(...(numbered[w] as number[]))).toBeGreaterThan(Math.max(...(numbered[w - 1] as number[])));
+    }
+    expect(new Set(all.map((a) => shardOfToken(a.queue_token))).size).toBe(4);
+    const again = await enter(saleId, "w3-17");
+    expect(again).toMatchObject({ queue_position: numbered[3]![17], queue_token: waves[3]![17]!.queue_token });
+    expect((await queueStats(env, saleId)).length).toBe(2_000);
+  }, 120_000);
+
+  it("holds one place per device across shards", async () => {
+    const { saleId } = await shardedSale();
+    await enter(saleId, "first", "shared-phone");
+    const refusals = await Promise.all(Array.from({ length: 8 }, (_, i) => enterQueue(env, saleId, `other-${i}`, "shared-phone")));
+    expect(refusals.every((r) => !r.ok && r.status === 403)).toBe(true);
+    expect((await queueStats(env, saleId)).length).toBe(1);
+  });
+
+  it("admits by the global watermark on every shard and tells every shard's sockets sold_out within 1 s", async () => {
+    const { saleId } = await shardedSale({ startMs: Date.now(), admissionRatePerSecond: 10 });
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => enter(saleId, `s-${i}`)));
+    const { admittedThrough } = await eventually(() => queueStats(env, saleId), (s) => s.admittedThrough >= 5);
+    expect(admittedThrough).toBeGreaterThan(0);
+    expect(admittedThrough).toBeLessThan(200);
+    // Every shard takes the watermark on its next report: everyone at or below it reads admitted, nobody above it.
+    const views = await Promise.all(
+      answers.map((a) => eventually(() => poll(saleId, a.queue_token), (v) => v.queue_position !== null && (v.queue_position > admittedThrough || v.state === "admitted"))),
+    );
+    for (const v of views) if (v.queue_position! <= admittedThrough) expect(v.state).toBe("admitted");
+    const { admittedThrough: now } = await queueStats(env, saleId);
+    for (const v of views) if (v.queue_position! > now) expect(v.state).toBe("waiting");
+
+    const sockets = await Promise.all(
+      answers.slice(-40).map(async (a) => {
+        const res = await queueStub(env, saleId, shardOfToken(a.queue_token)).fetch(`http://q/queue/${a.queue_token}`, { headers: { Upgrade: "websocket" } });
+        const ws = res.webSocket!;
+        ws.accept();
+        // Wrapped: an async function returning the promise itself would wait for it here.
+        return {
+          soldOut: new Promise<number>((resolve) =>
+            ws.addEventListener("message", (e) => {
+              if (JSON.parse(e.data as string).state === "sold_out") resolve(Date.now());
+            }),
+          ),
+        };
+      }),
+    );
+    await queueStub(env, saleId).setStockForTest(0);
+    const soldAt = Date.now();
+    await notifyStockChanged(env, saleId);
+    const heard = await Promise.all(sockets.map((s) => s.soldOut));
+    expect(Math.max(...heard) - soldAt).toBeLessThan(1_000);
+    expect((await queueStats(env, saleId)).soldOut).toBe(true);
+  }, 30_000);
+
+  it("random mode on shards: one draw over all shards' pre-start entrants, fixed by the published seed", async () => {
+    const { saleId } = await shardedSale({ preQueueMode: "random", startMs: Date.now() + 2_000 });
+    const early = await Promise.all(Array.from({ length: 300 }, (_, i) => enter(saleId, `r-${i}`)));
+    expect(early.every((a) => a.queue_position === null)).toBe(true);
+    const commitment = (await poll(saleId, early[0]!.queue_token)).draw!.commitment;
+    await sleep(2_600);
+    const views = await Promise.all(early.map((a) => poll(saleId, a.queue_token)));
+    const { seed, drawn_count } = views[0]!.draw!;
+    expect(commitmentOf(seed!)).toBe(commitment);
+    expect(drawn_count).toBe(300);
+    const rank = drawPermutation(seed!, drawn_count!);
+    for (const v of views) expect(v.queue_position).toBe(rank[v.draw!.arrival_number! - 1]! + 1);
+    expect(new Set(views.map((v) => v.queue_position)).size).toBe(300);
+    const late = await enter(saleId, "after-start");
+    expect(late.queue_position).toBe(301);
+  }, 30_000);
+});
