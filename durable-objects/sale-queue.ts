@@ -510,11 +510,11 @@ export class SaleQueue extends DurableObject<Env> {
     if (now - this.lastBroadcastMs >= BROADCAST_EVERY_MS) await this.broadcastAll(now, false);
   }
 
-  // ---- test and bench hooks (refused outside test/development) ---------------------------
+  // ---- test and bench hooks (refused in production) ----------------------------------------
 
-  /** The sale's clock for tests: admission is measured against it, not against sleeps. */
+  /** The sale's clock for tests and the local benchmark: admission is measured against it, not against sleeps. */
   setClockForTest(nowMs: number | null): void {
-    this.assertTestEnvironment(false);
+    this.assertTestEnvironment(true);
     this.clockOverride = nowMs;
   }
 

@@ -1,14 +1,31 @@
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
+import { adminAuth } from "../auth/admin";
 import { shopperAuth } from "../auth/shopper";
-import { DEFAULTS } from "../config";
+import { DEFAULTS, isProduction } from "../config";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
-import { enterQueue, openQueueSocket, pollQueue } from "../queue/client";
+import { configureQueue, enterQueue, openQueueSocket, pollQueue, queueStats, queueStub } from "../queue/client";
 import { QUEUE_TOKEN } from "../queue/shards";
 import { verifyTurnstile } from "../queue/turnstile";
 import type { Outcome } from "../queue/types";
 import { isUuid, parseBody, z } from "../validation";
+
+/** The local benchmark's instructions to one queue (see the queue-bench route). */
+const benchBody = z.object({
+  configure: z
+    .object({
+      startMs: z.number(),
+      endMs: z.number(),
+      preQueueMinutes: z.number(),
+      preQueueMode: z.enum(["fifo", "random"]),
+      admissionRatePerSecond: z.number().positive(),
+      expectedShoppers: z.number().int().positive(),
+    })
+    .optional(),
+  fill: z.number().int().positive().max(1_000_000).optional(),
+  tick_at_ms: z.number().optional(),
+});
 
 /** Seconds a refused IP is told to wait: the limiter's window (wrangler.jsonc ENTER_QUEUE_LIMITER). */
 const LIMIT_PERIOD_SECONDS = 10;
@@ -65,4 +82,19 @@ export const queue = new Hono<AppEnv>()
     const view = unwrap(await pollQueue(c.env, c.req.param("saleId"), token));
     c.header("Cache-Control", "no-store");
     return c.json(view);
+  })
+  .post("/:saleId/queue-bench", saleIdIsUuid, adminAuth(), async (c) => {
+    // scripts/bench/queue.ts only: drives one queue object directly. Absent in production.
+    if (isProduction(c.env)) throw notFound(`Route ${c.req.path}`);
+    const saleId = c.req.param("saleId");
+    const body = await parseBody(c, benchBody);
+    const stub = queueStub(c.env, saleId);
+    if (body.configure) await configureQueue(c.env, { ...body.configure, saleId });
+    if (body.fill) await stub.fillForBench(body.fill);
+    if (body.tick_at_ms !== undefined) {
+      await stub.setClockForTest(body.tick_at_ms);
+      await stub.tick();
+    }
+    return c.json(await queueStats(c.env, saleId));
   });
+
