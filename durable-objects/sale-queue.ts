@@ -206,13 +206,20 @@ export class SaleQueue extends DurableObject<Env> {
 
   // ---- the door --------------------------------------------------------------------------
 
-  async enter(saleId: string, shopperId: string, device: string): Promise<Outcome<EnterAnswer>> {
+  /** `asShard`: the edge routed this entry to shard `asShard` of a sharded queue. */
+  async enter(saleId: string, shopperId: string, device: string, asShard: number | null = null): Promise<Outcome<EnterAnswer>> {
     this.alive();
+    // A shard whose configuration never arrived asks its coordinator, rather than
+    // configuring itself from Redis as a lone queue with an order of its own.
+    if (asShard !== null && !this.config) await this.setUpShard(saleId, asShard);
     const config = await this.ensureConfig(saleId);
     if (!config.ok) return config;
     const { value: sale } = config;
     // Entries reach shards directly; one that raced a reconfiguration is passed on.
-    if (sale.role.kind === "coordinator") return this.shardStub(shardOf(shopperId, sale.role.shards)).enter(saleId, shopperId, device);
+    if (sale.role.kind === "coordinator") {
+      const home = shardOf(shopperId, sale.role.shards);
+      return this.shardStub(home).enter(saleId, shopperId, device, home);
+    }
     const now = this.now();
 
     const existing = this.entrantByShopper(shopperId);
@@ -360,6 +367,25 @@ export class SaleQueue extends DurableObject<Env> {
     return { ...this.globalState(), resolutions: this.merge.resolutionsFor(report.shard) };
   }
 
+  /** What a shard needs to configure itself, for one whose configureShard call was lost. */
+  shardSetup(): { config: QueueSaleConfig; shards: number; cancelled: boolean; commitment: string } | null {
+    this.alive();
+    if (!this.config || this.config.role.kind !== "coordinator") return null;
+    const { cancelled, role, ...config } = this.config;
+    return { config, shards: role.shards, cancelled, commitment: this.state.commitment };
+  }
+
+  private async setUpShard(saleId: string, index: number): Promise<void> {
+    const setup = await this.coordinatorStub(saleId).shardSetup();
+    if (!setup) throw new Error(`sale ${saleId} has no sharded queue to join`);
+    await this.configureShard(setup.config, index, setup.shards, setup.cancelled, setup.commitment);
+  }
+
+  private coordinatorStub(saleId: string): DurableObjectStub<SaleQueue> {
+    const ns = this.env.SALE_QUEUE as unknown as DurableObjectNamespace<SaleQueue>;
+    return ns.get(ns.idFromName(coordinatorName(saleId)));
+  }
+
   private globalState(): GlobalState {
     const drawn = this.state.drawnCount;
     return {
@@ -447,6 +473,10 @@ export class SaleQueue extends DurableObject<Env> {
 
   /** Seals what has arrived, reports it, and applies the coordinator's answer. */
   private async shardTick(sale: Config, role: Extract<Role, { kind: "shard" }>, now: number): Promise<{ admittedThrough: number; soldOut: boolean; closed: boolean }> {
+    if (this.isClosed(now)) {
+      this.broadcastClosed();
+      return { admittedThrough: this.state.meter.admittedThrough, soldOut: this.state.soldOut, closed: true };
+    }
     this.progress.sealedMs = Math.max(this.progress.sealedMs, now, this.lastStamp);
     this.write("progress", this.progress);
     // Everything not yet numbered is (re)sent; the coordinator drops what it already has.
@@ -458,10 +488,7 @@ export class SaleQueue extends DurableObject<Env> {
       .toArray()
       .map((b): Bucket => [b.ms, b.first, b.n]);
     try {
-      const coordinator = (this.env.SALE_QUEUE as unknown as DurableObjectNamespace<SaleQueue>).get(
-        this.env.SALE_QUEUE.idFromName(coordinatorName(sale.saleId)),
-      );
-      const reply = await coordinator.report({ shard: role.index, sealedMs: this.progress.sealedMs, buckets, ackedSeq: this.progress.appliedSeq });
+      const reply = await this.coordinatorStub(sale.saleId).report({ shard: role.index, sealedMs: this.progress.sealedMs, buckets, ackedSeq: this.progress.appliedSeq });
       await this.applyGlobal(reply, reply.resolutions as Resolution[], now);
     } catch (err) {
       console.error("queue shard could not report", err);

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { jwtVerify } from "jose";
 import { keys } from "../../workers/keys";
+import { until } from "./queue-helpers";
 import { api, shopperToken, upstash, workerUrl } from "./helpers";
 
 const redis = upstash();
@@ -34,14 +35,6 @@ async function enter(saleId: string, sub: string, body: unknown = { captcha_toke
   });
 }
 
-async function until<T>(work: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await work();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("the queue on the local stack", () => {
   it("queues shoppers in arrival order, gives re-entry the same place, and admits them with a valid admission JWT", async () => {

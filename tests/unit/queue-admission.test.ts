@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env, evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { verifyAdmissionToken } from "../../workers/auth/admission";
 import { configureQueue, notifyStockChanged, queueStats } from "../../workers/queue/client";
@@ -112,5 +112,24 @@ describe("admission follows the configured rate and the stock", () => {
     await other.stub.cancel();
     expect(await other.stub.poll(b!.queue_token)).toMatchObject({ ok: true, value: { state: "closed" } });
     expect((await queueStats(env, other.saleId)).closed).toBe(true);
+  });
+
+  it("keeps every place, the watermark and the rate's credit across an eviction", async () => {
+    const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 3 });
+    const answers = await enterMany(stub, saleId, 20);
+    await stub.setClockForTest(START);
+    await runClock(stub, START, START + 1_500, 1_500);
+    expect((await queueStats(env, saleId)).admittedThrough).toBe(4);
+    await evictDurableObject(stub);
+    // The clock and stock stand-ins are in memory; set them again, as a restarted test would.
+    await stub.setClockForTest(START + 2_000);
+    await stub.setStockForTest(1_000);
+    await stub.tick();
+    // 4.5 credit + 0.5 s × 3 = 6: the half shopper of credit was not lost with the instance.
+    expect((await queueStats(env, saleId)).admittedThrough).toBe(6);
+    expect((await stub.enter(saleId, "shopper-7", "shopper-device-7")).ok && true).toBe(true);
+    const again = await stub.enter(saleId, "shopper-7", "shopper-device-7");
+    expect(again).toMatchObject({ ok: true, value: { queue_position: 8, queue_token: answers[7]!.queue_token } });
+    expect((await queueStats(env, saleId)).length).toBe(20);
   });
 });

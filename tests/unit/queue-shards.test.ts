@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { commitmentOf, drawPermutation } from "../../durable-objects/queue/draw";
 import { configureQueue, enterQueue, notifyStockChanged, pollQueue, queueStats, queueStub, type QueueSaleConfig } from "../../workers/queue/client";
@@ -138,4 +138,26 @@ describe("a queue sharded across objects keeps one global order", () => {
     const late = await enter(saleId, "after-start");
     expect(late.queue_position).toBe(301);
   }, 30_000);
+
+  it("a shard whose configuration was lost asks the coordinator instead of starting an order of its own", async () => {
+    const saleId = crypto.randomUUID();
+    const now = Date.now();
+    await queueStub(env, saleId).setStockForTest(10);
+    await configureQueue(env, { saleId, startMs: now + 60_000, endMs: now + 120_000, preQueueMinutes: 5, preQueueMode: "fifo", admissionRatePerSecond: 10, expectedShoppers: 50_000 });
+    // The lost call: shard 1 comes back from eviction with nothing stored.
+    await runInDurableObject(queueStub(env, saleId, 1), async (_i, state) => {
+      await state.storage.deleteAlarm();
+      await state.storage.deleteAll();
+    });
+    await evictDurableObject(queueStub(env, saleId, 1));
+    const answers = [];
+    for (let i = 0; i < 6; i++) {
+      const outcome = await enterQueue(env, saleId, `lost-${i}`, `fp-lost-${i}`);
+      if (!outcome.ok) throw new Error(outcome.message);
+      answers.push(outcome.value);
+    }
+    expect(answers.map((a) => shardOfToken(a.queue_token))).toContain(1);
+    const positions = await Promise.all(answers.map((a) => positionOf(saleId, a)));
+    expect(positions.sort()).toEqual([1, 2, 3, 4, 5, 6]);
+  });
 });

@@ -79,8 +79,8 @@ export async function notifyStockChanged(env: Env, saleId: string): Promise<void
 export async function enterQueue(env: Env, saleId: string, shopperId: string, device: string): Promise<Outcome<EnterAnswer>> {
   return call(async () => {
     const shards = await shardsOf(env, saleId);
-    const stub = queueStub(env, saleId, shards === 1 ? null : shardOf(shopperId, shards));
-    return (await stub.enter(saleId, shopperId, device)) as Outcome<EnterAnswer>;
+    const home = shards === 1 ? null : shardOf(shopperId, shards);
+    return (await queueStub(env, saleId, home).enter(saleId, shopperId, device, home)) as Outcome<EnterAnswer>;
   });
 }
 
