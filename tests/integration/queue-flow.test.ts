@@ -31,7 +31,8 @@ async function enter(saleId: string, sub: string, body: unknown = { captcha_toke
   return api(`/api/v1/flash-sale/${saleId}/enter-queue`, {
     token: await shopperToken(sub),
     body,
-    headers: { "cf-connecting-ip": `198.51.100.${++ip % 250}` },
+    // One address per request: the per-IP limiter is not what these tests are about.
+    headers: { "cf-connecting-ip": `10.1.${Math.floor(++ip / 250) % 250}.${ip % 250}` },
   });
 }
 
@@ -52,6 +53,24 @@ describe("the queue on the local stack", () => {
     expect(payload).toMatchObject({ sub: "flow-a", sale: saleId, jti: expect.any(String) });
     expect(payload.exp! - payload.iat!).toBe(60);
   });
+
+  it("gives 1,000 shoppers through the door unique places in arrival order, and each re-entry the same place", async () => {
+    const saleId = await activeSale(1_000);
+    const batches: any[][] = [];
+    // Ten batches one after another; within a batch arrivals race, between batches the order is known.
+    for (let b = 0; b < 10; b++) {
+      batches.push(await Promise.all(Array.from({ length: 100 }, (_, i) => enter(saleId, `crowd-${b}-${i}`))));
+    }
+    const answers = batches.flat();
+    expect(answers.filter((r) => r.status !== 200)).toEqual([]);
+    expect(answers.map((r) => r.body.queue_position).sort((x, y) => x - y)).toEqual(answers.map((_, i) => i + 1));
+    for (let b = 1; b < 10; b++) {
+      expect(Math.min(...batches[b]!.map((r) => r.body.queue_position))).toBeGreaterThan(Math.max(...batches[b - 1]!.map((r) => r.body.queue_position)));
+    }
+    const again = await Promise.all([0, 499, 999].map((i) => enter(saleId, `crowd-${Math.floor(i / 100)}-${i % 100}`)));
+    const place = (body: any) => ({ queue_position: body.queue_position, queue_token: body.queue_token });
+    expect(again.map((r) => place(r.body))).toEqual([0, 499, 999].map((i) => place(answers[i]!.body)));
+  }, 120_000);
 
   it("refuses a missing captcha_token with 400 even with verification switched off, and queues nobody", async () => {
     const saleId = await activeSale(10);
