@@ -83,6 +83,8 @@ type Durable = {
 type Entrant = {
   seq: number;
   shopper: string;
+  /** The fingerprint the shopper entered with: the admission token carries it to the purchase's device rule. */
+  device: string;
   token: string;
   /** null only on a shard, until the coordinator has numbered this arrival. */
   arrival: number | null;
@@ -681,11 +683,11 @@ export class SaleQueue extends DurableObject<Env> {
   }
 
   private entrantByShopper(shopper: string): Entrant | undefined {
-    return this.ctx.storage.sql.exec<Entrant>("SELECT seq, shopper, token, arrival, position, adm_token, adm_expires_ms FROM entrants WHERE shopper = ?", shopper).toArray()[0];
+    return this.ctx.storage.sql.exec<Entrant>("SELECT seq, shopper, device, token, arrival, position, adm_token, adm_expires_ms FROM entrants WHERE shopper = ?", shopper).toArray()[0];
   }
 
   private entrantByToken(token: string): Entrant | undefined {
-    return this.ctx.storage.sql.exec<Entrant>("SELECT seq, shopper, token, arrival, position, adm_token, adm_expires_ms FROM entrants WHERE token = ?", token).toArray()[0];
+    return this.ctx.storage.sql.exec<Entrant>("SELECT seq, shopper, device, token, arrival, position, adm_token, adm_expires_ms FROM entrants WHERE token = ?", token).toArray()[0];
   }
 
   /** Admissions per second actually achieved over the last window; the configured rate until measured. */
@@ -738,7 +740,7 @@ export class SaleQueue extends DurableObject<Env> {
     }
     const { token, expiresAt } = await mintAdmissionToken(
       this.env.ADMISSION_JWT_SECRET,
-      { sub: entrant.shopper, saleId: this.config!.saleId, jti: crypto.randomUUID() },
+      { sub: entrant.shopper, saleId: this.config!.saleId, jti: crypto.randomUUID(), device: entrant.device },
       now,
     );
     this.ctx.storage.sql.exec("UPDATE entrants SET adm_token = ?, adm_expires_ms = ? WHERE seq = ?", token, expiresAt.getTime(), entrant.seq);

@@ -61,6 +61,8 @@ describe("admission follows the configured rate and the stock", () => {
     const claims = await verifyAdmissionToken(first.value.admission_token!, env.ADMISSION_JWT_SECRET, saleId, START + 2_000);
     const claims2 = await verifyAdmissionToken(second.value.admission_token!, env.ADMISSION_JWT_SECRET, saleId, START + 2_000);
     expect(claims.sub).toBe("shopper-0");
+    // The device it entered with rides along, for the purchase's one-purchase-per-device rule.
+    expect(claims.device).toBe("shopper-device-0");
     expect(claims.exp * 1000 - (START + 2_000)).toBe(60_000);
     expect(claims.jti).not.toBe(claims2.jti);
     expect(first.value.admission_expires_at).toBe(new Date(START + 62_000).toISOString());
