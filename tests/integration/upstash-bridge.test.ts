@@ -1,3 +1,4 @@
+import { Redis as IORedis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { upstash, uniq } from "./helpers";
@@ -54,24 +55,44 @@ describe("the local Upstash bridge, through @upstash/redis", () => {
     await redis.del(key);
   });
 
-  it("runs multi-exec atomically: concurrent writers never interleave inside a transaction", async () => {
+  it("runs multi-exec atomically: a writer on another connection never lands inside a transaction", async () => {
     const key = uniq("bridge:atomic");
     await redis.set(key, "0");
-    const transactions = Array.from({ length: 150 }, async () => {
-      const tx = redis.multi();
-      tx.incr(key);
-      tx.incr(key);
-      tx.get(key);
-      return (await tx.exec()) as [number, number, string];
-    });
-    const interlopers = Array.from({ length: 150 }, () => redis.incr(key));
-    const results = await Promise.all(transactions);
-    await Promise.all(interlopers);
+    // The interloper has its own connection to Redis, as another Worker isolate's bridge
+    // would: only MULTI/EXEC keeps its INCRs out from between a transaction's commands.
+    const direct = new IORedis(inject("redisUrl"));
+    const execs = async () => Number(/cmdstat_exec:calls=(\d+)/.exec(await direct.info("commandstats"))?.[1] ?? 0);
+    const execsBefore = await execs();
+    let interloping = true;
+    let interloped = 0;
+    const interloper = (async () => {
+      while (interloping) {
+        const p = direct.pipeline();
+        for (let i = 0; i < 50; i++) p.incr(key);
+        await p.exec();
+        interloped += 50;
+      }
+    })();
+    const results = await Promise.all(
+      Array.from({ length: 300 }, async () => {
+        const tx = redis.multi();
+        tx.incr(key);
+        tx.incr(key);
+        tx.get(key);
+        return (await tx.exec()) as [number, number, string];
+      }),
+    );
+    interloping = false;
+    await interloper;
+    // Redis itself says every transaction ran as MULTI/EXEC (interleaving alone is only
+    // caught when TCP happens to split a transaction's commands).
+    expect((await execs()) - execsBefore).toBeGreaterThanOrEqual(300);
+    direct.disconnect();
     for (const [first, second, read] of results) {
       expect(second).toBe(first + 1);
       expect(Number(read)).toBe(second);
     }
-    expect(Number(await redis.get(key))).toBe(450);
+    expect(Number(await redis.get(key))).toBe(600 + interloped);
     await redis.del(key);
   });
 
