@@ -13,6 +13,7 @@
  *   deadlines        zset   reservation token -> payment deadline (ms), for the expiry sweep
  *   outbox           list   order events not yet written to Postgres, oldest first
  *   counters         hash   reserved, paid, expired, cancelled units (live figures)
+ *   latency          hash   sampled purchase latencies: count per bucket (upper bound in ms), and outcomes
  */
 const base = (saleId: string) => `fs:{${saleId}}`;
 
@@ -27,6 +28,7 @@ export const keys = {
   deadlines: (saleId: string) => `${base(saleId)}:deadlines`,
   outbox: (saleId: string) => `${base(saleId)}:outbox`,
   counters: (saleId: string) => `${base(saleId)}:counters`,
+  latency: (saleId: string) => `${base(saleId)}:latency`,
   /** Not per sale: the set of sales with work pending for the cron sweep. */
   activeSales: () => "fs:active-sales",
 } as const;

@@ -80,3 +80,28 @@ export function reconcileSummary(r: {
 }
 
 export type { Sale };
+
+type Metrics = {
+  sale_id: string;
+  status: string;
+  generated_at: string;
+  counters: { queued: number; admitted: number; reserved: number; paid: number; expired: number; cancelled: number; remaining: number | null };
+  outbox_backlog: number;
+  purchase_latency: { samples: number; p50_ms: number | null; p95_ms: number | null; p99_ms: number | null; sample_rate: number };
+};
+
+export function metricsSummary(m: Metrics): string {
+  const c = m.counters;
+  const l = m.purchase_latency;
+  const ms = (v: number | null) => (v === null ? "-" : `≤${v} ms`);
+  return [
+    `Sale ${m.sale_id}  ${m.status}  at ${m.generated_at}`,
+    "",
+    table([
+      ["QUEUED", "ADMITTED", "RESERVED", "PAID", "EXPIRED", "CANCELLED", "REMAINING", "OUTBOX"],
+      [c.queued, c.admitted, c.reserved, c.paid, c.expired, c.cancelled, c.remaining ?? "-", m.outbox_backlog].map(String),
+    ]),
+    "",
+    `purchase decisions (${l.samples} sampled at ${Math.round(l.sample_rate * 100)}%): p50 ${ms(l.p50_ms)}, p95 ${ms(l.p95_ms)}, p99 ${ms(l.p99_ms)}`,
+  ].join("\n");
+}

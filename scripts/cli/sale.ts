@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 import { adminCall, type AdminTarget, CliError } from "./admin-client";
 import { deploy } from "./deploy";
-import { prewarmSummary, reconcileSummary, saleList, saleSummary } from "./format";
+import { metricsSummary, prewarmSummary, reconcileSummary, saleList, saleSummary } from "./format";
 import { readSaleFile } from "./sale-file";
 
 const USAGE = `usage: npm run sale -- <command> [options]
@@ -17,6 +17,7 @@ const USAGE = `usage: npm run sale -- <command> [options]
   show <sale_id> [--watch]       one sale; --watch refreshes the live figures
   prewarm <sale_id>              load its stock into Redis (idempotent)
   cancel <sale_id>               stop the sale and tell queued shoppers
+  metrics <sale_id>              live counters, order backlog and purchase latency
   reconcile <sale_id>            compare Postgres orders with Redis and repair
   deploy [--dry-run]             pre-render sale pages and run wrangler deploy
 
@@ -72,6 +73,10 @@ async function run(command: string, args: string[], target: AdminTarget, options
       const sale = await adminCall(target, "POST", `/sales/${saleIdArg(args, "cancel")}/cancel`);
       const told = sale.queue_notified ? "queued shoppers were told" : "the queue could not be told yet; cancel again to retry";
       return print(sale, () => `Cancelled sale ${sale.sale_id}; ${told}.\n\n${saleSummary(sale)}`);
+    }
+    case "metrics": {
+      const metrics = await adminCall(target, "GET", `/sales/${saleIdArg(args, "metrics")}/metrics`);
+      return print(metrics, () => metricsSummary(metrics));
     }
     case "reconcile": {
       const id = saleIdArg(args, "reconcile");

@@ -43,9 +43,6 @@ function file(name: string, text: string): string {
 }
 
 const example = readFileSync(join(ROOT, "scripts/cli/examples/phone-sale.yaml"), "utf8");
-const reconcileBuilt = !readFileSync(join(ROOT, "workers/orders/reconcile.ts"), "utf8").includes(
-  'throw new Error("reconciliation is built with the purchase work")',
-);
 
 describe("the admin CLI", () => {
   it("drives a sale from the example YAML file through pre-warming to reconciliation", async () => {
@@ -73,15 +70,14 @@ describe("the admin CLI", () => {
     expect(shown.stdout).toMatch(/PHONE-16-128\s+Phone 16, 128 GB\s+499.00\s+999.00\s+1000\s+990\s+990\s+1/);
     expect(shown.stdout).toContain("0 queued");
 
+    const metrics = await sale(["metrics", id]);
+    expect(metrics.code).toBe(0);
+    expect(metrics.stdout).toMatch(/QUEUED\s+ADMITTED\s+RESERVED\s+PAID\s+EXPIRED\s+CANCELLED\s+REMAINING\s+OUTBOX/);
+    expect(metrics.stdout).toMatch(/0\s+0\s+0\s+0\s+0\s+0\s+5940\s+0/);
+
     const reconciled = await sale(["reconcile", id, "--json"]);
-    if (reconcileBuilt) {
-      expect(reconciled.code).toBe(0);
-      expect(JSON.parse(reconciled.stdout)).toMatchObject({ sale_id: id, excess_cancelled: 0 });
-    } else {
-      // The one state tolerated: reconcileSale() is still the purchase work's stub.
-      expect(reconciled.code).toBe(1);
-      expect(reconciled.stderr.trim()).toMatch(/^sale: POST \/sales\/[0-9a-f-]+\/reconcile refused \(500 internal_error\)/);
-    }
+    expect(reconciled.code, reconciled.stderr).toBe(0);
+    expect(JSON.parse(reconciled.stdout)).toMatchObject({ sale_id: id, excess_cancelled: 0, missing_orders_written: 0 });
 
     const cancelled = await sale(["cancel", id]);
     expect(cancelled.code).toBe(0);

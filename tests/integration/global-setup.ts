@@ -46,7 +46,8 @@ export default async function setup(project: TestProject) {
     config,
     worker: true,
     stateDir,
-    vars: JSON.parse(process.env.FLASHSALE_TEST_VARS ?? "{}"),
+    // Every purchase's latency is sampled here, so the metrics test counts exactly.
+    vars: { PURCHASE_LATENCY_SAMPLE_RATE: "1", ...JSON.parse(process.env.FLASHSALE_TEST_VARS ?? "{}") },
   });
 
   // Tests run in other processes; this tiny local server lets them cut a dependency

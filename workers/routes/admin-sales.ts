@@ -2,6 +2,8 @@ import { Hono, type Context } from "hono";
 import { adminAuth } from "../auth/admin";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
+import { keys } from "../keys";
+import { readLatency, sampleRate } from "../metrics/latency";
 import { reconcileSale } from "../orders/reconcile";
 import { cancelSale } from "../sales/cancel";
 import { saleInput, validateSale } from "../sales/definition";
@@ -62,6 +64,29 @@ export const adminSales = new Hono<AppEnv>()
     }
     const { record: cancelled, queueNotified } = await cancelSale(c.env, { redis: c.var.redis, db: c.var.db() }, record, now);
     return c.json({ ...(await withFigures(c, cancelled, now.getTime())), queue_notified: queueNotified });
+  })
+  .get("/:saleId/metrics", async (c) => {
+    const record = await requireSale(c);
+    const now = Date.now();
+    const saleId = record.sale.saleId;
+    const deps = { redis: c.var.redis, db: c.var.db() };
+    const snapshot = await readSnapshot(deps.redis, saleId);
+    const [figures, latency, outboxBacklog] = await Promise.all([
+      liveFigures(c.env, deps, saleId, snapshot),
+      readLatency(deps.redis, saleId),
+      deps.redis.llen(keys.outbox(saleId)),
+    ]);
+    const sale = saleJson(record, snapshot, now);
+    return c.json({
+      sale_id: saleId,
+      status: sale.status,
+      generated_at: new Date(now).toISOString(),
+      counters: figures,
+      items: sale.items.map(({ sku_id, total_stock, loaded, remaining }) => ({ sku_id, total_stock, loaded, remaining })),
+      // Orders decided in Redis and not yet written to Postgres: should drain to 0 within seconds.
+      outbox_backlog: outboxBacklog,
+      purchase_latency: { ...latency, sample_rate: sampleRate(c.env), measures: "the purchase decision's Redis round trip, as the Worker saw it" },
+    });
   })
   .post("/:saleId/reconcile", async (c) => {
     const record = await requireSale(c);

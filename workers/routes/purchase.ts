@@ -7,6 +7,7 @@ import type { AppEnv } from "../env";
 import { ApiError, DependencyError, notFound } from "../errors";
 import { drainOutbox } from "../orders/outbox";
 import { createPurchaseScript, newReservationToken, requestHash, type PurchaseDecision } from "../purchase/purchase";
+import { recordPurchaseLatency, sampleRate, shouldSample } from "../metrics/latency";
 import { notifyStockChanged } from "../queue/client";
 import { isUuid, parseBody, z } from "../validation";
 
@@ -35,6 +36,7 @@ export const purchase = new Hono<AppEnv>().post("/:saleId/purchase", admissionAu
 
   const userId = c.var.shopperId;
   const nowMs = Date.now();
+  const started = performance.now();
   let decision: PurchaseDecision;
   try {
     decision = await createPurchaseScript(c.var.redis)({
@@ -52,6 +54,7 @@ export const purchase = new Hono<AppEnv>().post("/:saleId/purchase", admissionAu
   } catch (err) {
     throw new DependencyError("redis", err);
   }
+  if (shouldSample(sampleRate(c.env))) c.var.background(recordPurchaseLatency(c.var.redis, saleId, performance.now() - started));
 
   switch (decision.kind) {
     case "reserved": {

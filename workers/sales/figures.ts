@@ -2,7 +2,8 @@ import type { Database } from "../clients/db";
 import type { Redis } from "../clients/redis";
 import { keys } from "../keys";
 import { queueStats } from "../queue/client";
-import { asHash, totalRemaining, type SaleSnapshot } from "./snapshot";
+import { hashFromReply } from "../clients/redis";
+import { totalRemaining, type SaleSnapshot } from "./snapshot";
 import { orderCounts } from "./store";
 import type { LiveFigures } from "./view";
 
@@ -14,7 +15,7 @@ export async function liveFigures(
   snapshot: SaleSnapshot | null,
 ): Promise<LiveFigures> {
   const [counters, orders, queue] = await Promise.all([
-    deps.redis.hgetall(keys.counters(saleId)).then(asHash),
+    deps.redis.hgetall(keys.counters(saleId)).then(hashFromReply),
     orderCounts(deps.db, saleId),
     queueStats(env, saleId),
   ]);

@@ -1,3 +1,4 @@
+import { hashFromReply } from "../clients/redis";
 import type { Redis } from "../clients/redis";
 import { keys } from "../keys";
 
@@ -21,25 +22,12 @@ export type SaleSnapshot = {
 };
 
 /**
- * With automatic deserialization off, HGETALL arrives as Redis sends it, a flat
- * [field, value, ...] list; an empty hash is null.
- */
-export function asHash(raw: unknown): Record<string, string> | null {
-  if (!raw || typeof raw !== "object") return null;
-  const pairs = Array.isArray(raw) ? raw : Object.entries(raw).flat();
-  if (pairs.length === 0) return null;
-  const hash: Record<string, string> = {};
-  for (let i = 0; i + 1 < pairs.length; i += 2) hash[String(pairs[i])] = String(pairs[i + 1]);
-  return hash;
-}
-
-/**
  * Reads a sale from Redis in two round trips (meta, then every item and stock key in one
  * pipeline), or null when it has not been pre-warmed: a meta hash without
  * `prewarmed_at` holds only an early cancel flag, not a sale.
  */
 export async function readSnapshot(redis: Redis, saleId: string): Promise<SaleSnapshot | null> {
-  const meta = asHash(await redis.hgetall(keys.meta(saleId)));
+  const meta = hashFromReply(await redis.hgetall(keys.meta(saleId)));
   if (!meta || !meta.prewarmed_at) return null;
   const skus = (meta.skus ?? "").split(",").filter(Boolean);
   const pipe = redis.pipeline();
@@ -55,7 +43,7 @@ export async function readSnapshot(redis: Redis, saleId: string): Promise<SaleSn
     endMs: Number(meta.end_ms),
     cancelled: meta.cancelled === "1",
     items: skus.map((skuId, i) => {
-      const item = asHash(replies[2 * i]) ?? {};
+      const item = hashFromReply(replies[2 * i]) ?? {};
       return {
         skuId,
         name: item.name ?? skuId,
