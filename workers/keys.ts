@@ -17,13 +17,20 @@
  */
 const base = (saleId: string) => `fs:{${saleId}}`;
 
+/**
+ * Shopper ids come from the shop's JWT and may hold any character. Escaped, they hold no
+ * ':', so `idem:<user>:<key>` cannot be forged by a shopper whose id or key contains a
+ * colon into another shopper's record ("a:b" + "c" and "a" + "b:c" stay apart).
+ */
+const user = (userId: string) => encodeURIComponent(userId);
+
 export const keys = {
   meta: (saleId: string) => `${base(saleId)}:meta`,
   item: (saleId: string, skuId: string) => `${base(saleId)}:item:${skuId}`,
   stock: (saleId: string, skuId: string) => `${base(saleId)}:stock:${skuId}`,
-  bought: (saleId: string, skuId: string, userId: string) => `${base(saleId)}:bought:${skuId}:${userId}`,
+  bought: (saleId: string, skuId: string, userId: string) => `${base(saleId)}:bought:${skuId}:${user(userId)}`,
   device: (saleId: string, fingerprint: string) => `${base(saleId)}:device:${fingerprint}`,
-  idempotency: (saleId: string, userId: string, key: string) => `${base(saleId)}:idem:${userId}:${key}`,
+  idempotency: (saleId: string, userId: string, key: string) => `${base(saleId)}:idem:${user(userId)}:${key}`,
   reservation: (saleId: string, token: string) => `${base(saleId)}:res:${token}`,
   deadlines: (saleId: string) => `${base(saleId)}:deadlines`,
   outbox: (saleId: string) => `${base(saleId)}:outbox`,

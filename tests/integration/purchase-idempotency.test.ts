@@ -50,3 +50,15 @@ describe("idempotent purchases", () => {
     expect(a.body.order_id).not.toBe(b.body.order_id);
   });
 });
+
+describe("idempotency records stay each shopper's own", () => {
+  it("a shopper whose id ends in a colon-joined suffix cannot read another's answer through a crafted key", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 10 }] });
+    const victim = await buy(saleId, await admissionToken(saleId, "acme:alice", "victim-dev"), { sku_id: "PHONE", quantity: 1 }, "order-1");
+    expect(victim.body.status).toBe("reserved");
+    // "acme" + "alice:order-1" would name the same record as "acme:alice" + "order-1" if ids were not escaped.
+    const attacker = await buy(saleId, await admissionToken(saleId, "acme", "attacker-dev"), { sku_id: "PHONE", quantity: 1 }, "alice:order-1");
+    expect(attacker.body.status).toBe("reserved");
+    expect(attacker.body.reservation_token).not.toBe(victim.body.reservation_token);
+  });
+});
