@@ -12,6 +12,8 @@ export type ErrorCode =
   | "account_too_new"
   | "not_found"
   | "idempotency_conflict"
+  | "payment_method_used"
+  | "shipping_address_used"
   | "reservation_expired"
   | "validation_failed"
   | "invalid_quantity"

@@ -13,6 +13,8 @@
  *   deadlines        zset   reservation token -> payment deadline (ms), for the expiry sweep
  *   outbox           list   order events not yet written to Postgres, oldest first
  *   counters         hash   reserved, paid, expired, cancelled units (live figures)
+ *   payment:{h}      string the order paid with payment method fingerprint h (hashed) in this sale
+ *   address:{h}      string the shopper who had normalised shipping address h (hashed) in this sale
  *   latency          hash   sampled purchase latencies: count per bucket (upper bound in ms), and outcomes
  */
 const base = (saleId: string) => `fs:{${saleId}}`;
@@ -36,6 +38,8 @@ export const keys = {
   outbox: (saleId: string) => `${base(saleId)}:outbox`,
   counters: (saleId: string) => `${base(saleId)}:counters`,
   latency: (saleId: string) => `${base(saleId)}:latency`,
+  paymentMethod: (saleId: string, hash: string) => `${base(saleId)}:payment:${hash}`,
+  shippingAddress: (saleId: string, hash: string) => `${base(saleId)}:address:${hash}`,
   /** Not per sale: the set of sales with work pending for the cron sweep. */
   activeSales: () => "fs:active-sales",
 } as const;

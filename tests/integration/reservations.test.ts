@@ -134,4 +134,26 @@ describe("reservations", () => {
     expect(view.body.status).toBe("expired");
     expect(await eventually(async () => (await orderStatus(r.order_id)) === "expired")).toBe(true);
   });
+
+  it("lets one payment method pay once per sale, and one account ship to an address", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 5 }] });
+    const a = await reserve(saleId, "fraud-a");
+    const b = await reserve(saleId, "fraud-b");
+    const c = await reserve(saleId, "fraud-c");
+    const confirm = (token: string, body: object) => admin(`/../reservations/${token}/confirm`, { body });
+
+    expect((await confirm(a.reservation_token, { payment_method_fingerprint: "card-1", shipping_address: "1 Main St., Springfield" })).status).toBe(200);
+    const sameCard = await confirm(b.reservation_token, { payment_method_fingerprint: "card-1" });
+    expect(sameCard.status).toBe(409);
+    expect(sameCard.body.error).toBe("payment_method_used");
+    // Refused, not spent: the reservation still waits for a proper payment.
+    const stillReserved = await api(`/api/v1/reservations/${b.reservation_token}`, { token: await shopperToken("fraud-b") });
+    expect(stillReserved.body.status).toBe("reserved");
+    expect((await confirm(b.reservation_token, { payment_method_fingerprint: "card-2" })).status).toBe(200);
+
+    const sameAddress = await confirm(c.reservation_token, { payment_method_fingerprint: "card-3", shipping_address: "  1 MAIN st springfield " });
+    expect(sameAddress.status).toBe(409);
+    expect(sameAddress.body.error).toBe("shipping_address_used");
+    expect((await confirm(c.reservation_token, { payment_method_fingerprint: "card-3", shipping_address: "2 Elm St" })).status).toBe(200);
+  });
 });

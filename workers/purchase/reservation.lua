@@ -10,6 +10,8 @@
 --   5  deadlines     zset token -> payment deadline (ms)
 --   6  outbox        order events waiting for Postgres
 --   7  counters      live unit counts
+--   8  payment       the order paid with this payment method in this sale, if any
+--   9  address       the shopper who had this (normalised) shipping address in this sale, if any
 -- ARGV
 --   1  action: confirm | cancel | expire | void (reconciliation cancels an oversold reserved or
 --      paid order without returning stock: those units never existed)
@@ -20,9 +22,10 @@
 --   6  payment method fingerprint (confirm only, may be "")
 --   7  shipping address (confirm only, may be "")
 --   8  the sku the caller built KEYS from, 9 the shopper it built them from
+--   10 "1" when a payment method was given (KEYS[8] names it), 11 "1" when an address was given
 -- Returns
 --   {"OK", new_state} | {"ALREADY", state} | {"EXPIRED"} | {"NOT_FOUND"} | {"FORBIDDEN"}
---   {"CONFLICT", state} | {"NOT_DUE"}
+--   {"CONFLICT", state} | {"NOT_DUE"} | {"FRAUD", "payment_method" | "shipping_address"}
 
 local action, now, token, actor = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local r = redis.call('HMGET', KEYS[1], 'state', 'user', 'sku', 'qty', 'deadline_ms', 'device', 'order_id')
@@ -76,7 +79,20 @@ if action == 'confirm' then
     finish('expired', true)
     return {'EXPIRED'}
   end
+  -- The seed's fraud layers: one purchase per payment method per sale, and one shopper
+  -- per shipping address. A refused confirm changes nothing: the reservation waits, and
+  -- the shop may take another payment before the deadline.
   local pm, addr = ARGV[6], ARGV[7]
+  if ARGV[10] == '1' then
+    local holder = redis.call('GET', KEYS[8])
+    if holder and holder ~= order_id then return {'FRAUD', 'payment_method'} end
+  end
+  if ARGV[11] == '1' then
+    local holder = redis.call('GET', KEYS[9])
+    if holder and holder ~= user then return {'FRAUD', 'shipping_address'} end
+  end
+  if ARGV[10] == '1' then redis.call('SET', KEYS[8], order_id) end
+  if ARGV[11] == '1' then redis.call('SET', KEYS[9], user) end
   if pm ~= '' then redis.call('HSET', KEYS[1], 'payment_method', pm) end
   if addr ~= '' then redis.call('HSET', KEYS[1], 'shipping_address', addr) end
   return finish('paid', false)

@@ -28,7 +28,8 @@ export type TransitionResult =
   | { kind: "not_found" }
   | { kind: "forbidden" }
   | { kind: "conflict"; state: ReservationState }
-  | { kind: "not_due" };
+  | { kind: "not_due" }
+  | { kind: "fraud"; rule: "payment_method" | "shipping_address" };
 
 const STATES = new Set<ReservationState>(["reserved", "paid", "cancelled", "expired"]);
 
@@ -74,9 +75,21 @@ export function parseTransitionReply(reply: unknown): TransitionResult {
       return { kind: "conflict", state: state! };
     case "NOT_DUE":
       return { kind: "not_due" };
+    case "FRAUD":
+      return { kind: "fraud", rule: (state as string) === "shipping_address" ? "shipping_address" : "payment_method" };
     default:
       throw new Error(`unexpected reservation reply ${JSON.stringify(reply)}`);
   }
+}
+
+/** "1 Main St.", " 1 main st " and "1 MAIN ST" are one address to the fraud rule. */
+export function normaliseAddress(address: string): string {
+  return address.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim();
+}
+
+async function digest(text: string): Promise<string> {
+  const bytes = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("").slice(0, 32);
 }
 
 /**
@@ -93,6 +106,8 @@ export function createReservationTransitions(redis: Redis) {
     options: { nowMs: number; actor?: string; paymentMethodFingerprint?: string; shippingAddress?: string },
   ): Promise<TransitionResult> {
     const { saleId, token, skuId, userId, device } = reservation;
+    const payment = options.paymentMethodFingerprint ? await digest(options.paymentMethodFingerprint) : null;
+    const address = options.shippingAddress ? await digest(normaliseAddress(options.shippingAddress)) : null;
     const reply = await script.exec(
       [
         keys.reservation(saleId, token),
@@ -102,6 +117,8 @@ export function createReservationTransitions(redis: Redis) {
         keys.deadlines(saleId),
         keys.outbox(saleId),
         keys.counters(saleId),
+        keys.paymentMethod(saleId, payment ?? "-"),
+        keys.shippingAddress(saleId, address ?? "-"),
       ],
       [
         action,
@@ -113,6 +130,8 @@ export function createReservationTransitions(redis: Redis) {
         options.shippingAddress ?? "",
         skuId,
         userId,
+        payment ? "1" : "0",
+        address ? "1" : "0",
       ],
     );
     return parseTransitionReply(reply);

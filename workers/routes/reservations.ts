@@ -113,6 +113,14 @@ export const reservations = new Hono<AppEnv>()
         throw new ApiError(410, "reservation_expired", "The payment deadline passed; the units went back to stock.");
       case "conflict":
         throw new ApiError(409, "conflict", `The reservation is ${result.state} and cannot be paid.`);
+      case "fraud":
+        throw new ApiError(
+          409,
+          result.rule === "payment_method" ? "payment_method_used" : "shipping_address_used",
+          result.rule === "payment_method"
+            ? "This payment method already paid for an order in this sale; use another before the deadline."
+            : "Another account already ships to this address in this sale.",
+        );
       default:
         throw notFound("The reservation");
     }
