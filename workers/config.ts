@@ -23,8 +23,6 @@ export const DEFAULTS = {
 export const BUDGETS = {
   redisTimeoutMs: 2_000,
   postgresTimeoutMs: 3_000,
-  /** How long the purchase path waits for the order row before leaving it to the outbox. */
-  orderWriteBudgetMs: 250,
   retryAfterSeconds: 2,
 } as const;
 

@@ -40,7 +40,6 @@ export class ApiError extends HTTPException {
   }
 }
 
-export const badRequest = (message: string, details?: unknown) => new ApiError(400, "bad_request", message, details);
 export const unauthorized = (message = "A valid bearer token is required.") => new ApiError(401, "unauthorized", message);
 export const forbidden = (message: string) => new ApiError(403, "forbidden", message);
 export const notFound = (what: string) => new ApiError(404, "not_found", `${what} was not found.`);
