@@ -87,6 +87,10 @@ export function errorResponse(err: Error, c: Context): Response {
     return c.json({ error: err.status === 401 ? "unauthorized" : "bad_request", message: err.message }, err.status);
   }
   if (isPostgresOutage(err)) return errorResponse(new DependencyError("postgres", err), c);
+  // Durable Object errors say themselves whether trying again can help (an overloaded or
+  // reset object): that is the queue being unavailable for a moment, not a server bug.
+  const doError = err as { overloaded?: boolean; retryable?: boolean };
+  if (doError.overloaded || doError.retryable) return errorResponse(new DependencyError("queue", err), c);
   console.error("unhandled error", err);
   return c.json({ error: "internal_error", message: "Something went wrong on our side; retry with the same Idempotency-Key." }, 500);
 }

@@ -19,6 +19,18 @@ describe("a dependency that is down", () => {
     expect(await res.json()).toMatchObject({ error: "dependency_unavailable" });
   });
 
+  it("answers an overloaded or reset queue object with 503, not 500", async () => {
+    const { errorResponse } = await import("../../workers/errors");
+    const { Hono } = await import("hono");
+    const app = new Hono().get("/", () => {
+      throw Object.assign(new Error("Durable Object is overloaded. Too many requests queued."), { overloaded: true });
+    });
+    app.onError(errorResponse);
+    const res = await app.request("/");
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBeTruthy();
+  });
+
   it("tells a connection failure from a wrong query", () => {
     expect(isPostgresOutage(Object.assign(new Error("Failed query: select 1"), { cause: new Error("Connection terminated unexpectedly") }))).toBe(true);
     expect(isPostgresOutage(Object.assign(new Error("boom"), { code: "08006" }))).toBe(true);
