@@ -11,7 +11,14 @@ export type FixtureItem = { sku_id: string; total_stock: number; per_user_limit?
 
 const admissionSecret = process.env.ADMISSION_JWT_SECRET ?? "dev-admission-secret";
 
-export async function createSale(options: { items: FixtureItem[]; startInMs?: number; durationMs?: number; name?: string; paymentDeadlineSeconds?: number }) {
+export async function createSale(options: {
+  items: FixtureItem[];
+  startInMs?: number;
+  durationMs?: number;
+  name?: string;
+  paymentDeadlineSeconds?: number;
+  admissionRatePerSecond?: number;
+}) {
   const start = Date.now() + (options.startInMs ?? 1_500);
   const res = await admin("/sales", {
     body: {
@@ -20,6 +27,7 @@ export async function createSale(options: { items: FixtureItem[]; startInMs?: nu
       end_time: new Date(start + (options.durationMs ?? 3_600_000)).toISOString(),
       safety_buffer_percent: 0,
       ...(options.paymentDeadlineSeconds === undefined ? {} : { payment_deadline_seconds: options.paymentDeadlineSeconds }),
+      ...(options.admissionRatePerSecond === undefined ? {} : { admission_rate_per_second: options.admissionRatePerSecond }),
       items: options.items.map((i) => ({
         sku_id: i.sku_id,
         name: `Item ${i.sku_id}`,
