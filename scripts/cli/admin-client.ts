@@ -6,7 +6,7 @@ export class CliError extends Error {}
 
 export type AdminTarget = { url: string; token: string };
 
-export async function adminCall(target: AdminTarget, method: "GET" | "POST", path: string, body?: unknown): Promise<any> {
+export async function adminCall(target: AdminTarget, method: "GET" | "POST" | "PATCH", path: string, body?: unknown): Promise<any> {
   const url = `${target.url.replace(/\/$/, "")}/api/v1/admin${path}`;
   let res: Response;
   try {

@@ -18,6 +18,7 @@ const USAGE = `usage: npm run sale -- <command> [options]
   prewarm <sale_id>              load its stock into Redis (idempotent)
   cancel <sale_id>               stop the sale and tell queued shoppers
   metrics <sale_id>              live counters, order backlog and purchase latency
+  rate <sale_id> <per_second>    change how fast the sale's queue admits, live
   reconcile <sale_id>            compare Postgres orders with Redis and repair
   deploy [--dry-run]             pre-render sale pages and run wrangler deploy
 
@@ -73,6 +74,14 @@ async function run(command: string, args: string[], target: AdminTarget, options
       const sale = await adminCall(target, "POST", `/sales/${saleIdArg(args, "cancel")}/cancel`);
       const told = sale.queue_notified ? "queued shoppers were told" : "the queue could not be told yet; cancel again to retry";
       return print(sale, () => `Cancelled sale ${sale.sale_id}; ${told}.\n\n${saleSummary(sale)}`);
+    }
+    case "rate": {
+      const id = saleIdArg(args, "rate");
+      const rate = Number(args[1]);
+      if (!args[1] || !Number.isInteger(rate)) throw new CliError("rate needs a whole number of shoppers per second: npm run sale -- rate <sale_id> 500");
+      const sale = await adminCall(target, "PATCH", `/sales/${id}`, { admission_rate_per_second: rate });
+      const told = sale.queue_notified ? "the queue admits at it from its next tick" : "the queue could not be told yet; run it again";
+      return print(sale, () => `Sale ${sale.sale_id} now admits ${sale.admission_rate_per_second} shoppers a second; ${told}.`);
     }
     case "metrics": {
       const metrics = await adminCall(target, "GET", `/sales/${saleIdArg(args, "metrics")}/metrics`);

@@ -75,6 +75,10 @@ describe("the admin CLI", () => {
     expect(metrics.stdout).toMatch(/QUEUED\s+ADMITTED\s+RESERVED\s+PAID\s+EXPIRED\s+CANCELLED\s+REMAINING\s+OUTBOX/);
     expect(metrics.stdout).toMatch(/0\s+0\s+0\s+0\s+0\s+0\s+5940\s+0/);
 
+    const rate = await sale(["rate", id, "500"]);
+    expect(rate.code, rate.stderr).toBe(0);
+    expect(rate.stdout).toContain(`Sale ${id} now admits 500 shoppers a second`);
+
     const reconciled = await sale(["reconcile", id, "--json"]);
     expect(reconciled.code, reconciled.stderr).toBe(0);
     expect(JSON.parse(reconciled.stdout)).toMatchObject({ sale_id: id, excess_cancelled: 0, missing_orders_written: 0 });

@@ -10,9 +10,9 @@ import { saleInput, validateSale } from "../sales/definition";
 import { liveFigures } from "../sales/figures";
 import { configureQueueQuietly, prewarmSale } from "../sales/prewarm";
 import { readSnapshot } from "../sales/snapshot";
-import { findSale, insertSale, listSales, type SaleRecord } from "../sales/store";
+import { findSale, insertSale, listSales, setAdmissionRate, type SaleRecord } from "../sales/store";
 import { saleJson } from "../sales/view";
-import { isUuid, parseBody } from "../validation";
+import { isUuid, parseBody, z } from "../validation";
 
 /** The sale named by `:saleId`, or 404 (a non-UUID names no sale and reads nothing). */
 async function requireSale(c: Context<AppEnv>): Promise<SaleRecord> {
@@ -50,6 +50,25 @@ export const adminSales = new Hono<AppEnv>()
     return c.json({ sales: await Promise.all(records.map((r) => withFigures(c, r, now))) });
   })
   .get("/:saleId", async (c) => c.json(await withFigures(c, await requireSale(c), Date.now())))
+  .patch("/:saleId", async (c) => {
+    // Only the admission rate is tunable live: everything else shapes promises already
+    // made to shoppers (times, stock, prices, limits) or places already given (mode).
+    const body = await parseBody(c, z.object({ admission_rate_per_second: z.number() }).strict());
+    const rate = body.admission_rate_per_second;
+    if (!Number.isInteger(rate) || rate < 1 || rate > 1_000_000) {
+      throw new ApiError(422, "validation_failed", "admission_rate_per_second must be a whole number from 1 to 1000000.", [
+        { field: "admission_rate_per_second", problem: "must be a whole number from 1 to 1000000" },
+      ]);
+    }
+    const record = await requireSale(c);
+    if (record.sale.status === "cancelled") throw new ApiError(422, "validation_failed", "The sale was cancelled; its queue admits nobody.");
+    await setAdmissionRate(c.var.db(), record.sale.saleId, rate);
+    const updated = { ...record, sale: { ...record.sale, admissionRatePerSecond: rate } };
+    // The queue takes the new rate on its next tick; if it cannot be told now, the
+    // answer says so and the admin repeats the call (it is idempotent).
+    const queueNotified = await configureQueueQuietly(c.env, updated);
+    return c.json({ ...(await withFigures(c, updated, Date.now())), queue_notified: queueNotified });
+  })
   .post("/:saleId/prewarm", async (c) => {
     const record = await requireSale(c);
     const result = await prewarmSale({ redis: c.var.redis, db: c.var.db() }, record);

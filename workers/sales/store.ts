@@ -99,6 +99,11 @@ export async function markCancelled(db: Database, saleId: string, at: Date): Pro
   return sale;
 }
 
+/** The one setting an admin may change while a sale runs: how fast its queue admits. */
+export async function setAdmissionRate(db: Database, saleId: string, ratePerSecond: number): Promise<void> {
+  await db.update(flashSales).set({ admissionRatePerSecond: ratePerSecond, updatedAt: new Date() }).where(eq(flashSales.saleId, saleId));
+}
+
 /** Orders per status for one sale (order rows, not units). */
 export async function orderCounts(db: Database, saleId: string): Promise<OrderCounts> {
   const rows = await db
