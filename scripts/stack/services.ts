@@ -86,7 +86,9 @@ export async function ensurePostgres(host: string, port: number, dataDir: string
     const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket");
     mkdirSync(dataDir, { recursive: true });
     const db = await PGlite.create(dataDir);
-    const server = new PGLiteSocketServer({ db, port, host: "127.0.0.1" });
+    // The Worker opens several connections at once (one pool per request); PGlite runs
+    // their queries one at a time, which is fine for one developer.
+    const server = new PGLiteSocketServer({ db, port, host: "127.0.0.1", maxConnections: 64 });
     await server.start();
     return {
       what: `embedded PGlite on 127.0.0.1:${port} (data in ${dataDir})`,
