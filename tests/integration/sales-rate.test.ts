@@ -6,7 +6,7 @@ import { createSale } from "./sale-fixtures";
 describe("the admission rate, tuned live", () => {
   it("changes how fast a running sale's queue admits, and refuses anything but a sensible rate", async () => {
     const { saleId, startMs } = await createSale({ items: [{ sku_id: "PHONE", total_stock: 100 }], startInMs: 2_000, admissionRatePerSecond: 1 });
-    const places = [];
+    const places: string[] = [];
     for (let i = 0; i < 30; i++) {
       const res = await api(`/api/v1/flash-sale/${saleId}/enter-queue`, {
         token: await shopperToken(`rate-${i}`),
