@@ -29,6 +29,20 @@ describe("idempotent purchases", () => {
     expect(orders).toBe(1);
   });
 
+  it("remembers a reservation's answer for a day, and a refusal only until shortly after the sale", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 1 }], durationMs: 120_000 });
+    const redis = upstash();
+    const won = await buy(saleId, await admissionToken(saleId, "ttl-winner", "ttl-w"), { sku_id: "PHONE", quantity: 1 }, "ttl-key-1");
+    const lost = await buy(saleId, await admissionToken(saleId, "ttl-loser", "ttl-l"), { sku_id: "PHONE", quantity: 1 }, "ttl-key-2");
+    expect([won.body.status, lost.body.status]).toEqual(["reserved", "sold_out"]);
+    const wonTtl = await redis.ttl(keys.idempotency(saleId, "ttl-winner", "ttl-key-1"));
+    const lostTtl = await redis.ttl(keys.idempotency(saleId, "ttl-loser", "ttl-key-2"));
+    expect(wonTtl).toBeGreaterThan(86_000);
+    // The sale ends in under two minutes: its refusals are kept about twelve.
+    expect(lostTtl).toBeGreaterThan(600);
+    expect(lostTtl).toBeLessThanOrEqual(720);
+  });
+
   it("refuses the same key with a different body with 409 and changes nothing", async () => {
     const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 10 }] });
     const token = await admissionToken(saleId, "key-reuser", "kr-device");

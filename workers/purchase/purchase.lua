@@ -20,7 +20,7 @@
 --   6  reservation token (fresh; used only if this call reserves)
 --   7  order id (fresh; used only if this call reserves)
 --   8  device fingerprint ("" when the admission token carried none)
---   9  idempotency record TTL, seconds
+--   9  idempotency record TTL, seconds (a refusal keeps its record only until shortly after the sale)
 --   10 idempotency key (recorded with the order)
 --   11 sale id
 -- Returns one of
@@ -55,10 +55,17 @@ local limit = tonumber(item[2])
 -- Asking for more than anyone may hold is a malformed business request (422), not an answer.
 if qty > limit then return {'OVER_LIMIT', limit} end
 
--- Answers from here on are final decisions and are remembered for the key.
+-- Answers from here on are final decisions and are remembered for the key. A
+-- reservation is remembered for the full TTL (the shopper may retry to learn its token);
+-- a refusal only until ten minutes after the sale ends, when a retry could change
+-- nothing anyway, so a million sold-out clicks do not hold memory for a day.
 local function remember(answer)
+  local ttl = tonumber(ARGV[9])
+  if answer[1] ~= 'RESERVED' then
+    ttl = math.max(60, math.min(ttl, math.ceil((tonumber(meta[2]) - now) / 1000) + 600))
+  end
   redis.call('HSET', KEYS[6], 'hash', request_hash, 'answer', cjson.encode(answer))
-  redis.call('EXPIRE', KEYS[6], tonumber(ARGV[9]))
+  redis.call('EXPIRE', KEYS[6], ttl)
   return answer
 end
 
