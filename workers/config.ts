@@ -15,6 +15,8 @@ export const DEFAULTS = {
   minAccountAgeSeconds: 24 * 60 * 60,
   /** Clock tolerance when verifying JWTs minted by other machines. */
   jwtClockToleranceSeconds: 5,
+  /** Days a finished sale's state stays in Redis for reconciliation before the cron frees it. */
+  redisRetentionDays: 7,
   /** How long the status answer may be served from the edge cache. */
   statusCacheSeconds: 1,
 } as const;

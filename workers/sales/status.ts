@@ -4,7 +4,7 @@ import { DependencyError } from "../errors";
 import { queueStats } from "../queue/client";
 import { prewarmSale } from "./prewarm";
 import { readSnapshot, type SaleSnapshot } from "./snapshot";
-import { findSale } from "./store";
+import { findSale, type SaleRecord } from "./store";
 import { statusJson } from "./view";
 
 async function redisSnapshot(redis: Redis, saleId: string): Promise<SaleSnapshot | null> {
@@ -27,6 +27,28 @@ async function redisSnapshot(redis: Redis, saleId: string): Promise<SaleSnapshot
  * isolate, is served from Redis; only a sale id that exists nowhere reaches Postgres
  * each time, and the edge cache and the queue's rate limits bound those.
  */
+/** An ended sale as Postgres remembers it: what reconciliation last counted as sold is gone. */
+function archivedSnapshot(record: SaleRecord): SaleSnapshot {
+  const { sale, items } = record;
+  return {
+    saleId: sale.saleId,
+    name: sale.name,
+    startMs: sale.startTime.getTime(),
+    endMs: sale.endTime.getTime(),
+    cancelled: sale.status === "cancelled",
+    items: items.map((i) => ({
+      skuId: i.skuId,
+      name: i.name,
+      price: i.flashPrice,
+      originalPrice: i.originalPrice,
+      total: i.totalStock,
+      loaded: i.totalStock,
+      limit: i.perUserLimit,
+      remaining: Math.max(0, i.totalStock - i.soldCount),
+    })),
+  };
+}
+
 export async function saleStatus(env: Env, deps: { redis: Redis; db: () => Database }, saleId: string) {
   let snapshot = await redisSnapshot(deps.redis, saleId);
   if (!snapshot) {
@@ -37,6 +59,9 @@ export async function saleStatus(env: Env, deps: { redis: Redis; db: () => Datab
       throw new DependencyError("postgres", err);
     }
     if (!record) return null;
+    // A sale that has ended (and whose Redis state the cron may have freed) is told from
+    // the ledger: loading it back into Redis would only be swept out again.
+    if (record.sale.endTime.getTime() <= Date.now()) return statusJson(archivedSnapshot(record), await queueStats(env, saleId), Date.now());
     await prewarmSale({ redis: deps.redis, db: deps.db() }, record);
     snapshot = await redisSnapshot(deps.redis, saleId);
     if (!snapshot) throw new DependencyError("redis", new Error("the sale was pre-warmed but is not readable"));

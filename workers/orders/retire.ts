@@ -1,0 +1,28 @@
+import type { Redis } from "@upstash/redis";
+import { DEFAULTS } from "../config";
+import { keys } from "../keys";
+
+/**
+ * Frees a finished sale's Redis state. Postgres is the ledger that outlives a sale;
+ * Redis only has to hold a sale while it can still change: until its end, its last
+ * reservations' deadlines, its outbox drained, and a retention window for reconciliation
+ * (DEFAULTS.redisRetentionDays). Only then are its keys deleted and it leaves the set
+ * the cron sweeps, so the cron's work does not grow with every sale ever run.
+ */
+export async function retireIfFinished(redis: Redis, saleId: string, nowMs: number): Promise<"retired" | "kept"> {
+  const endMs = Number(await redis.hget(keys.meta(saleId), "end_ms"));
+  const retention = DEFAULTS.redisRetentionDays * 86_400_000;
+  // A sale with no meta (never loaded, or already cleared) has nothing to hold on to.
+  if (Number.isFinite(endMs) && endMs > 0 && nowMs < endMs + retention) return "kept";
+  const [pendingOrders, pendingDeadlines] = await Promise.all([redis.llen(keys.outbox(saleId)), redis.zcard(keys.deadlines(saleId))]);
+  // Orders not yet in Postgres, or reservations not yet expired, are never thrown away.
+  if (pendingOrders > 0 || pendingDeadlines > 0) return "kept";
+  let cursor: string | number = "0";
+  do {
+    const [next, batch] = (await redis.scan(cursor, { match: `fs:{${saleId}}:*`, count: 500 })) as [string | number, string[]];
+    cursor = next;
+    if (batch.length > 0) await redis.unlink(...batch);
+  } while (String(cursor) !== "0");
+  await redis.srem(keys.activeSales(), saleId);
+  return "retired";
+}
