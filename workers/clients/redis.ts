@@ -38,3 +38,16 @@ export function hashFromReply(raw: unknown): Record<string, string> | null {
   if (typeof raw === "object") return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v)]));
   return null;
 }
+
+/**
+ * Every key matching `pattern`, batch by batch (SCAN, so Redis is never blocked). For
+ * admin work and the cron only: never on a shopper's path.
+ */
+export async function* scanKeys(redis: Pick<Redis, "scan">, pattern: string): AsyncGenerator<string[]> {
+  let cursor: string | number = "0";
+  do {
+    const [next, batch] = (await redis.scan(cursor, { match: pattern, count: 500 })) as [string | number, string[]];
+    cursor = next;
+    if (batch.length > 0) yield batch;
+  } while (String(cursor) !== "0");
+}

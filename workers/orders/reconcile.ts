@@ -2,7 +2,7 @@ import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Redis } from "@upstash/redis";
 import { flashSaleItems, flashSaleOrders } from "../../schema/schema";
 import type { Database } from "../clients/db";
-import { hashFromReply } from "../clients/redis";
+import { hashFromReply, scanKeys } from "../clients/redis";
 import { ApiError } from "../errors";
 import { keys } from "../keys";
 import { parseReservation, createReservationTransitions } from "../purchase/reservations";
@@ -36,16 +36,12 @@ type Deps = { redis: Redis; db: Database };
 async function redisReservations(redis: Redis, saleId: string) {
   const prefix = keys.reservation(saleId, "");
   const found = [];
-  let cursor: string | number = "0";
-  do {
-    const [next, batch] = (await redis.scan(cursor, { match: `${prefix}*`, count: 500 })) as [string | number, string[]];
-    cursor = next;
+  for await (const batch of scanKeys(redis, `${prefix}*`)) {
     for (const key of batch) {
-      const token = key.slice(prefix.length);
-      const r = parseReservation(saleId, token, hashFromReply(await redis.hgetall(key)));
+      const r = parseReservation(saleId, key.slice(prefix.length), hashFromReply(await redis.hgetall(key)));
       if (r) found.push(r);
     }
-  } while (String(cursor) !== "0");
+  }
   return found;
 }
 

@@ -1,5 +1,6 @@
 import type { Redis } from "@upstash/redis";
 import { DEFAULTS } from "../config";
+import { scanKeys } from "../clients/redis";
 import { keys } from "../keys";
 
 /**
@@ -17,12 +18,7 @@ export async function retireIfFinished(redis: Redis, saleId: string, nowMs: numb
   const [pendingOrders, pendingDeadlines] = await Promise.all([redis.llen(keys.outbox(saleId)), redis.zcard(keys.deadlines(saleId))]);
   // Orders not yet in Postgres, or reservations not yet expired, are never thrown away.
   if (pendingOrders > 0 || pendingDeadlines > 0) return "kept";
-  let cursor: string | number = "0";
-  do {
-    const [next, batch] = (await redis.scan(cursor, { match: `fs:{${saleId}}:*`, count: 500 })) as [string | number, string[]];
-    cursor = next;
-    if (batch.length > 0) await redis.unlink(...batch);
-  } while (String(cursor) !== "0");
+  for await (const batch of scanKeys(redis, `fs:{${saleId}}:*`)) await redis.unlink(...batch);
   await redis.srem(keys.activeSales(), saleId);
   return "retired";
 }

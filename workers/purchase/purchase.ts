@@ -1,4 +1,5 @@
 import type { Redis } from "@upstash/redis";
+import { sha256Hex } from "../hash";
 import { keys } from "../keys";
 import purchaseLua from "./purchase.lua";
 
@@ -92,8 +93,7 @@ export function saleIdOfToken(token: string): string | null {
 /** SHA-256 of the canonical purchase body: same key + same body is a retry, anything else a conflict. */
 export async function requestHash(skuId: string, quantity: number): Promise<string> {
   const canonical = JSON.stringify([skuId, quantity]);
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return sha256Hex(canonical);
 }
 
 /** The purchase decision: exactly one Redis command (EVALSHA, EVAL only after a script flush). */

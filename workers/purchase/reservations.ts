@@ -1,5 +1,6 @@
 import type { Redis } from "@upstash/redis";
 import { hashFromReply } from "../clients/redis";
+import { sha256Hex } from "../hash";
 import { keys } from "../keys";
 import reservationLua from "./reservation.lua";
 
@@ -87,10 +88,8 @@ export function normaliseAddress(address: string): string {
   return address.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim();
 }
 
-async function digest(text: string): Promise<string> {
-  const bytes = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("").slice(0, 32);
-}
+/** Half a SHA-256 is plenty to tell payment methods and addresses apart, and keeps key names short. */
+const digest = async (text: string) => (await sha256Hex(text)).slice(0, 32);
 
 /**
  * Moves a reservation out of `reserved`. Reads the reservation first (to name every key
