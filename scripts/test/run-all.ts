@@ -5,7 +5,7 @@
  */
 import { spawnSync } from "node:child_process";
 
-type Step = { name: string; command: string; args: string[] };
+type Step = { name: string; command: string; args: string[]; env?: Record<string, string> };
 
 const steps: Step[] = [
   { name: "build sale pages", command: "tsx", args: ["static-site/build.ts"] },
@@ -23,7 +23,7 @@ const steps: Step[] = [
 const chromium = process.env.CHROMIUM_PATH || spawnSync("sh", ["-c", "command -v chromium"], { encoding: "utf8" }).stdout.trim();
 let skipped = 0;
 if (chromium) {
-  steps.push({ name: "end-to-end sale in headless Chromium", command: "tsx", args: ["scripts/test/run-e2e.ts"] });
+  steps.push({ name: "end-to-end sale in headless Chromium", command: "tsx", args: ["scripts/test/run-e2e.ts"], env: { FLASHSALE_TYPECHECKED: "1" } });
 } else if (process.env.CI) {
   console.error("CI needs Chromium for the end-to-end test: apt-get install -y chromium");
   process.exit(1);
@@ -36,7 +36,7 @@ let passed = 0;
 for (const step of steps) {
   const t0 = Date.now();
   console.log(`\n▶ ${step.name}`);
-  const result = spawnSync(step.command, step.args, { stdio: "inherit", env: process.env });
+  const result = spawnSync(step.command, step.args, { stdio: "inherit", env: { ...process.env, ...step.env } });
   const seconds = ((Date.now() - t0) / 1000).toFixed(1);
   if (result.status !== 0) {
     console.error(`\n✘ ${step.name} failed after ${seconds} s`);

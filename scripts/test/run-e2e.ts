@@ -17,8 +17,11 @@ if (!chromiumPath()) {
   console.error("test:e2e needs Chromium on PATH: `apt-get install -y chromium` (Debian), or set CHROMIUM_PATH.");
   process.exit(1);
 }
-run("tsc", ["--noEmit", "-p", "static-site/tsconfig.json"]);
-run("tsc", ["--noEmit", "-p", "tests/e2e/tsconfig.json"]);
+// `npm test` has typechecked both already; on its own, this runner does it first.
+if (process.env.FLASHSALE_TYPECHECKED !== "1") {
+  run("tsc", ["--noEmit", "-p", "static-site/tsconfig.json"]);
+  run("tsc", ["--noEmit", "-p", "tests/e2e/tsconfig.json"]);
+}
 const vars = { ...JSON.parse(process.env.FLASHSALE_TEST_VARS ?? "{}"), CAPTCHA_MODE: "off" };
 run("vitest", ["run", "--config", "tests/e2e/vitest.config.ts", ...process.argv.slice(2)], {
   ...process.env,
