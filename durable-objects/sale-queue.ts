@@ -8,7 +8,7 @@ import { coordinatorName, shardName, shardOf, shardsFor, tokenPrefix } from "../
 import { type EnterAnswer, type Outcome, type QueueView, refuse } from "../workers/queue/types";
 import { commitmentOf, drawPermutation, newSeed } from "./queue/draw";
 import { ArrivalMerge, type Bucket, type Resolution, type ShardReport } from "./queue/merge";
-import { type Meter, advance } from "./queue/meter";
+import { advance, type Meter } from "./queue/meter";
 
 /**
  * One per sale: the admission queue and the issuer of admission tokens.
@@ -35,7 +35,10 @@ const SHARD_TICK_MS = 100;
 /** How long a shard's enter waits for its global number before answering without it. */
 const RESOLVE_WAIT_MS = 3_000;
 
-type Role = { kind: "single" } | { kind: "coordinator"; shards: number } | { kind: "shard"; index: number; shards: number };
+type Role =
+  | { kind: "single" }
+  | { kind: "coordinator"; shards: number }
+  | { kind: "shard"; index: number; shards: number };
 type Config = QueueSaleConfig & { cancelled: boolean; role: Role };
 
 /** What the coordinator tells a shard: the global state and the shard's resolved arrivals. */
@@ -137,11 +140,18 @@ export class SaleQueue extends DurableObject<Env> {
         ctx.storage.sql.exec(SCHEMA);
         this.config = this.read<Config>("config");
         this.state = this.read<Durable>("state") ?? this.freshState();
-        this.arrivals = Number(ctx.storage.sql.exec<{ n: number | null }>("SELECT MAX(arrival) AS n FROM entrants").one().n ?? 0);
-        this.localSeq = Number(ctx.storage.sql.exec<{ n: number | null }>("SELECT MAX(seq) AS n FROM entrants").one().n ?? 0);
+        this.arrivals = Number(
+          ctx.storage.sql.exec<{ n: number | null }>("SELECT MAX(arrival) AS n FROM entrants").one().n ?? 0,
+        );
+        this.localSeq = Number(
+          ctx.storage.sql.exec<{ n: number | null }>("SELECT MAX(seq) AS n FROM entrants").one().n ?? 0,
+        );
         this.progress = this.read<ShardProgress>("progress") ?? this.progress;
-        this.lastStamp = Number(ctx.storage.sql.exec<{ n: number | null }>("SELECT MAX(arrived_ms) AS n FROM entrants").one().n ?? 0);
-        if (this.config?.role.kind === "coordinator") this.merge = new ArrivalMerge(ctx.storage.sql, this.config.role.shards);
+        this.lastStamp = Number(
+          ctx.storage.sql.exec<{ n: number | null }>("SELECT MAX(arrived_ms) AS n FROM entrants").one().n ?? 0,
+        );
+        if (this.config?.role.kind === "coordinator")
+          this.merge = new ArrivalMerge(ctx.storage.sql, this.config.role.shards);
       } catch (err) {
         // Kept and rethrown by every call (outside blockConcurrencyWhile), so callers see
         // the cause and the runtime is not left with an object stuck in its constructor.
@@ -170,7 +180,9 @@ export class SaleQueue extends DurableObject<Env> {
     if (role.kind === "coordinator") {
       this.merge ??= new ArrivalMerge(this.ctx.storage.sql, shards);
       const { commitment } = this.state;
-      await Promise.all(this.shardStubs().map((stub, index) => stub.configureShard(config, index, shards, cancelled, commitment)));
+      await Promise.all(
+        this.shardStubs().map((stub, index) => stub.configureShard(config, index, shards, cancelled, commitment)),
+      );
     }
     await this.schedule(this.now());
   }
@@ -209,7 +221,12 @@ export class SaleQueue extends DurableObject<Env> {
   // ---- the door --------------------------------------------------------------------------
 
   /** `asShard`: the edge routed this entry to shard `asShard` of a sharded queue. */
-  async enter(saleId: string, shopperId: string, device: string, asShard: number | null = null): Promise<Outcome<EnterAnswer>> {
+  async enter(
+    saleId: string,
+    shopperId: string,
+    device: string,
+    asShard: number | null = null,
+  ): Promise<Outcome<EnterAnswer>> {
     this.alive();
     // A shard whose configuration never arrived asks its coordinator, rather than
     // configuring itself from Redis as a lone queue with an order of its own.
@@ -226,13 +243,24 @@ export class SaleQueue extends DurableObject<Env> {
 
     const existing = this.entrantByShopper(shopperId);
     // Re-entry answers as the first entry did: refreshing gives no advantage and costs no place.
-    if (existing) return { ok: true, value: { queue_position: existing.position, estimated_wait_seconds: this.eta(existing.position, now), queue_token: existing.token } };
+    if (existing)
+      return {
+        ok: true,
+        value: {
+          queue_position: existing.position,
+          estimated_wait_seconds: this.eta(existing.position, now),
+          queue_token: existing.token,
+        },
+      };
 
-    if (this.isClosed(now)) return refuse(422, "sale_not_active", "This sale has ended or was cancelled; its queue is closed.");
+    if (this.isClosed(now))
+      return refuse(422, "sale_not_active", "This sale has ended or was cancelled; its queue is closed.");
     const opensAt = sale.startMs - sale.preQueueMinutes * 60_000;
     if (now < opensAt) return refuse(422, "sale_not_active", `The queue opens at ${new Date(opensAt).toISOString()}.`);
 
-    const deviceOwner = this.ctx.storage.sql.exec<{ shopper: string }>("SELECT shopper FROM entrants WHERE device = ?", device).toArray()[0];
+    const deviceOwner = this.ctx.storage.sql
+      .exec<{ shopper: string }>("SELECT shopper FROM entrants WHERE device = ?", device)
+      .toArray()[0];
     if (deviceOwner) return refuse(403, "forbidden", "This device already holds a place in the queue.");
     if (sale.role.kind === "shard") return this.enterShard(sale, sale.role, shopperId, device, now);
 
@@ -253,7 +281,10 @@ export class SaleQueue extends DurableObject<Env> {
     );
     this.arrivals = arrival;
     await this.schedule(now);
-    return { ok: true, value: { queue_position: position, estimated_wait_seconds: this.eta(position, now), queue_token: token } };
+    return {
+      ok: true,
+      value: { queue_position: position, estimated_wait_seconds: this.eta(position, now), queue_token: token },
+    };
   }
 
   async poll(token: string): Promise<Outcome<QueueView>> {
@@ -267,10 +298,14 @@ export class SaleQueue extends DurableObject<Env> {
 
   override async fetch(request: Request): Promise<Response> {
     this.alive();
-    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket")
+      return new Response("expected a WebSocket upgrade", { status: 426 });
     const token = new URL(request.url).pathname.split("/").pop() ?? "";
     const entrant = this.entrantByToken(decodeURIComponent(token));
-    if (!entrant) return new Response(JSON.stringify({ error: "not_found", message: "No place in this queue has that token." }), { status: 404 });
+    if (!entrant)
+      return new Response(JSON.stringify({ error: "not_found", message: "No place in this queue has that token." }), {
+        status: 404,
+      });
     const pair = new WebSocketPair();
     const server = pair[1];
     // Tagged by shopper so a newly admitted position finds its sockets without a scan.
@@ -347,7 +382,8 @@ export class SaleQueue extends DurableObject<Env> {
     if (this.merge && this.state.soldOut !== wasSoldOut) await this.fanOut();
 
     if (this.state.soldOut !== wasSoldOut) await this.broadcastAll(now, true);
-    else if (this.state.meter.admittedThrough > before) await this.notifyAdmitted(before, this.state.meter.admittedThrough, now);
+    else if (this.state.meter.admittedThrough > before)
+      await this.notifyAdmitted(before, this.state.meter.admittedThrough, now);
     if (now - this.lastBroadcastMs >= BROADCAST_EVERY_MS) await this.broadcastAll(now, false);
     await this.schedule(now);
     return { admittedThrough: this.state.meter.admittedThrough, soldOut: this.state.soldOut, closed: false };
@@ -372,7 +408,7 @@ export class SaleQueue extends DurableObject<Env> {
   /** What a shard needs to configure itself, for one whose configureShard call was lost. */
   shardSetup(): { config: QueueSaleConfig; shards: number; cancelled: boolean; commitment: string } | null {
     this.alive();
-    if (!this.config || this.config.role.kind !== "coordinator") return null;
+    if (this.config?.role.kind !== "coordinator") return null;
     const { cancelled, role, ...config } = this.config;
     return { config, shards: role.shards, cancelled, commitment: this.state.commitment };
   }
@@ -420,10 +456,20 @@ export class SaleQueue extends DurableObject<Env> {
   // ---- sharded queue: a shard's side -------------------------------------------------------
 
   /** `commitment` is the coordinator's: the one draw's hash, the same on every shard's answers. */
-  async configureShard(config: QueueSaleConfig, index: number, shards: number, cancelled: boolean, commitment: string): Promise<void> {
+  async configureShard(
+    config: QueueSaleConfig,
+    index: number,
+    shards: number,
+    cancelled: boolean,
+    commitment: string,
+  ): Promise<void> {
     this.alive();
     this.state.commitment = commitment;
-    this.config = { ...config, cancelled: cancelled || (this.config?.cancelled ?? false), role: { kind: "shard", index, shards } };
+    this.config = {
+      ...config,
+      cancelled: cancelled || (this.config?.cancelled ?? false),
+      role: { kind: "shard", index, shards },
+    };
     this.write("config", this.config);
     await this.schedule(this.now());
   }
@@ -437,17 +483,41 @@ export class SaleQueue extends DurableObject<Env> {
   /** One place per device across all shards: the device's own shard keeps who holds it. */
   claimDevice(device: string, shopper: string): boolean {
     this.alive();
-    this.ctx.storage.sql.exec("INSERT INTO devices (device, shopper) VALUES (?, ?) ON CONFLICT(device) DO NOTHING", device, shopper);
-    return this.ctx.storage.sql.exec<{ shopper: string }>("SELECT shopper FROM devices WHERE device = ?", device).one().shopper === shopper;
+    this.ctx.storage.sql.exec(
+      "INSERT INTO devices (device, shopper) VALUES (?, ?) ON CONFLICT(device) DO NOTHING",
+      device,
+      shopper,
+    );
+    return (
+      this.ctx.storage.sql.exec<{ shopper: string }>("SELECT shopper FROM devices WHERE device = ?", device).one()
+        .shopper === shopper
+    );
   }
 
-  private async enterShard(sale: Config, role: Extract<Role, { kind: "shard" }>, shopperId: string, device: string, now: number): Promise<Outcome<EnterAnswer>> {
+  private async enterShard(
+    sale: Config,
+    role: Extract<Role, { kind: "shard" }>,
+    shopperId: string,
+    device: string,
+    now: number,
+  ): Promise<Outcome<EnterAnswer>> {
     const home = shardOf(device, role.shards);
-    const claimed = home === role.index ? this.claimDevice(device, shopperId) : await this.shardStub(home).claimDevice(device, shopperId);
+    const claimed =
+      home === role.index
+        ? this.claimDevice(device, shopperId)
+        : await this.shardStub(home).claimDevice(device, shopperId);
     if (!claimed) return refuse(403, "forbidden", "This device already holds a place in the queue.");
     // A double click may have entered while the claim was in flight: answer with that place.
     const raced = this.entrantByShopper(shopperId);
-    if (raced) return { ok: true, value: { queue_position: raced.position, estimated_wait_seconds: this.eta(raced.position, now), queue_token: raced.token } };
+    if (raced)
+      return {
+        ok: true,
+        value: {
+          queue_position: raced.position,
+          estimated_wait_seconds: this.eta(raced.position, now),
+          queue_token: raced.token,
+        },
+      };
     // Stamped after the await above, with the clock read now: stamps never decrease along
     // seq (the merge relies on each shard's buckets being in seq order) and never fall
     // at or below what this shard has already reported as sealed.
@@ -470,11 +540,18 @@ export class SaleQueue extends DurableObject<Env> {
     await this.schedule(now);
     await Promise.race([numbered, new Promise<void>((wake) => setTimeout(wake, RESOLVE_WAIT_MS))]);
     const position = this.entrantByToken(token)?.position ?? null;
-    return { ok: true, value: { queue_position: position, estimated_wait_seconds: this.eta(position, this.now()), queue_token: token } };
+    return {
+      ok: true,
+      value: { queue_position: position, estimated_wait_seconds: this.eta(position, this.now()), queue_token: token },
+    };
   }
 
   /** Seals what has arrived, reports it, and applies the coordinator's answer. */
-  private async shardTick(sale: Config, role: Extract<Role, { kind: "shard" }>, now: number): Promise<{ admittedThrough: number; soldOut: boolean; closed: boolean }> {
+  private async shardTick(
+    sale: Config,
+    role: Extract<Role, { kind: "shard" }>,
+    now: number,
+  ): Promise<{ admittedThrough: number; soldOut: boolean; closed: boolean }> {
     if (this.isClosed(now)) {
       this.broadcastClosed();
       return { admittedThrough: this.state.meter.admittedThrough, soldOut: this.state.soldOut, closed: true };
@@ -490,13 +567,22 @@ export class SaleQueue extends DurableObject<Env> {
       .toArray()
       .map((b): Bucket => [b.ms, b.first, b.n]);
     try {
-      const reply = await this.coordinatorStub(sale.saleId).report({ shard: role.index, sealedMs: this.progress.sealedMs, buckets, ackedSeq: this.progress.appliedSeq });
+      const reply = await this.coordinatorStub(sale.saleId).report({
+        shard: role.index,
+        sealedMs: this.progress.sealedMs,
+        buckets,
+        ackedSeq: this.progress.appliedSeq,
+      });
       await this.applyGlobal(reply, reply.resolutions as Resolution[], now);
     } catch (err) {
       console.error("queue shard could not report", err);
     }
     await this.schedule(now);
-    return { admittedThrough: this.state.meter.admittedThrough, soldOut: this.state.soldOut, closed: this.isClosed(now) };
+    return {
+      admittedThrough: this.state.meter.admittedThrough,
+      soldOut: this.state.soldOut,
+      closed: this.isClosed(now),
+    };
   }
 
   private async applyGlobal(state: GlobalState, resolutions: Resolution[], now: number): Promise<void> {
@@ -505,7 +591,13 @@ export class SaleQueue extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     for (const [first, count, base] of resolutions) {
       if (first + count - 1 <= this.progress.appliedSeq) continue;
-      sql.exec("UPDATE entrants SET arrival = ? + seq - ? WHERE seq BETWEEN ? AND ?", base, first, first, first + count - 1);
+      sql.exec(
+        "UPDATE entrants SET arrival = ? + seq - ? WHERE seq BETWEEN ? AND ?",
+        base,
+        first,
+        first,
+        first + count - 1,
+      );
       this.progress.appliedSeq = first + count - 1;
     }
     this.write("progress", this.progress);
@@ -513,13 +605,20 @@ export class SaleQueue extends DurableObject<Env> {
     if (random && state.drawnCount !== null && this.state.drawnCount === null && state.seed) {
       // The same draw every shard computes from the published seed: positions for this shard's pre-start arrivals.
       const rank = drawPermutation(state.seed, state.drawnCount);
-      const drawn = sql.exec<{ seq: number; arrival: number }>("SELECT seq, arrival FROM entrants WHERE arrival <= ?", state.drawnCount).toArray();
-      for (const e of drawn) sql.exec("UPDATE entrants SET position = ? WHERE seq = ?", rank[e.arrival - 1]! + 1, e.seq);
+      const drawn = sql
+        .exec<{ seq: number; arrival: number }>(
+          "SELECT seq, arrival FROM entrants WHERE arrival <= ?",
+          state.drawnCount,
+        )
+        .toArray();
+      for (const e of drawn)
+        sql.exec("UPDATE entrants SET position = ? WHERE seq = ?", rank[e.arrival - 1]! + 1, e.seq);
       this.state = { ...this.state, seed: state.seed, drawnCount: state.drawnCount };
     }
     this.state.commitment = state.commitment;
     if (!random) sql.exec("UPDATE entrants SET position = arrival WHERE position IS NULL AND arrival IS NOT NULL");
-    else if (this.state.drawnCount !== null) sql.exec("UPDATE entrants SET position = arrival WHERE position IS NULL AND arrival > ?", this.state.drawnCount);
+    else if (this.state.drawnCount !== null)
+      sql.exec("UPDATE entrants SET position = arrival WHERE position IS NULL AND arrival > ?", this.state.drawnCount);
     this.refreshAttachments();
     for (const w of this.waiters.filter((w) => w.seq <= this.progress.appliedSeq)) w.wake();
     this.waiters = this.waiters.filter((w) => w.seq > this.progress.appliedSeq);
@@ -535,7 +634,8 @@ export class SaleQueue extends DurableObject<Env> {
       this.write("config", this.config);
       this.broadcastClosed();
     } else if (this.state.soldOut !== wasSoldOut) await this.broadcastAll(now, true);
-    else if (this.state.meter.admittedThrough > before) await this.notifyAdmitted(before, this.state.meter.admittedThrough, now);
+    else if (this.state.meter.admittedThrough > before)
+      await this.notifyAdmitted(before, this.state.meter.admittedThrough, now);
     if (now - this.lastBroadcastMs >= BROADCAST_EVERY_MS) await this.broadcastAll(now, false);
   }
 
@@ -588,7 +688,11 @@ export class SaleQueue extends DurableObject<Env> {
   }
 
   private write(key: string, value: unknown): void {
-    this.ctx.storage.sql.exec("INSERT INTO kv (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v", key, JSON.stringify(value));
+    this.ctx.storage.sql.exec(
+      "INSERT INTO kv (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+      key,
+      JSON.stringify(value),
+    );
   }
 
   private freshState(): Durable {
@@ -665,7 +769,8 @@ export class SaleQueue extends DurableObject<Env> {
     const count = this.arrivals;
     const rank = drawPermutation(this.state.seed, count);
     this.ctx.storage.transactionSync(() => {
-      for (let i = 0; i < count; i++) this.ctx.storage.sql.exec("UPDATE entrants SET position = ? WHERE arrival = ?", rank[i]! + 1, i + 1);
+      for (let i = 0; i < count; i++)
+        this.ctx.storage.sql.exec("UPDATE entrants SET position = ? WHERE arrival = ?", rank[i]! + 1, i + 1);
     });
     this.state.drawnCount = count;
     this.write("state", this.state);
@@ -683,11 +788,21 @@ export class SaleQueue extends DurableObject<Env> {
   }
 
   private entrantByShopper(shopper: string): Entrant | undefined {
-    return this.ctx.storage.sql.exec<Entrant>("SELECT seq, shopper, device, token, arrival, position, adm_token, adm_expires_ms FROM entrants WHERE shopper = ?", shopper).toArray()[0];
+    return this.ctx.storage.sql
+      .exec<Entrant>(
+        "SELECT seq, shopper, device, token, arrival, position, adm_token, adm_expires_ms FROM entrants WHERE shopper = ?",
+        shopper,
+      )
+      .toArray()[0];
   }
 
   private entrantByToken(token: string): Entrant | undefined {
-    return this.ctx.storage.sql.exec<Entrant>("SELECT seq, shopper, device, token, arrival, position, adm_token, adm_expires_ms FROM entrants WHERE token = ?", token).toArray()[0];
+    return this.ctx.storage.sql
+      .exec<Entrant>(
+        "SELECT seq, shopper, device, token, arrival, position, adm_token, adm_expires_ms FROM entrants WHERE token = ?",
+        token,
+      )
+      .toArray()[0];
   }
 
   /** Admissions per second actually achieved over the last window; the configured rate until measured. */
@@ -723,27 +838,44 @@ export class SaleQueue extends DurableObject<Env> {
     // turns the same shopper back to admitted (or waiting) on the next look.
     if (this.isClosed(now)) view = { state: "closed", ...base, estimated_wait_seconds: 0 };
     else if (this.state.soldOut) view = { state: "sold_out", ...base, estimated_wait_seconds: 0 };
-    else if (entrant.position !== null && entrant.position <= admittedThrough) view = { state: "admitted", ...base, estimated_wait_seconds: 0, ...(await this.admissionFor(entrant, now)) };
+    else if (entrant.position !== null && entrant.position <= admittedThrough)
+      view = { state: "admitted", ...base, estimated_wait_seconds: 0, ...(await this.admissionFor(entrant, now)) };
     else view = { state: "waiting", ...base, estimated_wait_seconds: this.eta(entrant.position, now) };
     return draw ? { ...view, draw } : view;
   }
 
   private drawInfo(arrival: number | null): QueueView["draw"] {
     const drawn = this.state.drawnCount;
-    return { commitment: this.state.commitment, seed: drawn === null ? null : this.state.seed, drawn_count: drawn, arrival_number: arrival };
+    return {
+      commitment: this.state.commitment,
+      seed: drawn === null ? null : this.state.seed,
+      drawn_count: drawn,
+      arrival_number: arrival,
+    };
   }
 
   /** The shopper's admission token: reused while valid, so polling twice does not mint twice. */
-  private async admissionFor(entrant: Entrant, now: number): Promise<{ admission_token: string; admission_expires_at: string }> {
+  private async admissionFor(
+    entrant: Entrant,
+    now: number,
+  ): Promise<{ admission_token: string; admission_expires_at: string }> {
     if (entrant.adm_token && entrant.adm_expires_ms && entrant.adm_expires_ms - now > 5_000) {
-      return { admission_token: entrant.adm_token, admission_expires_at: new Date(entrant.adm_expires_ms).toISOString() };
+      return {
+        admission_token: entrant.adm_token,
+        admission_expires_at: new Date(entrant.adm_expires_ms).toISOString(),
+      };
     }
     const { token, expiresAt } = await mintAdmissionToken(
       this.env.ADMISSION_JWT_SECRET,
       { sub: entrant.shopper, saleId: this.config!.saleId, jti: crypto.randomUUID(), device: entrant.device },
       now,
     );
-    this.ctx.storage.sql.exec("UPDATE entrants SET adm_token = ?, adm_expires_ms = ? WHERE seq = ?", token, expiresAt.getTime(), entrant.seq);
+    this.ctx.storage.sql.exec(
+      "UPDATE entrants SET adm_token = ?, adm_expires_ms = ? WHERE seq = ?",
+      token,
+      expiresAt.getTime(),
+      entrant.seq,
+    );
     return { admission_token: token, admission_expires_at: expiresAt.toISOString() };
   }
 
@@ -761,7 +893,11 @@ export class SaleQueue extends DurableObject<Env> {
         if (a.position !== null && a.position > from && a.position <= through) targets.push(ws);
       }
     } else {
-      const rows = this.ctx.storage.sql.exec<{ shopper: string }>("SELECT shopper FROM entrants WHERE position > ? AND position <= ?", from, through);
+      const rows = this.ctx.storage.sql.exec<{ shopper: string }>(
+        "SELECT shopper FROM entrants WHERE position > ? AND position <= ?",
+        from,
+        through,
+      );
       for (const { shopper } of rows) targets.push(...this.ctx.getWebSockets(`s:${shopper}`));
     }
     for (const ws of targets) {
@@ -803,7 +939,12 @@ export class SaleQueue extends DurableObject<Env> {
     this.write("state", this.state);
     for (const ws of this.ctx.getWebSockets()) {
       const a = ws.deserializeAttachment() as Attachment;
-      this.send(ws, { state: "closed", queue_position: a.position, admitted_through: this.state.meter.admittedThrough, estimated_wait_seconds: 0 });
+      this.send(ws, {
+        state: "closed",
+        queue_position: a.position,
+        admitted_through: this.state.meter.admittedThrough,
+        estimated_wait_seconds: 0,
+      });
       try {
         ws.close(1000, "queue closed");
       } catch {
@@ -835,7 +976,10 @@ export class SaleQueue extends DurableObject<Env> {
       const opensAt = sale.startMs - sale.preQueueMinutes * 60_000;
       at = now < opensAt ? real + Math.min(opensAt - now, 60_000) : real + SHARD_TICK_MS;
     } else {
-      at = now < sale.startMs ? real + Math.min(sale.startMs - now, 60_000) : real + (this.state.soldOut ? SOLD_OUT_TICK_MS : TICK_MS);
+      at =
+        now < sale.startMs
+          ? real + Math.min(sale.startMs - now, 60_000)
+          : real + (this.state.soldOut ? SOLD_OUT_TICK_MS : TICK_MS);
     }
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);

@@ -17,7 +17,7 @@ import { gzipSync } from "node:zlib";
 import { bundleAssets } from "./bundle";
 import { headersFile } from "./headers";
 import { renderIndex, renderSalePage } from "./render";
-import { type SaleForPage, fetchSales, pageConfigFor } from "./sale-definition";
+import { fetchSales, pageConfigFor, type SaleForPage } from "./sale-definition";
 import { CONFIG_ELEMENT_ID, type PageConfig } from "./src/config";
 
 export type { SaleForPage } from "./sale-definition";
@@ -50,7 +50,9 @@ export type BuildResult = {
 };
 
 function captchaFrom(option: BuildOptions["captcha"]): PageConfig["captcha"] {
-  const chosen = option ?? (process.env.CAPTCHA_MODE === "off" ? "off" : { sitekey: process.env.TURNSTILE_SITEKEY ?? TURNSTILE_TEST_SITEKEY });
+  const chosen =
+    option ??
+    (process.env.CAPTCHA_MODE === "off" ? "off" : { sitekey: process.env.TURNSTILE_SITEKEY ?? TURNSTILE_TEST_SITEKEY });
   return chosen === "off" ? { mode: "off" } : { mode: "turnstile", sitekey: chosen.sitekey };
 }
 
@@ -69,7 +71,9 @@ function publishedSales(dist: string): PageConfig[] {
   for (const id of readdirSync(dir)) {
     const page = join(dir, id, "index.html");
     if (!existsSync(page)) continue;
-    const m = readFileSync(page, "utf8").match(new RegExp(`<script type="application/json" id="${CONFIG_ELEMENT_ID}">([^<]*)</script>`));
+    const m = readFileSync(page, "utf8").match(
+      new RegExp(`<script type="application/json" id="${CONFIG_ELEMENT_ID}">([^<]*)</script>`),
+    );
     try {
       if (m?.[1]) found.push(JSON.parse(m[1]) as PageConfig);
     } catch {
@@ -83,7 +87,11 @@ export async function buildSite(options: BuildOptions): Promise<BuildResult> {
   const dist = options.dist ?? DIST;
   mkdirSync(dist, { recursive: true });
   const sales = [...(options.sales ?? []), ...(options.fetchFrom ? await fetchSales(options.fetchFrom) : [])];
-  const pageOptions = { apiBase: options.apiBase, currency: options.currency ?? "USD", captcha: captchaFrom(options.captcha) };
+  const pageOptions = {
+    apiBase: options.apiBase,
+    currency: options.currency ?? "USD",
+    captcha: captchaFrom(options.captcha),
+  };
   // Check every sale before writing any page: a bad definition fails the build, not half of it.
   const configs = sales.map((s) => pageConfigFor(s, pageOptions));
 
@@ -116,10 +124,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const captcha = flag("captcha");
   const result = await buildSite({
     apiBase: flag("api-base") ?? "",
-    fetchFrom: from ? { url: from, adminToken: flag("admin-token") ?? process.env.ADMIN_TOKEN ?? "dev-admin-token" } : undefined,
+    fetchFrom: from
+      ? { url: from, adminToken: flag("admin-token") ?? process.env.ADMIN_TOKEN ?? "dev-admin-token" }
+      : undefined,
     captcha: captcha === undefined ? undefined : captcha === "off" ? "off" : { sitekey: captcha },
     currency: flag("currency"),
   });
-  console.log(`built ${result.dist}: ${result.pages.length} sale page(s), script ${result.assets.js} (${result.jsBytes} B, ${result.jsGzipBytes} B gzip)`);
+  console.log(
+    `built ${result.dist}: ${result.pages.length} sale page(s), script ${result.assets.js} (${result.jsBytes} B, ${result.jsGzipBytes} B gzip)`,
+  );
   for (const page of result.pages) console.log(`  ${page}`);
 }

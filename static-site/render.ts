@@ -15,7 +15,10 @@ export function escapeHtml(s: string): string {
 
 /** JSON that is safe inside <script>: no "</script>" or "<!--" can close or confuse it. */
 export function jsonForScript(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return JSON.stringify(value)
+    .replace(/</g, "\\u003c")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
 }
 
 function head(title: string, description: string, assets: Assets): string {
@@ -32,13 +35,20 @@ function head(title: string, description: string, assets: Assets): string {
 
 function itemHtml(item: PageItem, index: number, currency: string): string {
   const off = percentOff(item.flash_price, item.original_price);
-  const options = Array.from({ length: Math.max(1, item.per_user_limit) }, (_, i) => `<option value="${i + 1}">${i + 1}</option>`).join("");
+  const options = Array.from(
+    { length: Math.max(1, item.per_user_limit) },
+    (_, i) => `<option value="${i + 1}">${i + 1}</option>`,
+  ).join("");
   const id = `item-${index}`;
   return `<li class="item" data-sku="${escapeHtml(item.sku_id)}" aria-labelledby="${id}-name">
 <h3 class="item-name" id="${id}-name">${escapeHtml(item.name)}</h3>
 <p class="price"><span class="flash">${escapeHtml(formatMoney(item.flash_price, currency))}</span>
-<s class="original"><span class="vh">was </span>${escapeHtml(formatMoney(item.original_price, currency))}</s>${off > 0 ? `
-<span class="off">${off}% off</span>` : ""}</p>
+<s class="original"><span class="vh">was </span>${escapeHtml(formatMoney(item.original_price, currency))}</s>${
+    off > 0
+      ? `
+<span class="off">${off}% off</span>`
+      : ""
+  }</p>
 <p class="stock"><span class="remaining" data-remaining>${formatCount(item.remaining)}</span> of ${formatCount(item.total_stock)} left · up to ${item.per_user_limit} per shopper</p>
 <div class="buy-row" data-open="false">
 <p class="buy-note">Buy opens when it's your turn.</p>
@@ -97,7 +107,10 @@ ${config.items.map((item, i) => itemHtml(item, i, config.currency)).join("\n")}
 }
 
 /** The site's front page: the sales this build knows about, soonest first. */
-export function renderIndex(sales: ReadonlyArray<Pick<PageConfig, "sale_id" | "name" | "start_ms">>, assets: Assets): string {
+export function renderIndex(
+  sales: ReadonlyArray<Pick<PageConfig, "sale_id" | "name" | "start_ms">>,
+  assets: Assets,
+): string {
   const list = [...sales].sort((a, b) => a.start_ms - b.start_ms);
   return `${head("Flash sales", "Flash sales on now and coming up.", assets)}
 </head>
@@ -107,7 +120,10 @@ export function renderIndex(sales: ReadonlyArray<Pick<PageConfig, "sale_id" | "n
 ${
   list.length
     ? `<ul class="sales">${list
-        .map((s) => `<li><a href="/sales/${encodeURIComponent(s.sale_id)}/">${escapeHtml(s.name)}</a> <span>${escapeHtml(formatUtc(s.start_ms))}</span></li>`)
+        .map(
+          (s) =>
+            `<li><a href="/sales/${encodeURIComponent(s.sale_id)}/">${escapeHtml(s.name)}</a> <span>${escapeHtml(formatUtc(s.start_ms))}</span></li>`,
+        )
         .join("")}</ul>`
     : `<p>No sale is published yet. A sale's page lives at /sales/&lt;sale_id&gt;/.</p>`
 }

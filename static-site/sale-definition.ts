@@ -47,7 +47,8 @@ export function pageConfigFor(sale: SaleForPage, options: PageOptions): PageConf
   if (!isSafeSaleId(sale.sale_id)) throw new Error(`sale_id ${JSON.stringify(sale.sale_id)} cannot name a page`);
   const start = Date.parse(sale.start_time);
   const end = Date.parse(sale.end_time);
-  if (!Number.isFinite(start) || !Number.isFinite(end)) throw new Error(`sale ${sale.sale_id} has unreadable start_time/end_time`);
+  if (!Number.isFinite(start) || !Number.isFinite(end))
+    throw new Error(`sale ${sale.sale_id} has unreadable start_time/end_time`);
   if (!sale.items?.length) throw new Error(`sale ${sale.sale_id} has no items`);
   const items: PageItem[] = sale.items.map((i) => ({
     sku_id: i.sku_id,

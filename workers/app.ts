@@ -5,10 +5,10 @@ import { ApiError, errorResponse } from "./errors";
 import { clients } from "./middleware/clients";
 import { adminSales } from "./routes/admin-sales";
 import { health } from "./routes/health";
-import { status } from "./routes/status";
-import { queue } from "./routes/queue";
 import { purchase } from "./routes/purchase";
+import { queue } from "./routes/queue";
 import { reservations } from "./routes/reservations";
+import { status } from "./routes/status";
 import { time } from "./routes/time";
 
 export function createApp() {

@@ -28,12 +28,7 @@ export const BUDGETS = {
   retryAfterSeconds: 2,
 } as const;
 
-const DEV_SECRETS = new Set([
-  "dev-shopper-secret",
-  "dev-admission-secret",
-  "dev-admin-token",
-  "dev-upstash-token",
-]);
+const DEV_SECRETS = new Set(["dev-shopper-secret", "dev-admission-secret", "dev-admin-token", "dev-upstash-token"]);
 
 export function isProduction(env: Pick<Env, "ENVIRONMENT">): boolean {
   return env.ENVIRONMENT !== "development" && env.ENVIRONMENT !== "test";
@@ -45,7 +40,12 @@ export function isProduction(env: Pick<Env, "ENVIRONMENT">): boolean {
  */
 export function assertSafeConfig(env: Env): void {
   if (!isProduction(env)) return;
-  for (const key of ["SHOPPER_JWT_SECRET", "ADMISSION_JWT_SECRET", "ADMIN_TOKEN", "UPSTASH_REDIS_REST_TOKEN"] as const) {
+  for (const key of [
+    "SHOPPER_JWT_SECRET",
+    "ADMISSION_JWT_SECRET",
+    "ADMIN_TOKEN",
+    "UPSTASH_REDIS_REST_TOKEN",
+  ] as const) {
     const value = env[key];
     if (!value || DEV_SECRETS.has(value)) {
       throw new Error(`${key} is unset or a development default; set it with \`wrangler secret put ${key}\``);

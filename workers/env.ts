@@ -1,5 +1,5 @@
-import type { Database } from "./clients/db";
 import type { Redis } from "@upstash/redis/cloudflare";
+import type { Database } from "./clients/db";
 
 /** Per-request values set by middleware. */
 export type Variables = {

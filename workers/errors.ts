@@ -40,20 +40,31 @@ export class ApiError extends HTTPException {
   }
 }
 
-export const unauthorized = (message = "A valid bearer token is required.") => new ApiError(401, "unauthorized", message);
+export const unauthorized = (message = "A valid bearer token is required.") =>
+  new ApiError(401, "unauthorized", message);
 export const forbidden = (message: string) => new ApiError(403, "forbidden", message);
 export const notFound = (what: string) => new ApiError(404, "not_found", `${what} was not found.`);
 export const unavailable = (dependency: string, retryAfterSeconds: number = BUDGETS.retryAfterSeconds) =>
-  new ApiError(503, "dependency_unavailable", `${dependency} is not answering; try again shortly.`, undefined, retryAfterSeconds);
+  new ApiError(
+    503,
+    "dependency_unavailable",
+    `${dependency} is not answering; try again shortly.`,
+    undefined,
+    retryAfterSeconds,
+  );
 
 /** Marks an error as a dependency outage so the edge answers 503 rather than 500. */
 export class DependencyError extends Error {
-  constructor(readonly dependency: "redis" | "postgres" | "queue", cause: unknown) {
+  constructor(
+    readonly dependency: "redis" | "postgres" | "queue",
+    cause: unknown,
+  ) {
     super(`${dependency} unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
 
-const POSTGRES_OUTAGE = /connect|connection (terminated|refused|closed|lost)|network|websocket|timeout|timed out|too many clients|ECONNREFUSED|ECONNRESET|socket/i;
+const POSTGRES_OUTAGE =
+  /connect|connection (terminated|refused|closed|lost)|network|websocket|timeout|timed out|too many clients|ECONNREFUSED|ECONNRESET|socket/i;
 
 /**
  * Recognises a Postgres that is unreachable or saturated (as opposed to a query that is
@@ -81,7 +92,10 @@ export function errorResponse(err: Error, c: Context): Response {
   }
   if (err instanceof DependencyError) {
     c.header("Retry-After", String(BUDGETS.retryAfterSeconds));
-    return c.json({ error: "dependency_unavailable", message: `${err.dependency} is not answering; try again shortly.` }, 503);
+    return c.json(
+      { error: "dependency_unavailable", message: `${err.dependency} is not answering; try again shortly.` },
+      503,
+    );
   }
   if (err instanceof HTTPException) {
     return c.json({ error: err.status === 401 ? "unauthorized" : "bad_request", message: err.message }, err.status);
@@ -92,5 +106,8 @@ export function errorResponse(err: Error, c: Context): Response {
   const doError = err as { overloaded?: boolean; retryable?: boolean };
   if (doError.overloaded || doError.retryable) return errorResponse(new DependencyError("queue", err), c);
   console.error("unhandled error", err);
-  return c.json({ error: "internal_error", message: "Something went wrong on our side; retry with the same Idempotency-Key." }, 500);
+  return c.json(
+    { error: "internal_error", message: "Something went wrong on our side; retry with the same Idempotency-Key." },
+    500,
+  );
 }

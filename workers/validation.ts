@@ -23,7 +23,12 @@ export async function parseBody<S extends z.ZodType>(c: Context, schema: S): Pro
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => ({ field: i.path.join(".") || "(body)", problem: i.message }));
-    throw new ApiError(400, "bad_request", `The request body is missing fields or has the wrong types: ${problems.map((p) => `${p.field}: ${p.problem}`).join("; ")}.`, problems);
+    throw new ApiError(
+      400,
+      "bad_request",
+      `The request body is missing fields or has the wrong types: ${problems.map((p) => `${p.field}: ${p.problem}`).join("; ")}.`,
+      problems,
+    );
   }
   return parsed.data;
 }

@@ -56,7 +56,12 @@ function below(next: () => number, bound: number): number {
  */
 export function drawPermutation(seed: string, count: number): Uint32Array {
   const digest = sha256(`draw:${seed}`);
-  const next = xoshiro128ss(digest.readUInt32LE(0), digest.readUInt32LE(4), digest.readUInt32LE(8), digest.readUInt32LE(12));
+  const next = xoshiro128ss(
+    digest.readUInt32LE(0),
+    digest.readUInt32LE(4),
+    digest.readUInt32LE(8),
+    digest.readUInt32LE(12),
+  );
   // order[k] = arrival index placed at rank k.
   const order = new Uint32Array(count);
   for (let i = 0; i < count; i++) order[i] = i;

@@ -70,7 +70,13 @@ export class ArrivalMerge {
       const last = firstSeq + count - 1;
       if (last <= received) continue;
       const from = Math.max(firstSeq, received + 1);
-      this.sql.exec("INSERT INTO pending (shard, ms, first_seq, count) VALUES (?, ?, ?, ?)", shard, ms, from, last - from + 1);
+      this.sql.exec(
+        "INSERT INTO pending (shard, ms, first_seq, count) VALUES (?, ?, ?, ?)",
+        shard,
+        ms,
+        from,
+        last - from + 1,
+      );
       received = last;
     }
     this.state.received[shard] = received;
@@ -92,7 +98,10 @@ export class ArrivalMerge {
 
   resolutionsFor(shard: number): Resolution[] {
     return this.sql
-      .exec<{ first_seq: number; count: number; base: number }>("SELECT first_seq, count, base FROM resolved WHERE shard = ? ORDER BY first_seq", shard)
+      .exec<{ first_seq: number; count: number; base: number }>(
+        "SELECT first_seq, count, base FROM resolved WHERE shard = ? ORDER BY first_seq",
+        shard,
+      )
       .toArray()
       .map((r) => [r.first_seq, r.count, r.base]);
   }
@@ -105,13 +114,22 @@ export class ArrivalMerge {
       )
       .toArray();
     for (const r of rows) {
-      this.sql.exec("INSERT INTO resolved (shard, first_seq, count, base) VALUES (?, ?, ?, ?)", r.shard, r.first_seq, r.count, this.state.next);
+      this.sql.exec(
+        "INSERT INTO resolved (shard, first_seq, count, base) VALUES (?, ?, ?, ?)",
+        r.shard,
+        r.first_seq,
+        r.count,
+        this.state.next,
+      );
       this.state.next += r.count;
     }
     this.sql.exec("DELETE FROM pending WHERE ms <= ?", throughMs);
   }
 
   private save(): void {
-    this.sql.exec("INSERT INTO merge_state (id, v) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET v = excluded.v", JSON.stringify(this.state));
+    this.sql.exec(
+      "INSERT INTO merge_state (id, v) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET v = excluded.v",
+      JSON.stringify(this.state),
+    );
   }
 }

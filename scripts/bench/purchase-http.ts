@@ -19,17 +19,31 @@ import { mintAdmissionToken } from "../../workers/auth/admission";
 import { keys } from "../../workers/keys";
 import { dropDatabase } from "../db/migrate";
 import { stackConfigFromEnv } from "../stack/config";
-import { startStack, type RunningStack } from "../stack/stack";
+import { type RunningStack, startStack } from "../stack/stack";
 import { freePort } from "../stack/worker-process";
-import { closedLoop, medianWithSpread, summarize, type BenchReport, type BenchRow } from "./stats";
+import { type BenchReport, type BenchRow, closedLoop, medianWithSpread, summarize } from "./stats";
 
 const ADMISSION_SECRET = process.env.ADMISSION_JWT_SECRET ?? "dev-admission-secret";
 const SKU = "BENCH-HTTP";
 const RUN_DEADLINE_MS = 50_000; // under the admission tokens' 60 s life
 
-export type PurchaseHttpOptions = { repeats?: number; attempts?: number; stock?: number; concurrency?: number; log?: (line: string) => void };
+export type PurchaseHttpOptions = {
+  repeats?: number;
+  attempts?: number;
+  stock?: number;
+  concurrency?: number;
+  log?: (line: string) => void;
+};
 
-type Run = { perSecond: number; p50: number; p95: number; p99: number; outcomes: Record<string, number>; errors: number; errorSamples: string[] };
+type Run = {
+  perSecond: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  outcomes: Record<string, number>;
+  errors: number;
+  errorSamples: string[];
+};
 
 /** VmRSS in kB of every process in a process group (wrangler's node, workerd, their helpers). */
 function groupRss(pgid: number): { totalMb: number; processes: string } {
@@ -57,7 +71,11 @@ function groupRss(pgid: number): { totalMb: number; processes: string } {
 async function api(stack: RunningStack, path: string, init: RequestInit = {}): Promise<any> {
   const res = await fetch(`${stack.workerUrl}${path}`, {
     ...init,
-    headers: { authorization: `Bearer ${stack.config.adminToken}`, "content-type": "application/json", ...init.headers },
+    headers: {
+      authorization: `Bearer ${stack.config.adminToken}`,
+      "content-type": "application/json",
+      ...init.headers,
+    },
   });
   const body = await res.json().catch(() => null);
   if (!res.ok) throw new Error(`${init.method ?? "GET"} ${path}: ${res.status} ${JSON.stringify(body)}`);
@@ -117,13 +135,19 @@ async function purchases(stack: RunningStack, saleId: string, attempts: number, 
   // Tokens are minted before the clock starts: the queue mints them, not the purchase path.
   const tokens = await Promise.all(
     Array.from({ length: attempts }, (_, i) =>
-      mintAdmissionToken(ADMISSION_SECRET, { sub: `hb${i}`, saleId, jti: `j${i}`, device: `hd${i}` }).then((t) => t.token),
+      mintAdmissionToken(ADMISSION_SECRET, { sub: `hb${i}`, saleId, jti: `j${i}`, device: `hd${i}` }).then(
+        (t) => t.token,
+      ),
     ),
   );
   return measure(attempts, concurrency, (i) =>
     fetch(`${stack.workerUrl}/api/v1/flash-sale/${saleId}/purchase`, {
       method: "POST",
-      headers: { authorization: `Bearer ${tokens[i]}`, "idempotency-key": `hk${i}`, "content-type": "application/json" },
+      headers: {
+        authorization: `Bearer ${tokens[i]}`,
+        "idempotency-key": `hk${i}`,
+        "content-type": "application/json",
+      },
       body: JSON.stringify({ sku_id: SKU, quantity: 1 }),
     }),
   );
@@ -147,7 +171,9 @@ async function deleteSaleKeys(redisUrl: string, saleIds: string[]): Promise<void
   }
 }
 
-export async function benchPurchaseHttp(options: PurchaseHttpOptions = {}): Promise<BenchReport & { memory: object; runs: Record<string, Run[]> }> {
+export async function benchPurchaseHttp(
+  options: PurchaseHttpOptions = {},
+): Promise<BenchReport & { memory: object; runs: Record<string, Run[]> }> {
   const log = options.log ?? (() => undefined);
   // Capped at 3: a sell-out run takes tens of seconds here, and `npm run bench` stays under 5 min.
   const repeats = Math.min(options.repeats ?? 3, 3);
@@ -213,7 +239,9 @@ export async function benchPurchaseHttp(options: PurchaseHttpOptions = {}): Prom
     }
     if (pgid) rssAfter = groupRss(pgid);
   } finally {
-    await deleteSaleKeys(config.redisUrl, saleIds).catch((err) => console.warn(`could not delete bench keys: ${err.message}`));
+    await deleteSaleKeys(config.redisUrl, saleIds).catch((err) =>
+      console.warn(`could not delete bench keys: ${err.message}`),
+    );
     // Dropped while the stack's Neon proxy still runs (startStack pointed the driver at
     // it); `with (force)` closes the idle Worker's connections.
     await dropDatabase(config.databaseUrl).catch((err) => console.warn(`could not drop ${database}: ${err.message}`));
@@ -225,15 +253,28 @@ export async function benchPurchaseHttp(options: PurchaseHttpOptions = {}): Prom
   const rows: BenchRow[] = scenarios.map((scenario) => {
     const group = runs.get(scenario.name)!;
     const outcomes = new Map<string, number>();
-    for (const run of group) for (const [k, v] of Object.entries(run.outcomes)) outcomes.set(k, (outcomes.get(k) ?? 0) + v);
+    for (const run of group)
+      for (const [k, v] of Object.entries(run.outcomes)) outcomes.set(k, (outcomes.get(k) ?? 0) + v);
     return {
       scenario: scenario.name,
       "in flight": scenario.concurrency,
       runs: group.length,
-      "req/s": medianWithSpread(group.map((r) => r.perSecond), 0),
-      "p50 ms": medianWithSpread(group.map((r) => r.p50), 1),
-      "p95 ms": medianWithSpread(group.map((r) => r.p95), 1),
-      "p99 ms": medianWithSpread(group.map((r) => r.p99), 1),
+      "req/s": medianWithSpread(
+        group.map((r) => r.perSecond),
+        0,
+      ),
+      "p50 ms": medianWithSpread(
+        group.map((r) => r.p50),
+        1,
+      ),
+      "p95 ms": medianWithSpread(
+        group.map((r) => r.p95),
+        1,
+      ),
+      "p99 ms": medianWithSpread(
+        group.map((r) => r.p99),
+        1,
+      ),
       errors: group.reduce((n, r) => n + r.errors, 0),
       "answers (all runs)": [...outcomes].map(([k, v]) => `${k}: ${v}`).join(", "),
     };
@@ -249,7 +290,11 @@ export async function benchPurchaseHttp(options: PurchaseHttpOptions = {}): Prom
     ],
     rows,
     memory: {
-      wrangler_group_rss_mb: { after_warm_up: rssBefore.totalMb, after_runs: rssAfter.totalMb, processes_after: rssAfter.processes },
+      wrangler_group_rss_mb: {
+        after_warm_up: rssBefore.totalMb,
+        after_runs: rssAfter.totalMb,
+        processes_after: rssAfter.processes,
+      },
       bench_process_rss_mb: { start: nodeRssBefore, end: nodeRssAfter },
     },
     runs: Object.fromEntries(runs),

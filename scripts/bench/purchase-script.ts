@@ -26,11 +26,18 @@ import { readFileSync } from "node:fs";
 import { Redis as IORedis } from "ioredis";
 import { createRedis, type Redis as UpstashRedis } from "../../workers/clients/redis";
 import { keys } from "../../workers/keys";
-import { createPurchaseScript, newReservationToken, requestHash, type PurchaseDecision } from "../../workers/purchase/purchase";
+import {
+  createPurchaseScript,
+  newReservationToken,
+  type PurchaseDecision,
+  requestHash,
+} from "../../workers/purchase/purchase";
 import { redisAnswers } from "../stack/services";
 import { startUpstashBridge } from "../stack/upstash-bridge";
 import { freePort } from "../stack/worker-process";
 import {
+  type BenchReport,
+  type BenchRow,
   closedLoop,
   commandDelta,
   commandStats,
@@ -39,8 +46,6 @@ import {
   perDecisionBreakdown,
   summarize,
   totalCalls,
-  type BenchReport,
-  type BenchRow,
 } from "./stats";
 
 const SEED_LUA = readFileSync(new URL("./seed-reference.lua", import.meta.url), "utf8");
@@ -90,13 +95,18 @@ type Run = {
 /** A private redis-server, in memory only, so commandstats hold this benchmark's commands alone. */
 async function startPrivateRedis(): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-    stdio: "ignore",
-  });
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    {
+      stdio: "ignore",
+    },
+  );
   const url = `redis://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
   while (!(await redisAnswers(url))) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error("private redis-server did not start (is it on PATH?)");
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error("private redis-server did not start (is it on PATH?)");
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
@@ -269,14 +279,34 @@ function aggregate(runs: Run[]): BenchRow[] {
       script: first.script,
       client: first.transport,
       runs: g.length,
-      "decisions/s": medianWithSpread(g.map((r) => r.perSecond), 0),
-      "p50 ms": medianWithSpread(g.map((r) => r.p50), 2),
-      "p95 ms": medianWithSpread(g.map((r) => r.p95), 2),
-      "p99 ms": medianWithSpread(g.map((r) => r.p99), 2),
+      "decisions/s": medianWithSpread(
+        g.map((r) => r.perSecond),
+        0,
+      ),
+      "p50 ms": medianWithSpread(
+        g.map((r) => r.p50),
+        2,
+      ),
+      "p95 ms": medianWithSpread(
+        g.map((r) => r.p95),
+        2,
+      ),
+      "p99 ms": medianWithSpread(
+        g.map((r) => r.p99),
+        2,
+      ),
       "evalsha/decision": median(g.map((r) => r.evalshaPerDecision)).toFixed(2),
       "redis cmds/decision": median(g.map((r) => r.commandsPerDecision)).toFixed(2),
-      "in-redis µs/decision": medianWithSpread(g.map((r) => r.serverUsecPerDecision), 1),
-      "in-redis p99 µs": g.some((r) => r.serverP99Usec !== null) ? medianWithSpread(g.map((r) => r.serverP99Usec ?? Number.NaN), 1) : "n/a",
+      "in-redis µs/decision": medianWithSpread(
+        g.map((r) => r.serverUsecPerDecision),
+        1,
+      ),
+      "in-redis p99 µs": g.some((r) => r.serverP99Usec !== null)
+        ? medianWithSpread(
+            g.map((r) => r.serverP99Usec ?? Number.NaN),
+            1,
+          )
+        : "n/a",
       errors: g.reduce((n, r) => n + r.errors, 0),
       "outcomes (1st run)": outcomes,
       "commands (1st run, per decision)": first.breakdown,
@@ -340,6 +370,7 @@ export async function benchPurchaseScript(options: PurchaseScriptOptions = {}): 
     "upstash-rest: the Worker's @upstash/redis client (createRedis) -> local REST bridge in this process -> Redis; ioredis: EVALSHA on one pipelined connection.",
     "in-redis µs/decision: commandstats usec/calls of EVALSHA, the time Redis spent running the script; in-redis p99: Redis's latencystats for EVALSHA.",
   ];
-  if (runs.some((r) => r.contaminated)) notes.push("WARNING: Redis saw EVALSHAs this benchmark did not send; command counts include other clients.");
+  if (runs.some((r) => r.contaminated))
+    notes.push("WARNING: Redis saw EVALSHAs this benchmark did not send; command counts include other clients.");
   return { name: "purchase-script", notes, rows: aggregate(runs), runs };
 }

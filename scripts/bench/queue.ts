@@ -22,10 +22,10 @@ import { pathToFileURL } from "node:url";
 import { Redis as IORedis } from "ioredis";
 import { SignJWT } from "jose";
 import { keys } from "../../workers/keys";
-import { shardsFor, SHOPPERS_PER_SHARD } from "../../workers/queue/shards";
+import { SHOPPERS_PER_SHARD, shardsFor } from "../../workers/queue/shards";
 import { dropDatabase } from "../db/migrate";
 import { stackConfigFromEnv } from "../stack/config";
-import { startStack, type RunningStack } from "../stack/stack";
+import { type RunningStack, startStack } from "../stack/stack";
 import { freePort } from "../stack/worker-process";
 
 type Row = Record<string, string | number | null>;
@@ -37,10 +37,17 @@ const TICKS = 300;
 const ENTER_SECONDS = 8;
 const ENTER_CONCURRENCY = 32;
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 const ms = (n: number) => n.toFixed(2);
 
-async function post(stack: RunningStack, path: string, body: unknown, token = stack.config.adminToken, headers: Record<string, string> = {}) {
+async function post(
+  stack: RunningStack,
+  path: string,
+  body: unknown,
+  token = stack.config.adminToken,
+  headers: Record<string, string> = {},
+) {
   const res = await fetch(`${stack.workerUrl}${path}`, {
     method: "POST",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
@@ -56,7 +63,14 @@ async function sale(stack: RunningStack, redis: IORedis, created: string[], star
   await redis.hset(keys.meta(saleId), { start_ms: startMs, end_ms: startMs + 3_600_000, cancelled: 0, skus: SKU });
   await redis.set(keys.stock(saleId, SKU), 1_000_000);
   const configured = await post(stack, `/api/v1/flash-sale/${saleId}/queue-bench`, {
-    configure: { startMs, endMs: startMs + 3_600_000, preQueueMinutes: 5, preQueueMode: "fifo", admissionRatePerSecond: 10_000, expectedShoppers },
+    configure: {
+      startMs,
+      endMs: startMs + 3_600_000,
+      preQueueMinutes: 5,
+      preQueueMode: "fifo",
+      admissionRatePerSecond: 10_000,
+      expectedShoppers,
+    },
   });
   if (configured.status !== 200) throw new Error(`configure: ${configured.status} ${JSON.stringify(configured.body)}`);
   return saleId;
@@ -68,12 +82,20 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
   return performance.now() - t0;
 }
 
-async function tickCost(stack: RunningStack, redis: IORedis, created: string[], queued: number, log: (l: string) => void): Promise<Row> {
+async function tickCost(
+  stack: RunningStack,
+  redis: IORedis,
+  created: string[],
+  queued: number,
+  log: (l: string) => void,
+): Promise<Row> {
   const start = Date.now() - 1_000;
   const saleId = await sale(stack, redis, created, start, 10_000);
   const t0 = performance.now();
   for (let filled = 0; filled < queued; filled += 250_000) {
-    const res = await post(stack, `/api/v1/flash-sale/${saleId}/queue-bench`, { fill: Math.min(250_000, queued - filled) });
+    const res = await post(stack, `/api/v1/flash-sale/${saleId}/queue-bench`, {
+      fill: Math.min(250_000, queued - filled),
+    });
     if (res.status !== 200) throw new Error(`fill: ${res.status} ${JSON.stringify(res.body)}`);
   }
   log(`  ${queued.toLocaleString("en")} queued in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -100,9 +122,17 @@ async function tickCost(stack: RunningStack, redis: IORedis, created: string[], 
 
 async function floor(stack: RunningStack): Promise<Row> {
   const latencies: number[] = [];
-  for (let i = 0; i < TICKS; i++) latencies.push(await timed(() => fetch(`${stack.workerUrl}/api/v1/time`).then((r) => r.text())));
+  for (let i = 0; i < TICKS; i++)
+    latencies.push(await timed(() => fetch(`${stack.workerUrl}/api/v1/time`).then((r) => r.text())));
   latencies.sort((a, b) => a - b);
-  return { measure: "floor: GET /api/v1/time", n: TICKS, "p50 ms": ms(percentile(latencies, 50)), "p95 ms": ms(percentile(latencies, 95)), "mean ms": ms(latencies.reduce((a, b) => a + b, 0) / latencies.length), detail: "HTTP through wrangler dev, no Durable Object" };
+  return {
+    measure: "floor: GET /api/v1/time",
+    n: TICKS,
+    "p50 ms": ms(percentile(latencies, 50)),
+    "p95 ms": ms(percentile(latencies, 95)),
+    "mean ms": ms(latencies.reduce((a, b) => a + b, 0) / latencies.length),
+    detail: "HTTP through wrangler dev, no Durable Object",
+  };
 }
 
 async function enterThroughput(stack: RunningStack, redis: IORedis, created: string[], objects: number): Promise<Row> {
@@ -112,7 +142,12 @@ async function enterThroughput(stack: RunningStack, redis: IORedis, created: str
   const now = Math.floor(Date.now() / 1000);
   const tokens = await Promise.all(
     Array.from({ length: 20_000 }, (_, i) =>
-      new SignJWT({ acct_created: now - 30 * 86_400 }).setProtectedHeader({ alg: "HS256" }).setSubject(`bench-${objects}-${i}`).setIssuedAt(now).setExpirationTime(now + 3_600).sign(secret),
+      new SignJWT({ acct_created: now - 30 * 86_400 })
+        .setProtectedHeader({ alg: "HS256" })
+        .setSubject(`bench-${objects}-${i}`)
+        .setIssuedAt(now)
+        .setExpirationTime(now + 3_600)
+        .sign(secret),
     ),
   );
   const statuses = new Map<number, number>();
@@ -125,10 +160,16 @@ async function enterThroughput(stack: RunningStack, redis: IORedis, created: str
       while (performance.now() < deadline && next < tokens.length) {
         const i = next++;
         const t = performance.now();
-        const res = await post(stack, `/api/v1/flash-sale/${saleId}/enter-queue`, { captcha_token: "bench", device_fingerprint: `fp-${objects}-${i}` }, tokens[i], {
-          // One address per shopper, so the per-IP limiter measures nothing here.
-          "cf-connecting-ip": `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-        });
+        const res = await post(
+          stack,
+          `/api/v1/flash-sale/${saleId}/enter-queue`,
+          { captcha_token: "bench", device_fingerprint: `fp-${objects}-${i}` },
+          tokens[i],
+          {
+            // One address per shopper, so the per-IP limiter measures nothing here.
+            "cf-connecting-ip": `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+          },
+        );
         latencies.push(performance.now() - t);
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
       }
@@ -154,7 +195,13 @@ export async function bench(options: Options = {}): Promise<Report> {
   const database = `flashsale_bench_queue_${process.pid}_${Date.now().toString(36)}`;
   const databaseUrl = new URL(base.databaseUrl);
   databaseUrl.pathname = `/${database}`;
-  const config = { ...base, databaseUrl: databaseUrl.toString(), upstashUrl: `http://127.0.0.1:${await freePort()}`, neonProxyPort: await freePort(), workerPort: await freePort() };
+  const config = {
+    ...base,
+    databaseUrl: databaseUrl.toString(),
+    upstashUrl: `http://127.0.0.1:${await freePort()}`,
+    neonProxyPort: await freePort(),
+    workerPort: await freePort(),
+  };
   const stateDir = mkdtempSync(join(tmpdir(), "flashsale-bench-queue-"));
   log(`  starting the stack (wrangler dev, database ${database})`);
   const stack = await startStack({ config, worker: true, stateDir });

@@ -71,7 +71,11 @@ function spawnScript(name: string, file: string): Promise<BenchReport> {
     child.once("exit", (code, signal) => {
       clearTimeout(timer);
       if (code !== 0) return reject(new Error(`${file} exited with ${code ?? signal}`));
-      resolve({ name, notes: [`standalone script ${file}; its output is relayed above`], rows: [{ output: output.trim() }] });
+      resolve({
+        name,
+        notes: [`standalone script ${file}; its output is relayed above`],
+        rows: [{ output: output.trim() }],
+      });
     });
   });
 }
@@ -88,7 +92,9 @@ function queueBenches(): Bench[] {
         name,
         run: async () => {
           if (!exportsBench) return spawnScript(name, join("scripts/bench", file));
-          const mod = (await import(`./${file}`)) as { bench(options: { repeats: number; log: typeof log }): Promise<BenchReport> };
+          const mod = (await import(`./${file}`)) as {
+            bench(options: { repeats: number; log: typeof log }): Promise<BenchReport>;
+          };
           return mod.bench({ repeats, log });
         },
       };
@@ -116,10 +122,17 @@ if (unknown.length) {
 const selected = wanted.length ? all.filter((b) => wanted.includes(b.name)) : all;
 
 const startedAt = new Date();
-const machine = { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? "?", node: process.version, loadavg_at_start: loadavg().map((l) => l.toFixed(2)) };
+const machine = {
+  cpus: cpus().length,
+  cpu_model: cpus()[0]?.model ?? "?",
+  node: process.version,
+  loadavg_at_start: loadavg().map((l) => l.toFixed(2)),
+};
 const results: Array<BenchReport & { seconds: number; error?: string }> = [];
 let failed = false;
-console.log(`bench: ${selected.map((b) => b.name).join(", ")}; ${repeats} repeat(s); ${machine.cpus} CPUs, load ${machine.loadavg_at_start.join(" ")}`);
+console.log(
+  `bench: ${selected.map((b) => b.name).join(", ")}; ${repeats} repeat(s); ${machine.cpus} CPUs, load ${machine.loadavg_at_start.join(" ")}`,
+);
 for (const bench of selected) {
   console.log(`\n== ${bench.name}`);
   const t0 = performance.now();
@@ -145,7 +158,17 @@ mkdirSync(out, { recursive: true });
 const file = join(out, "latest.json");
 writeFileSync(
   file,
-  JSON.stringify({ started_at: startedAt.toISOString(), command: `npm run bench${wanted.length ? ` -- ${wanted.join(" ")}` : ""}`, repeats, machine, results }, null, 2) + "\n",
+  `${JSON.stringify(
+    {
+      started_at: startedAt.toISOString(),
+      command: `npm run bench${wanted.length ? ` -- ${wanted.join(" ")}` : ""}`,
+      repeats,
+      machine,
+      results,
+    },
+    null,
+    2,
+  )}\n`,
 );
 console.log(`\nwrote ${file}`);
 // Clients and servers are closed by each benchmark; exit explicitly in case a keep-alive lingers.

@@ -9,14 +9,21 @@ import { type AdminTarget, CliError } from "./admin-client";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-export async function deploy(target: AdminTarget, options: { dryRun: boolean; progress: (line: string) => void }): Promise<{ dry_run: boolean }> {
+export async function deploy(
+  target: AdminTarget,
+  options: { dryRun: boolean; progress: (line: string) => void },
+): Promise<{ dry_run: boolean }> {
   options.progress(`pre-rendering sale pages from ${target.url}`);
   // Pages for the local stack (a dry run against a loopback admin API) skip the captcha
   // widget, as the local Worker ignores captcha tokens (CAPTCHA_MODE=off); anything that
   // ships keeps Turnstile, with TURNSTILE_SITEKEY or Cloudflare's test sitekey.
   const local = options.dryRun && /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:|\/|$)/.test(target.url);
   const captcha = local ? ("off" as const) : { sitekey: process.env.TURNSTILE_SITEKEY ?? "1x00000000000000000000AA" };
-  options.progress(local ? "local pages: captcha widget off, as the local Worker ignores it" : `captcha: Turnstile sitekey ${captcha === "off" ? "" : captcha.sitekey}`);
+  options.progress(
+    local
+      ? "local pages: captcha widget off, as the local Worker ignores it"
+      : `captcha: Turnstile sitekey ${captcha === "off" ? "" : captcha.sitekey}`,
+  );
   // A variable, not a literal: the build takes the sales to render from the admin API.
   const build = { apiBase: "", fetchFrom: { url: target.url, adminToken: target.token }, captcha };
   try {

@@ -1,6 +1,15 @@
 /** Readable terminal output for the admin CLI (--json prints the API's answers instead). */
 
-type Item = { sku_id: string; name: string; flash_price: string; original_price: string; total_stock: number; per_user_limit: number; loaded?: number | null; remaining?: number | null };
+type Item = {
+  sku_id: string;
+  name: string;
+  flash_price: string;
+  original_price: string;
+  total_stock: number;
+  per_user_limit: number;
+  loaded?: number | null;
+  remaining?: number | null;
+};
 type Sale = {
   sale_id: string;
   name: string;
@@ -20,7 +29,14 @@ const dash = (v: unknown) => (v === null || v === undefined ? "-" : String(v));
 
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 export function saleSummary(sale: Sale): string {
@@ -33,7 +49,16 @@ export function saleSummary(sale: Sale): string {
     "",
     table([
       ["SKU", "NAME", "PRICE", "WAS", "STOCK", "LOADED", "REMAINING", "LIMIT"],
-      ...sale.items.map((i) => [i.sku_id, i.name, i.flash_price, i.original_price, String(i.total_stock), dash(i.loaded), dash(i.remaining), String(i.per_user_limit)]),
+      ...sale.items.map((i) => [
+        i.sku_id,
+        i.name,
+        i.flash_price,
+        i.original_price,
+        String(i.total_stock),
+        dash(i.loaded),
+        dash(i.remaining),
+        String(i.per_user_limit),
+      ]),
     ]).replace(/^/gm, "  "),
   ];
   const f = sale.figures;
@@ -42,21 +67,37 @@ export function saleSummary(sale: Sale): string {
       "",
       `  queue       ${dash(f.queued)} queued, admitted through ${dash(f.admitted)}`,
       `  redis       ${dash(f.reserved)} reserved, ${dash(f.paid)} paid, ${dash(f.expired)} expired, ${dash(f.cancelled)} cancelled, ${dash(f.remaining)} remaining`,
-      `  orders      ${Object.entries(f.orders ?? {}).map(([k, v]) => `${v} ${k}`).join(", ")}`,
+      `  orders      ${Object.entries(f.orders ?? {})
+        .map(([k, v]) => `${v} ${k}`)
+        .join(", ")}`,
     );
   }
   return lines.join("\n");
 }
 
 export function saleList(sales: Sale[]): string {
-  if (sales.length === 0) return "No sales yet. Create one: npm run sale -- create scripts/cli/examples/phone-sale.yaml";
+  if (sales.length === 0)
+    return "No sales yet. Create one: npm run sale -- create scripts/cli/examples/phone-sale.yaml";
   return table([
     ["SALE ID", "NAME", "STATUS", "STARTS", "REMAINING", "QUEUED", "PAID"],
-    ...sales.map((s) => [s.sale_id, s.name, s.status, s.start_time, dash(s.figures?.remaining), dash(s.figures?.queued), dash(s.figures?.paid)]),
+    ...sales.map((s) => [
+      s.sale_id,
+      s.name,
+      s.status,
+      s.start_time,
+      dash(s.figures?.remaining),
+      dash(s.figures?.queued),
+      dash(s.figures?.paid),
+    ]),
   ]);
 }
 
-export function prewarmSummary(r: { sale_id: string; loaded: boolean; prewarmed_at: string; items: Array<{ sku_id: string; total_stock: number; loaded: number }> }): string {
+export function prewarmSummary(r: {
+  sale_id: string;
+  loaded: boolean;
+  prewarmed_at: string;
+  items: Array<{ sku_id: string; total_stock: number; loaded: number }>;
+}): string {
   const head = r.loaded
     ? `Pre-warmed sale ${r.sale_id}:`
     : `Sale ${r.sale_id} was already pre-warmed at ${r.prewarmed_at}; nothing was reloaded:`;
@@ -66,7 +107,15 @@ export function prewarmSummary(r: { sale_id: string; loaded: boolean; prewarmed_
 export function reconcileSummary(r: {
   sale_id: string;
   checked_at: string;
-  items: Array<{ sku_id: string; total_stock: number; redis_remaining: number; orders_reserved: number; orders_paid: number; excess_cancelled: number; missing_orders_written: number }>;
+  items: Array<{
+    sku_id: string;
+    total_stock: number;
+    redis_remaining: number;
+    orders_reserved: number;
+    orders_paid: number;
+    excess_cancelled: number;
+    missing_orders_written: number;
+  }>;
   excess_cancelled: number;
   missing_orders_written: number;
 }): string {
@@ -74,7 +123,15 @@ export function reconcileSummary(r: {
     `Reconciled sale ${r.sale_id} at ${r.checked_at}: ${r.excess_cancelled} excess order(s) cancelled, ${r.missing_orders_written} missing order(s) written.`,
     table([
       ["SKU", "STOCK", "REDIS LEFT", "RESERVED", "PAID", "WRITTEN", "CANCELLED"],
-      ...r.items.map((i) => [i.sku_id, String(i.total_stock), String(i.redis_remaining), String(i.orders_reserved), String(i.orders_paid), String(i.missing_orders_written), String(i.excess_cancelled)]),
+      ...r.items.map((i) => [
+        i.sku_id,
+        String(i.total_stock),
+        String(i.redis_remaining),
+        String(i.orders_reserved),
+        String(i.orders_paid),
+        String(i.missing_orders_written),
+        String(i.excess_cancelled),
+      ]),
     ]).replace(/^/gm, "  "),
   ].join("\n");
 }
@@ -85,9 +142,23 @@ type Metrics = {
   sale_id: string;
   status: string;
   generated_at: string;
-  counters: { queued: number; admitted: number; reserved: number; paid: number; expired: number; cancelled: number; remaining: number | null };
+  counters: {
+    queued: number;
+    admitted: number;
+    reserved: number;
+    paid: number;
+    expired: number;
+    cancelled: number;
+    remaining: number | null;
+  };
   outbox_backlog: number;
-  purchase_latency: { samples: number; p50_ms: number | null; p95_ms: number | null; p99_ms: number | null; sample_rate: number };
+  purchase_latency: {
+    samples: number;
+    p50_ms: number | null;
+    p95_ms: number | null;
+    p99_ms: number | null;
+    sample_rate: number;
+  };
 };
 
 export function metricsSummary(m: Metrics): string {
@@ -99,7 +170,9 @@ export function metricsSummary(m: Metrics): string {
     "",
     table([
       ["QUEUED", "ADMITTED", "RESERVED", "PAID", "EXPIRED", "CANCELLED", "REMAINING", "OUTBOX"],
-      [c.queued, c.admitted, c.reserved, c.paid, c.expired, c.cancelled, c.remaining ?? "-", m.outbox_backlog].map(String),
+      [c.queued, c.admitted, c.reserved, c.paid, c.expired, c.cancelled, c.remaining ?? "-", m.outbox_backlog].map(
+        String,
+      ),
     ]),
     "",
     `purchase decisions (${l.samples} sampled at ${Math.round(l.sample_rate * 100)}%): p50 ${ms(l.p50_ms)}, p95 ${ms(l.p95_ms)}, p99 ${ms(l.p99_ms)}`,

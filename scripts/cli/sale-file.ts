@@ -29,9 +29,12 @@ export function readSaleFile(path: string, nowMs = Date.now()): Record<string, u
   try {
     data = extname(path).toLowerCase() === ".json" ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new CliError(`${path} is not valid ${extname(path) === ".json" ? "JSON" : "YAML"}: ${(err as Error).message.split("\n")[0]}`);
+    throw new CliError(
+      `${path} is not valid ${extname(path) === ".json" ? "JSON" : "YAML"}: ${(err as Error).message.split("\n")[0]}`,
+    );
   }
-  if (!data || typeof data !== "object" || Array.isArray(data)) throw new CliError(`${path} must hold one sale definition (a mapping)`);
+  if (!data || typeof data !== "object" || Array.isArray(data))
+    throw new CliError(`${path} must hold one sale definition (a mapping)`);
   const sale = { ...(data as Record<string, unknown>) };
   for (const field of ["start_time", "end_time"]) sale[field] = resolveTime(sale[field], nowMs);
   return sale;

@@ -5,7 +5,7 @@
  * stderr; a failure is one line on stderr and a non-zero exit.
  */
 import { parseArgs } from "node:util";
-import { adminCall, type AdminTarget, CliError } from "./admin-client";
+import { type AdminTarget, adminCall, CliError } from "./admin-client";
 import { deploy } from "./deploy";
 import { metricsSummary, prewarmSummary, reconcileSummary, saleList, saleSummary } from "./format";
 import { readSaleFile } from "./sale-file";
@@ -42,13 +42,17 @@ async function watch(target: AdminTarget, id: string, options: Options): Promise
   for (;;) {
     const sale = await adminCall(target, "GET", `/sales/${id}`);
     if (options.json) process.stdout.write(`${JSON.stringify(sale)}\n`);
-    else process.stdout.write(`\x1b[2J\x1b[H${saleSummary(sale)}\n\n  refreshed ${new Date().toISOString()} · every ${options.intervalS}s · Ctrl-C to stop\n`);
+    else
+      process.stdout.write(
+        `\x1b[2J\x1b[H${saleSummary(sale)}\n\n  refreshed ${new Date().toISOString()} · every ${options.intervalS}s · Ctrl-C to stop\n`,
+      );
     await new Promise((r) => setTimeout(r, options.intervalS * 1000));
   }
 }
 
 async function run(command: string, args: string[], target: AdminTarget, options: Options): Promise<void> {
-  const print = (answer: unknown, human: () => string) => console.log(options.json ? JSON.stringify(answer, null, 2) : human());
+  const print = (answer: unknown, human: () => string) =>
+    console.log(options.json ? JSON.stringify(answer, null, 2) : human());
   switch (command) {
     case "create": {
       const file = args[0];
@@ -72,16 +76,24 @@ async function run(command: string, args: string[], target: AdminTarget, options
     }
     case "cancel": {
       const sale = await adminCall(target, "POST", `/sales/${saleIdArg(args, "cancel")}/cancel`);
-      const told = sale.queue_notified ? "queued shoppers were told" : "the queue could not be told yet; cancel again to retry";
+      const told = sale.queue_notified
+        ? "queued shoppers were told"
+        : "the queue could not be told yet; cancel again to retry";
       return print(sale, () => `Cancelled sale ${sale.sale_id}; ${told}.\n\n${saleSummary(sale)}`);
     }
     case "rate": {
       const id = saleIdArg(args, "rate");
       const rate = Number(args[1]);
-      if (!args[1] || !Number.isInteger(rate)) throw new CliError("rate needs a whole number of shoppers per second: npm run sale -- rate <sale_id> 500");
+      if (!args[1] || !Number.isInteger(rate))
+        throw new CliError("rate needs a whole number of shoppers per second: npm run sale -- rate <sale_id> 500");
       const sale = await adminCall(target, "PATCH", `/sales/${id}`, { admission_rate_per_second: rate });
-      const told = sale.queue_notified ? "the queue admits at it from its next tick" : "the queue could not be told yet; run it again";
-      return print(sale, () => `Sale ${sale.sale_id} now admits ${sale.admission_rate_per_second} shoppers a second; ${told}.`);
+      const told = sale.queue_notified
+        ? "the queue admits at it from its next tick"
+        : "the queue could not be told yet; run it again";
+      return print(
+        sale,
+        () => `Sale ${sale.sale_id} now admits ${sale.admission_rate_per_second} shoppers a second; ${told}.`,
+      );
     }
     case "metrics": {
       const metrics = await adminCall(target, "GET", `/sales/${saleIdArg(args, "metrics")}/metrics`);
@@ -95,28 +107,32 @@ async function run(command: string, args: string[], target: AdminTarget, options
     }
     case "deploy": {
       const result = await deploy(target, { dryRun: options.dryRun, progress });
-      return print(result, () => (options.dryRun ? "Dry run complete: the bundle builds; nothing was deployed." : "Deployed."));
+      return print(result, () =>
+        options.dryRun ? "Dry run complete: the bundle builds; nothing was deployed." : "Deployed.",
+      );
     }
     default:
       throw new CliError(`unknown command "${command}"; run npm run sale -- --help`);
   }
 }
 
+const OPTIONS = {
+  url: { type: "string" },
+  json: { type: "boolean", default: false },
+  watch: { type: "boolean", default: false },
+  "dry-run": { type: "boolean", default: false },
+  interval: { type: "string", default: "2" },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+function parseCommandLine(argv: string[]) {
+  return parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+}
+
 async function main(argv: string[]): Promise<number> {
-  let parsed;
+  let parsed: ReturnType<typeof parseCommandLine>;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        url: { type: "string" },
-        json: { type: "boolean", default: false },
-        watch: { type: "boolean", default: false },
-        "dry-run": { type: "boolean", default: false },
-        interval: { type: "string", default: "2" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
+    parsed = parseCommandLine(argv);
   } catch (err) {
     console.error(`sale: ${(err as Error).message}`);
     return 2;
@@ -140,7 +156,8 @@ async function main(argv: string[]): Promise<number> {
     await run(command, args, target, { json: values.json, watch: values.watch, dryRun: values["dry-run"], intervalS });
     return 0;
   } catch (err) {
-    const message = err instanceof CliError ? err.message : `unexpected failure: ${(err as Error).message.split("\n")[0]}`;
+    const message =
+      err instanceof CliError ? err.message : `unexpected failure: ${(err as Error).message.split("\n")[0]}`;
     console.error(`sale: ${message}`);
     return 1;
   }

@@ -18,15 +18,23 @@ mkdirSync(scratch, { recursive: true });
 try {
   cpSync(join(root, "schema/migrations"), join(scratch, "migrations"), { recursive: true });
   const config = join(scratch, "drizzle.config.mjs");
-  writeFileSync(config, `export default ${JSON.stringify({ dialect: "postgresql", schema: "./schema/schema.ts", out: `./${scratchRel}/migrations` })};\n`);
+  writeFileSync(
+    config,
+    `export default ${JSON.stringify({ dialect: "postgresql", schema: "./schema/schema.ts", out: `./${scratchRel}/migrations` })};\n`,
+  );
   const sqlFiles = () => readdirSync(join(scratch, "migrations")).filter((f) => f.endsWith(".sql"));
   const before = sqlFiles();
-  const run = spawnSync("drizzle-kit", ["generate", "--config", config, "--name", "pending"], { cwd: root, encoding: "utf8" });
+  const run = spawnSync("drizzle-kit", ["generate", "--config", config, "--name", "pending"], {
+    cwd: root,
+    encoding: "utf8",
+  });
   const output = `${run.stdout}\n${run.stderr}`;
   const after = sqlFiles();
   const pending = after.filter((f) => !before.includes(f));
   if (pending.length > 0) {
-    console.error(`schema/schema.ts has changes with no migration (${pending.join(", ")}); run \`npm run db:generate\`.`);
+    console.error(
+      `schema/schema.ts has changes with no migration (${pending.join(", ")}); run \`npm run db:generate\`.`,
+    );
     process.exit(1);
   }
   if (run.status !== 0 || !/No schema changes/i.test(output)) {

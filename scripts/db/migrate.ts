@@ -2,9 +2,10 @@
  * Creates the database when it is missing and applies the drizzle migrations in
  * schema/migrations, through the Neon driver and the local WebSocket proxy.
  */
+
+import { fileURLToPath } from "node:url";
 import { drizzle } from "drizzle-orm/neon-serverless";
 import { migrate } from "drizzle-orm/neon-serverless/migrator";
-import { fileURLToPath } from "node:url";
 import { postgresAddress } from "../stack/config";
 import { createNodePool } from "./neon-node";
 
@@ -53,7 +54,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const config = stackConfigFromEnv();
   // A loopback database is reached through the local proxy (start it with `npm start`);
   // anything else is Neon itself, over its own secure WebSocket endpoint.
-  if (["127.0.0.1", "localhost"].includes(postgresAddress(config.databaseUrl).host)) useLocalNeonProxy(config.neonProxyPort);
+  if (["127.0.0.1", "localhost"].includes(postgresAddress(config.databaseUrl).host))
+    useLocalNeonProxy(config.neonProxyPort);
   else (await import("@neondatabase/serverless")).neonConfig.webSocketConstructor = (await import("ws")).WebSocket;
   const created = await ensureDatabase(config.databaseUrl);
   await applyMigrations(config.databaseUrl);

@@ -2,7 +2,7 @@
  * The Neon driver, from Node, pointed at the local WebSocket proxy: the same client and
  * the same wire path the Worker uses, so scripts and tests exercise production code.
  */
-import { Pool, neonConfig } from "@neondatabase/serverless";
+import { neonConfig, Pool } from "@neondatabase/serverless";
 import { WebSocket } from "ws";
 
 export function useLocalNeonProxy(proxyPort: number): void {

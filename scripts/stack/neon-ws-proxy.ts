@@ -7,7 +7,7 @@
  * names, so it cannot be used to reach anything else on the machine.
  */
 import { createConnection } from "node:net";
-import { WebSocketServer, type RawData } from "ws";
+import { type RawData, WebSocketServer } from "ws";
 
 export type NeonWsProxyOptions = {
   port: number;
@@ -66,7 +66,12 @@ export async function startNeonWsProxy(options: NeonWsProxyOptions): Promise<Neo
       if (connected) socket.write(chunk);
       else pending.push(chunk);
     });
-    const link = { destroy: () => { socket.destroy(); ws.terminate(); } };
+    const link = {
+      destroy: () => {
+        socket.destroy();
+        ws.terminate();
+      },
+    };
     live.add(link);
     ws.on("close", () => {
       live.delete(link);

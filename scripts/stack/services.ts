@@ -3,7 +3,7 @@
  * `redis-server` from PATH, and an embedded PGlite (Postgres compiled to WebAssembly)
  * speaking the wire protocol when no Postgres answers. Anything it starts, it stops.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { connect } from "node:net";
 import { Redis as IORedis } from "ioredis";
@@ -24,7 +24,12 @@ export function tcpAnswers(host: string, port: number, timeoutMs = 1_000): Promi
 }
 
 export async function redisAnswers(redisUrl: string): Promise<boolean> {
-  const client = new IORedis(redisUrl, { lazyConnect: true, connectTimeout: 1_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new IORedis(redisUrl, {
+    lazyConnect: true,
+    connectTimeout: 1_000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on("error", () => undefined);
   try {
     await client.connect();

@@ -6,14 +6,14 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { buildSite } from "../../static-site/build";
 import { applyMigrations, ensureDatabase } from "../db/migrate";
 import { useLocalNeonProxy } from "../db/neon-node";
-import { type StackConfig, postgresAddress, upstashPort } from "./config";
+import { postgresAddress, type StackConfig, upstashPort } from "./config";
 import { startNeonWsProxy } from "./neon-ws-proxy";
 import { ensurePostgres, ensureRedis } from "./services";
 import { startUpstashBridge } from "./upstash-bridge";
 import { PROJECT_ROOT, startWorker } from "./worker-process";
-import { buildSite } from "../../static-site/build";
 
 export type RunningStack = {
   config: StackConfig;
@@ -66,7 +66,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       started.push(postgres.what);
     }
 
-    const bridge = await startUpstashBridge({ redisUrl: config.redisUrl, token: config.upstashToken, port: upstashPort(config) });
+    const bridge = await startUpstashBridge({
+      redisUrl: config.redisUrl,
+      token: config.upstashToken,
+      port: upstashPort(config),
+    });
     stops.push(bridge.close);
     started.push(`Upstash REST bridge on ${bridge.url} -> ${config.redisUrl}`);
 
@@ -102,7 +106,10 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       workerUrl = worker.url;
       started.push(`Worker (wrangler dev, pid ${worker.pid}) on ${worker.url}`);
       if (options.cron) {
-        const fire = () => fetch(`${worker.url}/cdn-cgi/local/scheduled`).then((r) => r.arrayBuffer()).catch(() => undefined);
+        const fire = () =>
+          fetch(`${worker.url}/cdn-cgi/local/scheduled`)
+            .then((r) => r.arrayBuffer())
+            .catch(() => undefined);
         const timer = setInterval(fire, 60_000);
         stops.push(async () => clearInterval(timer));
         started.push("the every-minute cron (pre-warm, expiry, order outbox), fired locally");

@@ -61,7 +61,8 @@ function encodeResult(value: unknown, base64: boolean, topLevel = true): unknown
     // an array the client decodes every string, so there "OK" must be encoded too.
     return topLevel && value.toString("latin1") === "OK" ? "OK" : value.toString("base64");
   }
-  if (typeof value === "string") return base64 && !(topLevel && value === "OK") ? Buffer.from(value).toString("base64") : value;
+  if (typeof value === "string")
+    return base64 && !(topLevel && value === "OK") ? Buffer.from(value).toString("base64") : value;
   if (Array.isArray(value)) return value.map((v) => encodeResult(v, base64, false));
   if (value instanceof Error) return value.message;
   return value;
@@ -78,7 +79,8 @@ function parseCommand(raw: unknown): BridgeCommand {
 }
 
 function parseCommands(raw: unknown): BridgeCommand[] {
-  if (!Array.isArray(raw) || raw.length === 0) throw new BadRequest("ERR pipeline body must be a non-empty array of commands");
+  if (!Array.isArray(raw) || raw.length === 0)
+    throw new BadRequest("ERR pipeline body must be a non-empty array of commands");
   return raw.map(parseCommand);
 }
 
@@ -133,7 +135,9 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
     for (const cmd of cmds) queue.sendCommand(new RawCommand(cmd));
     try {
       const results = (await tx.exec()) ?? [];
-      return results.map(([err, value]) => (err ? { error: errorMessage(err) } : { result: encodeResult(value, base64) }));
+      return results.map(([err, value]) =>
+        err ? { error: errorMessage(err) } : { result: encodeResult(value, base64) },
+      );
     } catch (err) {
       // EXECABORT: a command was refused while queueing, so nothing ran.
       return { error: errorMessage(err) };

@@ -3,12 +3,15 @@
  * tooling stayed out of it: no bridge, no ioredis, no `ws` server, no PGlite.
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync, readdirSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 const outdir = ".wrangler/dry-run";
 rmSync(outdir, { recursive: true, force: true });
-const run = spawnSync("wrangler", ["deploy", "--dry-run", "--outdir", outdir], { encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+const run = spawnSync("wrangler", ["deploy", "--dry-run", "--outdir", outdir], {
+  encoding: "utf8",
+  env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+});
 process.stdout.write(run.stdout);
 if (run.status !== 0) {
   process.stderr.write(run.stderr);

@@ -8,6 +8,9 @@ import { spawnSync } from "node:child_process";
 type Step = { name: string; command: string; args: string[]; env?: Record<string, string> };
 
 const steps: Step[] = [
+  // Formatting and lint first: cheapest to fail, and `npm run fix` repairs most of it.
+  { name: "format and lint (biome ci; npm run fix repairs)", command: "biome", args: ["ci", "."] },
+  { name: "generated Worker types are current (wrangler types --check)", command: "npm", args: ["run", "--silent", "types:check"] },
   { name: "build sale pages", command: "tsx", args: ["static-site/build.ts"] },
   { name: "typecheck (workers)", command: "tsc", args: ["--noEmit", "-p", "tsconfig.json"] },
   { name: "typecheck (scripts and tests)", command: "tsc", args: ["--noEmit", "-p", "tsconfig.scripts.json"] },
@@ -20,10 +23,16 @@ const steps: Step[] = [
 
 // The browser test needs Debian's Chromium. Without it the step is skipped out loud on a
 // contributor's machine; in CI (CI=true) a missing browser is a failure, never a skip.
-const chromium = process.env.CHROMIUM_PATH || spawnSync("sh", ["-c", "command -v chromium"], { encoding: "utf8" }).stdout.trim();
+const chromium =
+  process.env.CHROMIUM_PATH || spawnSync("sh", ["-c", "command -v chromium"], { encoding: "utf8" }).stdout.trim();
 let skipped = 0;
 if (chromium) {
-  steps.push({ name: "end-to-end sale in headless Chromium", command: "tsx", args: ["scripts/test/run-e2e.ts"], env: { FLASHSALE_TYPECHECKED: "1" } });
+  steps.push({
+    name: "end-to-end sale in headless Chromium",
+    command: "tsx",
+    args: ["scripts/test/run-e2e.ts"],
+    env: { FLASHSALE_TYPECHECKED: "1" },
+  });
 } else if (process.env.CI) {
   console.error("CI needs Chromium for the end-to-end test: apt-get install -y chromium");
   process.exit(1);
@@ -46,6 +55,7 @@ for (const step of steps) {
   passed++;
   console.log(`✔ ${step.name} (${seconds} s)`);
 }
-if (skipped) console.log("\n⚠ end-to-end browser test SKIPPED: Chromium is not installed (apt-get install -y chromium).");
+if (skipped)
+  console.log("\n⚠ end-to-end browser test SKIPPED: Chromium is not installed (apt-get install -y chromium).");
 console.log(`\nAll checks green in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
 console.log(skipped ? `${passed} passed, 0 failed, ${skipped} skipped` : `${passed} passed, 0 failed`);

@@ -55,7 +55,7 @@ export function createCaptcha(config: PageConfig["captcha"], slot: HTMLElement):
   }
   let widgetId: string | null = null;
   let current: string | null = null;
-  let waiters: Array<(t: string) => void> = [];
+  const waiters: Array<(t: string) => void> = [];
   let unavailable = false;
   const deliver = (t: string) => {
     current = t;

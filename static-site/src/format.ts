@@ -11,7 +11,13 @@ const pad = (n: number) => String(n).padStart(2, "0");
  */
 function split(ms: number) {
   const total = Math.max(0, Math.ceil(ms / 1000));
-  return { total, days: Math.floor(total / 86_400), h: Math.floor((total % 86_400) / 3_600), m: Math.floor((total % 3_600) / 60), s: total % 60 };
+  return {
+    total,
+    days: Math.floor(total / 86_400),
+    h: Math.floor((total % 86_400) / 3_600),
+    m: Math.floor((total % 3_600) / 60),
+    s: total % 60,
+  };
 }
 
 /**
@@ -65,7 +71,8 @@ export function formatCount(n: number): string {
 export function formatOrdinal(n: number): string {
   const v = Math.trunc(n);
   const mod100 = v % 100;
-  const suffix = mod100 >= 11 && mod100 <= 13 ? "th" : ({ 1: "st", 2: "nd", 3: "rd" } as Record<number, string>)[v % 10] ?? "th";
+  const suffix =
+    mod100 >= 11 && mod100 <= 13 ? "th" : (({ 1: "st", 2: "nd", 3: "rd" } as Record<number, string>)[v % 10] ?? "th");
   return `${formatCount(v)}${suffix}`;
 }
 
@@ -77,7 +84,10 @@ const CURRENCY_SYMBOLS: Record<string, string> = { USD: "$", EUR: "â‚¬", GBP: "Â
  */
 export function formatMoney(amount: string, currency: string): string {
   const [whole = "0", cents = "00"] = amount.trim().split(".");
-  const grouped = whole.replace(/^(-?)(\d+)$/, (_all, sign: string, digits: string) => sign + formatCount(Number(digits)));
+  const grouped = whole.replace(
+    /^(-?)(\d+)$/,
+    (_all, sign: string, digits: string) => sign + formatCount(Number(digits)),
+  );
   const body = `${grouped}.${cents.padEnd(2, "0").slice(0, 2)}`;
   const symbol = CURRENCY_SYMBOLS[currency];
   return symbol ? `${symbol}${body}` : `${body} ${currency}`;

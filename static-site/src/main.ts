@@ -11,10 +11,19 @@ import { deviceFingerprint } from "./fingerprint";
 import { describeWait, formatOrdinal } from "./format";
 import { PurchaseIntents, randomKey } from "./intent";
 import { followQueue, type LiveQueue } from "./live";
-import { type Event, type Model, type Phase, type QueueBody, type SaleStatus, initialModel, phaseAt, update } from "./model";
+import {
+  type Event,
+  initialModel,
+  type Model,
+  type Phase,
+  phaseAt,
+  type QueueBody,
+  type SaleStatus,
+  update,
+} from "./model";
 import { errorOutcome, networkOutcome, purchaseOutcome } from "./outcomes";
 import { readSession } from "./session";
-import { type RenderState, announce, findDom, render } from "./view";
+import { announce, findDom, type RenderState, render } from "./view";
 
 const config = JSON.parse(document.getElementById(CONFIG_ELEMENT_ID)!.textContent!) as PageConfig;
 const api = apiClient(config.api_base, config.sale_id);
@@ -58,9 +67,15 @@ function paint(): void {
   if (p === "open" || p === "entering") captcha.show();
   const pos = model.queue.position;
   // Position changes are spoken at most every 15 s: often enough to reassure, not a stream of numbers.
-  if (p === "waiting" && pos !== null && pos !== lastPositionSpoken.position && performance.now() - lastPositionSpoken.at > 15_000) {
+  if (
+    p === "waiting" &&
+    pos !== null &&
+    pos !== lastPositionSpoken.position &&
+    performance.now() - lastPositionSpoken.at > 15_000
+  ) {
     lastPositionSpoken = { at: performance.now(), position: pos };
-    if (rs.lastPhase === "waiting") announce(dom, `You're ${formatOrdinal(pos)} in line. Estimated wait ${describeWait(model.queue.etaSeconds)}.`);
+    if (rs.lastPhase === "waiting")
+      announce(dom, `You're ${formatOrdinal(pos)} in line. Estimated wait ${describeWait(model.queue.etaSeconds)}.`);
   }
 }
 
@@ -98,7 +113,7 @@ function tick(): void {
   // Wake on the next whole second before T=0 (or the end), so digits and Buy flip on time.
   const t = now();
   const target = t < model.startMs ? model.startMs : model.endMs;
-  const delay = ((((target - t) % 1000) + 1000) % 1000) || 1000;
+  const delay = (((target - t) % 1000) + 1000) % 1000 || 1000;
   setTimeout(tick, Math.min(1000, delay + 2));
 }
 
@@ -119,7 +134,8 @@ function scheduleStatus(): void {
   if (statusTimer !== null) return;
   const p = phase();
   // Live stock while it matters; the status is edge-cached, so these polls rarely reach the origin.
-  const delay = p === "admitted" || p === "waiting" || p === "ready" || p === "sold_out" || p === "open" ? 3_000 : 15_000;
+  const delay =
+    p === "admitted" || p === "waiting" || p === "ready" || p === "sold_out" || p === "open" ? 3_000 : 15_000;
   if (p === "ended" || p === "cancelled") return;
   statusTimer = setTimeout(refreshStatus, delay);
 }
@@ -195,10 +211,15 @@ async function buy(skuId: string, quantity: number, attempt = 0): Promise<void> 
   if (!begun.send) return;
   dispatch({ type: "buying", skuId, quantity });
   const item = config.items.find((i) => i.sku_id === skuId);
-  let outcome;
+  let outcome: ReturnType<typeof purchaseOutcome>;
   try {
     const a = await api.purchase(admission, begun.intent.key, skuId, quantity);
-    outcome = purchaseOutcome(a.status, a.body, a.retryAfter, { serverNowMs: now(), startMs: model.startMs, endMs: model.endMs, limit: item?.per_user_limit });
+    outcome = purchaseOutcome(a.status, a.body, a.retryAfter, {
+      serverNowMs: now(),
+      startMs: model.startMs,
+      endMs: model.endMs,
+      limit: item?.per_user_limit,
+    });
   } catch {
     outcome = networkOutcome();
   }
@@ -206,7 +227,8 @@ async function buy(skuId: string, quantity: number, attempt = 0): Promise<void> 
     intents.retryLater();
     dispatch({ type: "outcome", outcome });
     // The same intent, the same key: a retry can only ever return the first answer.
-    if (attempt < 3) autoRetry = setTimeout(() => void buy(skuId, quantity, attempt + 1), outcome.retryAfterSeconds * 1000);
+    if (attempt < 3)
+      autoRetry = setTimeout(() => void buy(skuId, quantity, attempt + 1), outcome.retryAfterSeconds * 1000);
     return;
   }
   intents.finish();
@@ -236,7 +258,14 @@ async function cancelReservation(): Promise<void> {
       dispatch({ type: "reservation_over" });
       announce(dom, "Reservation cancelled. The units are back on sale.");
     } else {
-      dispatch({ type: "outcome", outcome: errorOutcome("purchase", a.status, a.body, a.retryAfter, { serverNowMs: now(), startMs: model.startMs, endMs: model.endMs }) });
+      dispatch({
+        type: "outcome",
+        outcome: errorOutcome("purchase", a.status, a.body, a.retryAfter, {
+          serverNowMs: now(),
+          startMs: model.startMs,
+          endMs: model.endMs,
+        }),
+      });
     }
   } catch {
     announce(dom, "Couldn't reach the shop to cancel. Check your connection and try again.");

@@ -9,7 +9,13 @@ import type { Outcome } from "./outcomes";
 export type SaleStatus = "scheduled" | "active" | "sold_out" | "ended" | "cancelled";
 export type QueueState = "none" | "entering" | "waiting" | "admitted" | "sold_out" | "closed";
 
-export type Reservation = { token: string; orderId: string | null; skuId: string; quantity: number; paymentDeadlineMs: number };
+export type Reservation = {
+  token: string;
+  orderId: string | null;
+  skuId: string;
+  quantity: number;
+  paymentDeadlineMs: number;
+};
 
 export type Model = {
   startMs: number;
@@ -68,7 +74,15 @@ export function initialModel(sale: {
     signedIn: false,
     saleStatus: sale.status ?? "scheduled",
     remaining: Object.fromEntries(sale.items.map((i) => [i.skuId, i.remaining])),
-    queue: { state: "none", token: null, position: null, admittedThrough: null, etaSeconds: null, admissionToken: null, admissionExpiresMs: null },
+    queue: {
+      state: "none",
+      token: null,
+      position: null,
+      admittedThrough: null,
+      etaSeconds: null,
+      admissionToken: null,
+      admissionExpiresMs: null,
+    },
     buying: false,
     reservation: null,
     outcome: null,
@@ -139,7 +153,8 @@ const QUEUE_STATES: readonly string[] = ["waiting", "admitted", "sold_out", "clo
 
 /** Marks a return of stock: it was sold out, now it is not. */
 function withReopen(before: Model, after: Model): Model {
-  if (isSoldOut(before) && !isSoldOut(after)) return { ...after, stockReopened: true, outcome: before.outcome?.kind === "sold_out" ? null : after.outcome };
+  if (isSoldOut(before) && !isSoldOut(after))
+    return { ...after, stockReopened: true, outcome: before.outcome?.kind === "sold_out" ? null : after.outcome };
   return after;
 }
 
@@ -159,7 +174,8 @@ export function update(m: Model, e: Event): Model {
         const prev = remaining[item.sku_id] ?? 0;
         remaining[item.sku_id] = m.queue.state === "sold_out" ? Math.min(prev, item.remaining) : item.remaining;
       }
-      const saleStatus = typeof b.status === "string" && SALE_STATUSES.includes(b.status) ? (b.status as SaleStatus) : m.saleStatus;
+      const saleStatus =
+        typeof b.status === "string" && SALE_STATUSES.includes(b.status) ? (b.status as SaleStatus) : m.saleStatus;
       const startMs = b.start_time ? Date.parse(b.start_time) : Number.NaN;
       const endMs = b.end_time ? Date.parse(b.end_time) : Number.NaN;
       // A rescheduled sale moves the countdown; the pre-queue window moves with it.
@@ -177,17 +193,27 @@ export function update(m: Model, e: Event): Model {
       return { ...m, queue: { ...m.queue, state: "entering" }, outcome: null };
     case "queue": {
       const b = e.body;
-      const state = typeof b.state === "string" && QUEUE_STATES.includes(b.state) ? (b.state as QueueState) : m.queue.state === "entering" ? "waiting" : m.queue.state;
+      const state =
+        typeof b.state === "string" && QUEUE_STATES.includes(b.state)
+          ? (b.state as QueueState)
+          : m.queue.state === "entering"
+            ? "waiting"
+            : m.queue.state;
       const expires = b.admission_expires_at ? Date.parse(b.admission_expires_at) : Number.NaN;
       const queue = {
         state,
         token: b.queue_token ?? m.queue.token,
         // null is the queue's "not drawn yet" (random mode before the start): not a reason to keep an old number.
-        position: typeof b.queue_position === "number" || b.queue_position === null ? b.queue_position : m.queue.position,
+        position:
+          typeof b.queue_position === "number" || b.queue_position === null ? b.queue_position : m.queue.position,
         admittedThrough: typeof b.admitted_through === "number" ? b.admitted_through : m.queue.admittedThrough,
         etaSeconds: typeof b.estimated_wait_seconds === "number" ? b.estimated_wait_seconds : m.queue.etaSeconds,
         admissionToken: b.admission_token ?? (state === "admitted" ? m.queue.admissionToken : null),
-        admissionExpiresMs: Number.isFinite(expires) ? expires : state === "admitted" ? m.queue.admissionExpiresMs : null,
+        admissionExpiresMs: Number.isFinite(expires)
+          ? expires
+          : state === "admitted"
+            ? m.queue.admissionExpiresMs
+            : null,
       };
       let remaining = m.remaining;
       if (state === "sold_out") {
@@ -197,7 +223,8 @@ export function update(m: Model, e: Event): Model {
         // The queue telling us stock is back means at least one unit exists; the next status says how many.
         remaining = Object.fromEntries(Object.keys(m.remaining).map((k) => [k, 1]));
       }
-      const saleStatus = m.saleStatus === "sold_out" && state !== "sold_out" && m.queue.state === "sold_out" ? "active" : m.saleStatus;
+      const saleStatus =
+        m.saleStatus === "sold_out" && state !== "sold_out" && m.queue.state === "sold_out" ? "active" : m.saleStatus;
       return withReopen(m, { ...m, queue, remaining, saleStatus });
     }
     case "buying":

@@ -4,7 +4,13 @@
  * whether its Idempotency-Key is spent, and `retryAfterSeconds` when trying again helps.
  */
 export type Outcome =
-  | { kind: "reserved"; reservationToken: string; orderId: string | null; paymentDeadlineMs: number; remaining: number | null }
+  | {
+      kind: "reserved";
+      reservationToken: string;
+      orderId: string | null;
+      paymentDeadlineMs: number;
+      remaining: number | null;
+    }
   | { kind: "sold_out" | "limit" | "not_started" | "ended"; final: true; title: string; message: string }
   | { kind: "retry"; final: false; title: string; message: string; retryAfterSeconds: number }
   | { kind: "rejoin" | "sign_in" | "error"; final: true; title: string; message: string };
@@ -37,7 +43,8 @@ function soldOut(): Outcome {
     kind: "sold_out",
     final: true,
     title: "Sold out",
-    message: "Every unit has been reserved. Units come back if a reservation isn't paid in time, so keep this page open: we'll tell you here.",
+    message:
+      "Every unit has been reserved. Units come back if a reservation isn't paid in time, so keep this page open: we'll tell you here.",
   };
 }
 
@@ -60,7 +67,12 @@ function notActive(ctx: Context): Outcome {
       message: "The sale hasn't started by the shop's clock. Press Buy again when the countdown reaches zero.",
     };
   }
-  return { kind: "ended", final: true, title: "The sale has ended", message: "This sale is over; nothing more can be bought." };
+  return {
+    kind: "ended",
+    final: true,
+    title: "The sale has ended",
+    message: "This sale is over; nothing more can be bought.",
+  };
 }
 
 /** Transient trouble: the same request, same key, later. */
@@ -84,7 +96,12 @@ export function purchaseOutcome(status: number, body: unknown, retryAfter: strin
     }
     if (b.status === "sold_out") return soldOut();
     if (b.status === "limit_exceeded") return limit(ctx);
-    return { kind: "error", final: true, title: "Unexpected answer", message: "The shop answered in a way this page doesn't understand. Reload the page and try again." };
+    return {
+      kind: "error",
+      final: true,
+      title: "Unexpected answer",
+      message: "The shop answered in a way this page doesn't understand. Reload the page and try again.",
+    };
   }
   return errorOutcome("purchase", status, body, retryAfter, ctx);
 }
@@ -99,45 +116,120 @@ export function errorOutcome(
 ): Outcome {
   const code = typeof (body as ErrorBody | null)?.error === "string" ? String((body as ErrorBody).error) : "";
   const wait = retryAfterSeconds(retryAfter);
-  if (status === 429) return retry("Lots of people are trying right now", `We'll try again for you in ${wait} seconds. Your place is kept.`, wait);
+  if (status === 429)
+    return retry(
+      "Lots of people are trying right now",
+      `We'll try again for you in ${wait} seconds. Your place is kept.`,
+      wait,
+    );
   if (status === 503 || status === 502 || status === 504) {
-    return retry("The shop is very busy", `We'll try again for you in ${wait} seconds, with the same request, so nothing happens twice.`, wait);
+    return retry(
+      "The shop is very busy",
+      `We'll try again for you in ${wait} seconds, with the same request, so nothing happens twice.`,
+      wait,
+    );
   }
-  if (status >= 500) return retry("Something went wrong on our side", `We'll try again in ${wait} seconds with the same request, so you can't end up with two orders.`, wait);
+  if (status >= 500)
+    return retry(
+      "Something went wrong on our side",
+      `We'll try again in ${wait} seconds with the same request, so you can't end up with two orders.`,
+      wait,
+    );
   if (status === 401) {
     if (call === "purchase") {
       return {
         kind: "rejoin",
         final: true,
         title: "Your turn timed out",
-        message: "Turns to buy last about a minute. Press “Rejoin the queue” to get back in line; you keep your place if you're still in it.",
+        message:
+          "Turns to buy last about a minute. Press “Rejoin the queue” to get back in line; you keep your place if you're still in it.",
       };
     }
-    return { kind: "sign_in", final: true, title: "Please sign in again", message: "Your sign-in has expired. Sign in to the shop, then come back to this page." };
+    return {
+      kind: "sign_in",
+      final: true,
+      title: "Please sign in again",
+      message: "Your sign-in has expired. Sign in to the shop, then come back to this page.",
+    };
   }
   if (status === 403) {
     if (code === "account_too_new") {
-      return { kind: "error", final: true, title: "Account too new", message: "This sale is open to accounts at least a day old, to keep bots out. You can join the next one." };
+      return {
+        kind: "error",
+        final: true,
+        title: "Account too new",
+        message: "This sale is open to accounts at least a day old, to keep bots out. You can join the next one.",
+      };
     }
     if (call === "enter") {
-      return { kind: "error", final: true, title: "We couldn't let you in", message: "The check that you're a person didn't pass. Reload the page and try the check again." };
+      return {
+        kind: "error",
+        final: true,
+        title: "We couldn't let you in",
+        message: "The check that you're a person didn't pass. Reload the page and try the check again.",
+      };
     }
-    return { kind: "rejoin", final: true, title: "This turn isn't yours", message: "Your turn belongs to another sale or account. Rejoin the queue from this page." };
+    return {
+      kind: "rejoin",
+      final: true,
+      title: "This turn isn't yours",
+      message: "Your turn belongs to another sale or account. Rejoin the queue from this page.",
+    };
   }
-  if (status === 404) return { kind: "error", final: true, title: "Not found", message: "This sale or item no longer exists. Reload the page to see what's on sale." };
-  if (status === 409) return { kind: "error", final: true, title: "That clashed with an earlier request", message: "Reload the page to see where your order stands, then try again." };
+  if (status === 404)
+    return {
+      kind: "error",
+      final: true,
+      title: "Not found",
+      message: "This sale or item no longer exists. Reload the page to see what's on sale.",
+    };
+  if (status === 409)
+    return {
+      kind: "error",
+      final: true,
+      title: "That clashed with an earlier request",
+      message: "Reload the page to see where your order stands, then try again.",
+    };
   if (status === 422) {
     if (code === "sale_not_active") return notActive(ctx);
     if (code === "invalid_quantity") {
-      return { kind: "error", final: true, title: "Choose another quantity", message: `Pick between 1 and ${ctx.limit ?? "the limit"}, then press Buy.` };
+      return {
+        kind: "error",
+        final: true,
+        title: "Choose another quantity",
+        message: `Pick between 1 and ${ctx.limit ?? "the limit"}, then press Buy.`,
+      };
     }
-    return { kind: "error", final: true, title: "That can't be done", message: typeof (body as ErrorBody | null)?.message === "string" ? String((body as ErrorBody).message) : "Reload the page and try again." };
+    return {
+      kind: "error",
+      final: true,
+      title: "That can't be done",
+      message:
+        typeof (body as ErrorBody | null)?.message === "string"
+          ? String((body as ErrorBody).message)
+          : "Reload the page and try again.",
+    };
   }
-  if (status === 400) return { kind: "error", final: true, title: "The page sent something wrong", message: "Reload the page and try again; if it keeps happening, tell the shop." };
-  return { kind: "error", final: true, title: "Something unexpected happened", message: "Reload the page and try again." };
+  if (status === 400)
+    return {
+      kind: "error",
+      final: true,
+      title: "The page sent something wrong",
+      message: "Reload the page and try again; if it keeps happening, tell the shop.",
+    };
+  return {
+    kind: "error",
+    final: true,
+    title: "Something unexpected happened",
+    message: "Reload the page and try again.",
+  };
 }
 
 /** No answer at all: the connection dropped or timed out. */
 export function networkOutcome(): Outcome {
-  return retry("No connection to the shop", "Check your connection. We'll try again in a few seconds, with the same request, so nothing happens twice.", DEFAULT_RETRY_SECONDS);
+  return retry(
+    "No connection to the shop",
+    "Check your connection. We'll try again in a few seconds, with the same request, so nothing happens twice.",
+    DEFAULT_RETRY_SECONDS,
+  );
 }

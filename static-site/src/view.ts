@@ -3,8 +3,15 @@
  * only when something new happened, and it moves focus only on the transitions a
  * keyboard or screen-reader user must not miss (Buy opening, the outcome of a purchase).
  */
-import { describeDuration, describeWait, formatCount, formatCountdown, formatMinutesSeconds, formatOrdinal } from "./format";
-import { type Model, type Phase, isSoldOut } from "./model";
+import {
+  describeDuration,
+  describeWait,
+  formatCount,
+  formatCountdown,
+  formatMinutesSeconds,
+  formatOrdinal,
+} from "./format";
+import { isSoldOut, type Model, type Phase } from "./model";
 
 export type Dom = {
   panel: HTMLElement;
@@ -20,7 +27,15 @@ export type Dom = {
   startTime: HTMLElement;
   announcer: HTMLElement;
   alert: HTMLElement;
-  items: Array<{ sku: string; row: HTMLElement; remaining: HTMLElement; buyRow: HTMLElement; note: HTMLElement; qty: HTMLSelectElement; buy: HTMLButtonElement }>;
+  items: Array<{
+    sku: string;
+    row: HTMLElement;
+    remaining: HTMLElement;
+    buyRow: HTMLElement;
+    note: HTMLElement;
+    qty: HTMLSelectElement;
+    buy: HTMLButtonElement;
+  }>;
 };
 
 const byId = <T extends HTMLElement>(id: string) => {
@@ -63,7 +78,15 @@ const setAttr = (el: HTMLElement, name: string, value: string) => {
   if (el.getAttribute(name) !== value) el.setAttribute(name, value);
 };
 
-type PanelView = { title: string; message: string; detail: string; action?: string; actionBusy?: boolean; secondary?: string; captcha?: boolean };
+type PanelView = {
+  title: string;
+  message: string;
+  detail: string;
+  action?: string;
+  actionBusy?: boolean;
+  secondary?: string;
+  captcha?: boolean;
+};
 
 const timeOfDay = (ms: number) => new Date(ms).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
 
@@ -74,7 +97,11 @@ function panelFor(m: Model, phase: Phase, now: number): PanelView {
     case "syncing":
       return { title: "Getting ready", message: "Checking the shop's clock so your countdown is exact.", detail: "" };
     case "signed_out":
-      return { title: "Sign in to join", message: "Sign in to the shop first, then come back to this page to join the queue.", detail: "" };
+      return {
+        title: "Sign in to join",
+        message: "Sign in to the shop first, then come back to this page to join the queue.",
+        detail: "",
+      };
     case "countdown":
       return {
         title: `The queue opens at ${timeOfDay(m.queueOpensMs)}`,
@@ -90,15 +117,31 @@ function panelFor(m: Model, phase: Phase, now: number): PanelView {
         captcha: true,
       };
     case "entering":
-      return { title: "Joining the queue…", message: "Hold on: we're getting you a place.", detail: "", action: "Joining…", actionBusy: true, captcha: true };
+      return {
+        title: "Joining the queue…",
+        message: "Hold on: we're getting you a place.",
+        detail: "",
+        action: "Joining…",
+        actionBusy: true,
+        captcha: true,
+      };
     case "waiting":
       return {
         title: "You're in the queue",
         message: `Estimated wait: ${describeWait(q.etaSeconds)}. Buy appears here when it's your turn; keep this page open.${startsIn}`,
-        detail: q.position !== null ? `${formatOrdinal(q.position)} in line` : m.startMs > now ? "Places are drawn at the start" : "Finding your place…",
+        detail:
+          q.position !== null
+            ? `${formatOrdinal(q.position)} in line`
+            : m.startMs > now
+              ? "Places are drawn at the start"
+              : "Finding your place…",
       };
     case "ready":
-      return { title: "You're at the front", message: `Buy opens the moment the sale starts.${startsIn}`, detail: formatCountdown(m.startMs - now) };
+      return {
+        title: "You're at the front",
+        message: `Buy opens the moment the sale starts.${startsIn}`,
+        detail: formatCountdown(m.startMs - now),
+      };
     case "admitted": {
       const left = q.admissionExpiresMs !== null ? formatMinutesSeconds(q.admissionExpiresMs - now) : "";
       return {
@@ -108,12 +151,21 @@ function panelFor(m: Model, phase: Phase, now: number): PanelView {
       };
     }
     case "expired":
-      return { title: "Your turn timed out", message: "Turns to buy last about a minute. Rejoin the queue to get another turn.", detail: "", action: "Rejoin the queue" };
+      return {
+        title: "Your turn timed out",
+        message: "Turns to buy last about a minute. Rejoin the queue to get another turn.",
+        detail: "",
+        action: "Rejoin the queue",
+      };
     case "reserved": {
       const r = m.reservation!;
       const left = r.paymentDeadlineMs - now;
       if (!(left > 0)) {
-        return { title: "Your reservation ran out", message: "It wasn't paid before the deadline, so the units went back on sale.", detail: "" };
+        return {
+          title: "Your reservation ran out",
+          message: "It wasn't paid before the deadline, so the units went back on sale.",
+          detail: "",
+        };
       }
       return {
         title: "Reserved: it's yours",
@@ -125,13 +177,18 @@ function panelFor(m: Model, phase: Phase, now: number): PanelView {
     case "sold_out":
       return {
         title: "Sold out",
-        message: "Every unit has been reserved. Units come back if a reservation isn't paid in time: keep this page open and we'll tell you here.",
+        message:
+          "Every unit has been reserved. Units come back if a reservation isn't paid in time: keep this page open and we'll tell you here.",
         detail: "",
       };
     case "ended":
       return { title: "The sale has ended", message: "This sale is over. Thank you for coming.", detail: "" };
     case "cancelled":
-      return { title: "The sale was cancelled", message: "The shop cancelled this sale. Nothing was charged.", detail: "" };
+      return {
+        title: "The sale was cancelled",
+        message: "The shop cancelled this sale. Nothing was charged.",
+        detail: "",
+      };
   }
 }
 
@@ -156,10 +213,14 @@ export function render(dom: Dom, m: Model, phase: Phase, now: number, clockNote:
   // The panel: one phase at a time, an outcome (error, limit) told in its place.
   const view = panelFor(m, phase, now);
   const o = m.outcome;
-  const showOutcome = o && o.kind !== "reserved" && (phase === "admitted" || phase === "open" || phase === "waiting" || phase === "expired");
+  const showOutcome =
+    o &&
+    o.kind !== "reserved" &&
+    (phase === "admitted" || phase === "open" || phase === "waiting" || phase === "expired");
   let title = showOutcome ? o.title : view.title;
   const message = showOutcome ? o.message : view.message;
-  if (rs.reopenedUntil > now && (phase === "open" || phase === "waiting" || phase === "admitted" || phase === "ready")) title = `Stock reopened · ${title}`;
+  if (rs.reopenedUntil > now && (phase === "open" || phase === "waiting" || phase === "admitted" || phase === "ready"))
+    title = `Stock reopened · ${title}`;
   setAttr(dom.panel, "data-phase", phase);
   setText(dom.title, title);
   setText(dom.message, message);
@@ -178,7 +239,10 @@ export function render(dom: Dom, m: Model, phase: Phase, now: number, clockNote:
     const left = m.remaining[item.sku] ?? 0;
     setText(item.remaining, formatCount(left));
     setAttr(item.buyRow, "data-open", String(buyOpen && left > 0));
-    setText(item.note, left <= 0 ? "Sold out" : phase === "reserved" ? "Reserved for you above." : "Buy opens when it's your turn.");
+    setText(
+      item.note,
+      left <= 0 ? "Sold out" : phase === "reserved" ? "Reserved for you above." : "Buy opens when it's your turn.",
+    );
     item.buy.disabled = !buyOpen || left <= 0 || m.buying;
     item.qty.disabled = !buyOpen || left <= 0 || m.buying;
     setAttr(item.buy, "aria-busy", String(m.buying && buyOpen));
@@ -188,7 +252,8 @@ export function render(dom: Dom, m: Model, phase: Phase, now: number, clockNote:
   if (phase !== rs.lastPhase) {
     const previous = rs.lastPhase;
     rs.lastPhase = phase;
-    if (previous !== null) onPhaseChange(dom, phase, [title, view.detail, message].filter(Boolean).join(". "), isSoldOut(m));
+    if (previous !== null)
+      onPhaseChange(dom, phase, [title, view.detail, message].filter(Boolean).join(". "), isSoldOut(m));
   }
 }
 
@@ -199,7 +264,12 @@ function onPhaseChange(dom: Dom, phase: Phase, sentence: string, soldOut: boolea
     announce(dom, sentence);
   }
   const active = document.activeElement as HTMLElement | null;
-  const lost = !active || active === document.body || (active as HTMLButtonElement).disabled || active.closest("[hidden]") !== null || active.offsetParent === null;
+  const lost =
+    !active ||
+    active === document.body ||
+    (active as HTMLButtonElement).disabled ||
+    active.closest("[hidden]") !== null ||
+    active.offsetParent === null;
   if (phase === "admitted") {
     dom.items.find((i) => !i.buy.disabled)?.buy.focus();
   } else if (lost || phase === "reserved" || phase === "sold_out" || phase === "expired") {

@@ -3,12 +3,15 @@
  * `chromium`), never one downloaded by a tool. Each launch gets a fresh profile.
  */
 import { execFileSync } from "node:child_process";
-import { chromium, type Browser, type BrowserContextOptions, type Page } from "playwright-core";
+import { type Browser, type BrowserContextOptions, chromium, type Page } from "playwright-core";
 
 export function chromiumPath(): string | null {
   if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
   try {
-    return execFileSync("sh", ["-c", "command -v chromium || command -v chromium-browser"], { encoding: "utf8" }).trim() || null;
+    return (
+      execFileSync("sh", ["-c", "command -v chromium || command -v chromium-browser"], { encoding: "utf8" }).trim() ||
+      null
+    );
   } catch {
     return null;
   }
@@ -16,11 +19,21 @@ export function chromiumPath(): string | null {
 
 export async function launchBrowser(): Promise<Browser> {
   const executablePath = chromiumPath();
-  if (!executablePath) throw new Error("No Chromium on PATH: install it with `apt-get install -y chromium` (or set CHROMIUM_PATH).");
+  if (!executablePath)
+    throw new Error("No Chromium on PATH: install it with `apt-get install -y chromium` (or set CHROMIUM_PATH).");
   return chromium.launch({
     executablePath,
     // Playwright gives every launch a fresh temporary --user-data-dir of its own.
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-quic",
+    ],
     timeout: 30_000,
   });
 }
@@ -30,7 +43,8 @@ export const PHONE: BrowserContextOptions = {
   deviceScaleFactor: 2,
   isMobile: true,
   hasTouch: true,
-  userAgent: "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Mobile Safari/537.36",
+  userAgent:
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Mobile Safari/537.36",
 };
 
 export const DESKTOP: BrowserContextOptions = { viewport: { width: 1024, height: 900 }, deviceScaleFactor: 1 };
@@ -62,10 +76,16 @@ export async function recordLayoutShifts(page: Page): Promise<void> {
     w.__cls = 0;
     w.__shifts = [];
     new PerformanceObserver((list) => {
-      for (const e of list.getEntries() as Array<PerformanceEntry & { value: number; hadRecentInput: boolean; sources?: Array<{ node?: Node }> }>) {
+      for (const e of list.getEntries() as Array<
+        PerformanceEntry & { value: number; hadRecentInput: boolean; sources?: Array<{ node?: Node }> }
+      >) {
         if (e.hadRecentInput) continue;
         w.__cls += e.value;
-        w.__shifts.push({ value: e.value, at: e.startTime, nodes: (e.sources ?? []).map((s) => (s.node as Element | undefined)?.outerHTML?.slice(0, 80)) });
+        w.__shifts.push({
+          value: e.value,
+          at: e.startTime,
+          nodes: (e.sources ?? []).map((s) => (s.node as Element | undefined)?.outerHTML?.slice(0, 80)),
+        });
       }
     }).observe({ type: "layout-shift", buffered: true });
   });

@@ -8,13 +8,16 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BuildResult, DIST, buildSite } from "../../static-site/build";
+import { type BuildResult, buildSite, DIST } from "../../static-site/build";
 import { admin, shopperToken, uniq, workerUrl } from "../integration/helpers";
-import { DESKTOP, PHONE, launchBrowser, recordLayoutShifts, skewDeviceClock } from "./browser";
+import { DESKTOP, launchBrowser, PHONE, recordLayoutShifts, skewDeviceClock } from "./browser";
 
 // Screenshots land in test-results/ on every run; with UPDATE_SCREENSHOTS=1 they replace
 // the ones in docs/, so running the tests never dirties the work tree by itself.
-const SHOTS = join(import.meta.dirname, process.env.UPDATE_SCREENSHOTS === "1" ? "../../docs/screenshots" : "../../test-results/screenshots");
+const SHOTS = join(
+  import.meta.dirname,
+  process.env.UPDATE_SCREENSHOTS === "1" ? "../../docs/screenshots" : "../../test-results/screenshots",
+);
 const HOUR = 3_600_000;
 /** Time from creating the sale to its start: enough to load both pages and join the queue. */
 const LEAD_MS = 30_000;
@@ -30,10 +33,18 @@ let bob: Shopper; // phone, device clock an hour slow
 
 const phaseOf = (page: Page) => page.locator("#panel").getAttribute("data-phase");
 const waitForPhase = (page: Page, phases: string[], timeout: number) =>
-  page.waitForFunction((want) => want.includes(document.getElementById("panel")?.dataset.phase ?? ""), phases, { timeout, polling: 50 });
+  page.waitForFunction((want) => want.includes(document.getElementById("panel")?.dataset.phase ?? ""), phases, {
+    timeout,
+    polling: 50,
+  });
 const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 
-async function openShopper(options: typeof DESKTOP, skewMs: number, sub: string, via: "link" | "storage"): Promise<Shopper> {
+async function openShopper(
+  options: typeof DESKTOP,
+  skewMs: number,
+  sub: string,
+  via: "link" | "storage",
+): Promise<Shopper> {
   const context = await browser.newContext(options);
   const page = await context.newPage();
   const apiCalls: string[] = [];
@@ -47,7 +58,10 @@ async function openShopper(options: typeof DESKTOP, skewMs: number, sub: string,
   await recordLayoutShifts(page);
   const session = await shopperToken(sub);
   if (via === "storage") await page.addInitScript((t: string) => localStorage.setItem("flashsale.session", t), session);
-  await page.goto(`${workerUrl()}/sales/${saleId}/${via === "link" ? `?session=${encodeURIComponent(session)}` : ""}`, { waitUntil: "load", timeout: 20_000 });
+  await page.goto(`${workerUrl()}/sales/${saleId}/${via === "link" ? `?session=${encodeURIComponent(session)}` : ""}`, {
+    waitUntil: "load",
+    timeout: 20_000,
+  });
   return { context, page, apiCalls, purchases };
 }
 
@@ -60,7 +74,16 @@ beforeAll(async () => {
       end_time: new Date(startMs + 15 * 60_000).toISOString(),
       admission_rate_per_second: 1_000,
       safety_buffer_percent: 0,
-      items: [{ sku_id: "PIXEL-9-PRO", name: "Pixel 9 Pro, 256 GB, Obsidian", flash_price: "499.00", original_price: "999.00", total_stock: 1, per_user_limit: 1 }],
+      items: [
+        {
+          sku_id: "PIXEL-9-PRO",
+          name: "Pixel 9 Pro, 256 GB, Obsidian",
+          flash_price: "499.00",
+          original_price: "999.00",
+          total_stock: 1,
+          per_user_limit: 1,
+        },
+      ],
     },
   });
   if (created.status !== 201) throw new Error(`creating the sale: ${created.status} ${JSON.stringify(created.body)}`);
@@ -88,7 +111,10 @@ describe("a whole flash sale in a real browser", () => {
     expect(html).toContain("Pixel 9 Pro at half price");
     expect(html).toContain("$499.00");
     expect(res.headers.get("cache-control")).toMatch(/max-age=30\b/);
-    const js = await fetch(`${workerUrl()}${build.assets.js}`, { headers: { "accept-encoding": "gzip" }, signal: AbortSignal.timeout(10_000) });
+    const js = await fetch(`${workerUrl()}${build.assets.js}`, {
+      headers: { "accept-encoding": "gzip" },
+      signal: AbortSignal.timeout(10_000),
+    });
     expect(js.status).toBe(200);
     expect(js.headers.get("cache-control")).toContain("immutable");
     expect(build.jsGzipBytes).toBeLessThan(30 * 1024);
@@ -110,7 +136,8 @@ describe("a whole flash sale in a real browser", () => {
     await shot(bob.page, "1-countdown-phone");
     await shot(alice.page, "1-countdown-desktop");
     // Loading the page reached the origin only for the clock and the cacheable status.
-    for (const call of [...alice.apiCalls, ...bob.apiCalls]) expect(call).toMatch(/^GET \/api\/v1\/(time|flash-sale\/[^/]+\/status)$/);
+    for (const call of [...alice.apiCalls, ...bob.apiCalls])
+      expect(call).toMatch(/^GET \/api\/v1\/(time|flash-sale\/[^/]+\/status)$/);
   });
 
   it("lets a shopper join the queue with the keyboard and tells them their place", async () => {
@@ -125,7 +152,11 @@ describe("a whole flash sale in a real browser", () => {
     await expect(bob.page.locator("#panel-detail").textContent()).resolves.toBe("2nd in line");
     // The place is told to screen readers through the polite live region.
     await expect(bob.page.locator("#announcer").getAttribute("aria-live")).resolves.toBe("polite");
-    await bob.page.waitForFunction(() => document.getElementById("announcer")!.textContent!.includes("2nd in line"), null, { timeout: 2_000 });
+    await bob.page.waitForFunction(
+      () => document.getElementById("announcer")!.textContent!.includes("2nd in line"),
+      null,
+      { timeout: 2_000 },
+    );
     await shot(bob.page, "2-in-queue-phone");
     expect(Date.now()).toBeLessThan(startMs);
   });
@@ -141,7 +172,9 @@ describe("a whole flash sale in a real browser", () => {
       }).observe(button, { attributes: true });
     });
     await waitForPhase(alice.page, ["admitted"], LEAD_MS + 15_000);
-    const openedAt = await alice.page.evaluate(() => (window as unknown as { __buyOpenedAt: number | null }).__buyOpenedAt);
+    const openedAt = await alice.page.evaluate(
+      () => (window as unknown as { __buyOpenedAt: number | null }).__buyOpenedAt,
+    );
     expect(openedAt).not.toBeNull();
     expect(openedAt!).toBeGreaterThanOrEqual(startMs - 50);
     expect(openedAt!).toBeLessThan(startMs + 10_000);
@@ -174,8 +207,16 @@ describe("a whole flash sale in a real browser", () => {
 
   it("tells the second shopper at once when stock reopens, and lets them buy it", async () => {
     await alice.page.locator("#panel-secondary").click(); // Cancel reservation: the unit goes back
-    await bob.page.waitForFunction(() => document.getElementById("panel-title")!.textContent!.startsWith("Stock reopened"), null, { timeout: 15_000, polling: 50 });
-    await bob.page.waitForFunction(() => document.getElementById("announcer")!.textContent!.includes("Stock reopened"), null, { timeout: 2_000 });
+    await bob.page.waitForFunction(
+      () => document.getElementById("panel-title")!.textContent!.startsWith("Stock reopened"),
+      null,
+      { timeout: 15_000, polling: 50 },
+    );
+    await bob.page.waitForFunction(
+      () => document.getElementById("announcer")!.textContent!.includes("Stock reopened"),
+      null,
+      { timeout: 2_000 },
+    );
     await shot(bob.page, "6-stock-reopened-phone");
     await waitForPhase(bob.page, ["admitted"], 10_000);
     await bob.page.locator("button.buy").first().click();

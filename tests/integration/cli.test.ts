@@ -20,10 +20,18 @@ function parseRun(run: Run) {
 
 function sale(args: string[], options: { url?: string; untilStdoutLines?: number } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join(ROOT, "node_modules/.bin/tsx"), ["scripts/cli/sale.ts", ...args, "--url", options.url ?? workerUrl()], {
-      cwd: ROOT,
-      env: { ...process.env, ADMIN_TOKEN: adminToken(), PATH: `${join(ROOT, "node_modules/.bin")}:${process.env.PATH}` },
-    });
+    const child = spawn(
+      join(ROOT, "node_modules/.bin/tsx"),
+      ["scripts/cli/sale.ts", ...args, "--url", options.url ?? workerUrl()],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          ADMIN_TOKEN: adminToken(),
+          PATH: `${join(ROOT, "node_modules/.bin")}:${process.env.PATH}`,
+        },
+      },
+    );
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => {
@@ -81,7 +89,11 @@ describe("the admin CLI", () => {
 
     const reconciled = await sale(["reconcile", id, "--json"]);
     expect(reconciled.code, reconciled.stderr).toBe(0);
-    expect(JSON.parse(reconciled.stdout)).toMatchObject({ sale_id: id, excess_cancelled: 0, missing_orders_written: 0 });
+    expect(JSON.parse(reconciled.stdout)).toMatchObject({
+      sale_id: id,
+      excess_cancelled: 0,
+      missing_orders_written: 0,
+    });
 
     const cancelled = await sale(["cancel", id]);
     expect(cancelled.code).toBe(0);
@@ -104,14 +116,20 @@ describe("the admin CLI", () => {
     expect(res.stdout).toBe("");
     const lines = res.stderr.trim().split("\n");
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^sale: .*422 validation_failed.*end_time must be after start_time.*items\[0\]\.flash_price must not exceed/);
+    expect(lines[0]).toMatch(
+      /^sale: .*422 validation_failed.*end_time must be after start_time.*items\[0\]\.flash_price must not exceed/,
+    );
   });
 
   it("says in one line what is wrong with a missing file, a broken file, an unknown sale or an unreachable API", async () => {
     const cases: Array<[string[], RegExp, string | undefined]> = [
       [["create", join(dir, "nope.yaml")], /^sale: cannot read .*nope\.yaml: ENOENT$/, undefined],
       [["create", file("broken.yaml", "name: [unclosed")], /^sale: .*broken\.yaml is not valid YAML/, undefined],
-      [["show", "00000000-0000-4000-8000-000000000000"], /^sale: GET .* refused \(404 not_found\): Sale was not found\.$/, undefined],
+      [
+        ["show", "00000000-0000-4000-8000-000000000000"],
+        /^sale: GET .* refused \(404 not_found\): Sale was not found\.$/,
+        undefined,
+      ],
       [["list"], /^sale: cannot reach the admin API at http:\/\/127\.0\.0\.1:9/, "http://127.0.0.1:9"],
       [["frobnicate"], /^sale: unknown command "frobnicate"/, undefined],
     ];
@@ -125,8 +143,13 @@ describe("the admin CLI", () => {
 
   it("refreshes the live figures with show --watch", async () => {
     const created = parseRun(await sale(["create", file("watch.yaml", example), "--json"]));
-    const res = await sale(["show", created.sale_id, "--watch", "--json", "--interval", "0.3"], { untilStdoutLines: 2 });
-    const frames = res.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const res = await sale(["show", created.sale_id, "--watch", "--json", "--interval", "0.3"], {
+      untilStdoutLines: 2,
+    });
+    const frames = res.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(frames.length).toBeGreaterThanOrEqual(2);
     for (const frame of frames) expect(frame).toMatchObject({ sale_id: created.sale_id, figures: { queued: 0 } });
   });

@@ -63,7 +63,10 @@ export default async function setup(project: TestProject) {
   });
   await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", () => resolve()));
   const controlAddress = control.address();
-  project.provide("controlUrl", `http://127.0.0.1:${typeof controlAddress === "object" && controlAddress ? controlAddress.port : 0}`);
+  project.provide(
+    "controlUrl",
+    `http://127.0.0.1:${typeof controlAddress === "object" && controlAddress ? controlAddress.port : 0}`,
+  );
 
   project.provide("workerUrl", stack.workerUrl!);
   project.provide("upstashUrl", config.upstashUrl);

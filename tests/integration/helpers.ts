@@ -27,7 +27,10 @@ export function neonPool(max = 4) {
 const shopperSecret = new TextEncoder().encode(process.env.SHOPPER_JWT_SECRET ?? "dev-shopper-secret");
 
 /** A session JWT as the shop's login would issue it (API.md "Identities and tokens"). */
-export async function shopperToken(sub: string, options: { accountAgeSeconds?: number; expiresInSeconds?: number } = {}) {
+export async function shopperToken(
+  sub: string,
+  options: { accountAgeSeconds?: number; expiresInSeconds?: number } = {},
+) {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ acct_created: now - (options.accountAgeSeconds ?? 30 * 86_400) })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
@@ -62,4 +65,5 @@ export async function api(
 export const admin = (path: string, init: Parameters<typeof api>[1] = {}) =>
   api(`/api/v1/admin${path}`, { ...init, token: init.token ?? adminToken() });
 
-export const uniq = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+export const uniq = (prefix: string) =>
+  `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;

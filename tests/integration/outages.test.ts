@@ -6,7 +6,8 @@ import { admissionToken, buy, createActiveSale, cutOff, inParallel } from "./sal
 async function ordersInPostgres(saleId: string): Promise<number> {
   const pool = neonPool(1);
   try {
-    return (await pool.query("select count(*)::int as n from flash_sale_orders where sale_id = $1", [saleId])).rows[0].n;
+    return (await pool.query("select count(*)::int as n from flash_sale_orders where sale_id = $1", [saleId])).rows[0]
+      .n;
   } finally {
     await pool.end();
   }
@@ -21,7 +22,11 @@ describe("when a dependency goes away", () => {
   it("keeps selling while Postgres is down, and every reserved order is in Postgres once it is back", async () => {
     const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 100 }] });
     const before = await inParallel(
-      Array.from({ length: 20 }, (_, i) => async () => buy(saleId, await admissionToken(saleId, `pg-before-${i}`, `pgb-${i}`), { sku_id: "PHONE", quantity: 1 })),
+      Array.from(
+        { length: 20 },
+        (_, i) => async () =>
+          buy(saleId, await admissionToken(saleId, `pg-before-${i}`, `pgb-${i}`), { sku_id: "PHONE", quantity: 1 }),
+      ),
       10,
     );
     await cutOff("postgres", true);
@@ -32,7 +37,11 @@ describe("when a dependency goes away", () => {
 
     const started = Date.now();
     const during = await inParallel(
-      Array.from({ length: 50 }, (_, i) => async () => buy(saleId, await admissionToken(saleId, `pg-during-${i}`, `pgd-${i}`), { sku_id: "PHONE", quantity: 1 })),
+      Array.from(
+        { length: 50 },
+        (_, i) => async () =>
+          buy(saleId, await admissionToken(saleId, `pg-during-${i}`, `pgd-${i}`), { sku_id: "PHONE", quantity: 1 }),
+      ),
       10,
     );
     const elapsed = Date.now() - started;

@@ -21,14 +21,19 @@ describe("the purchase decision under a crowd", () => {
     const results = await inParallel(
       attempts.map((at) => async () => ({
         at,
-        res: await buy(saleId, await admissionToken(saleId, at.user, at.device), { sku_id: "PHONE", quantity: at.quantity }),
+        res: await buy(saleId, await admissionToken(saleId, at.user, at.device), {
+          sku_id: "PHONE",
+          quantity: at.quantity,
+        }),
       })),
       200,
     );
 
     const statuses = new Map<number, number>();
     for (const { res } of results) statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-    expect(Object.fromEntries(statuses), JSON.stringify(results.find((r) => r.res.status !== 200)?.res.body)).toEqual({ 200: 10_000 });
+    expect(Object.fromEntries(statuses), JSON.stringify(results.find((r) => r.res.status !== 200)?.res.body)).toEqual({
+      200: 10_000,
+    });
 
     const reserved = results.filter((r) => r.res.body.status === "reserved");
     const units = reserved.reduce((sum, r) => sum + r.at.quantity, 0);

@@ -2,12 +2,13 @@
  * The queue on the real local stack: the Worker in workerd, the SaleQueue object reading
  * the sale's meta and stock from real Redis through the Upstash bridge.
  */
+
+import { jwtVerify } from "jose";
 import { afterAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { jwtVerify } from "jose";
 import { keys } from "../../workers/keys";
-import { until } from "./queue-helpers";
 import { api, shopperToken, upstash, workerUrl } from "./helpers";
+import { until } from "./queue-helpers";
 
 const redis = upstash();
 const created: string[] = [];
@@ -17,7 +18,12 @@ async function activeSale(stock: number): Promise<string> {
   const saleId = crypto.randomUUID();
   created.push(saleId);
   const now = Date.now();
-  await redis.hset(keys.meta(saleId), { start_ms: String(now - 1_000), end_ms: String(now + 600_000), cancelled: "0", skus: "SKU-1" });
+  await redis.hset(keys.meta(saleId), {
+    start_ms: String(now - 1_000),
+    end_ms: String(now + 600_000),
+    cancelled: "0",
+    skus: "SKU-1",
+  });
   await redis.set(keys.stock(saleId, "SKU-1"), String(stock));
   return saleId;
 }
@@ -27,7 +33,11 @@ afterAll(async () => {
 });
 
 let ip = 0;
-async function enter(saleId: string, sub: string, body: unknown = { captcha_token: "dev", device_fingerprint: `fp-${sub}` }) {
+async function enter(
+  saleId: string,
+  sub: string,
+  body: unknown = { captcha_token: "dev", device_fingerprint: `fp-${sub}` },
+) {
   return api(`/api/v1/flash-sale/${saleId}/enter-queue`, {
     token: await shopperToken(sub),
     body,
@@ -35,7 +45,6 @@ async function enter(saleId: string, sub: string, body: unknown = { captcha_toke
     headers: { "cf-connecting-ip": `10.1.${Math.floor(++ip / 250) % 250}.${ip % 250}` },
   });
 }
-
 
 describe("the queue on the local stack", () => {
   it("queues shoppers in arrival order, gives re-entry the same place, and admits them with a valid admission JWT", async () => {
@@ -47,9 +56,16 @@ describe("the queue on the local stack", () => {
     expect([a.body.queue_position, b.body.queue_position]).toEqual([1, 2]);
     expect(again.body).toMatchObject({ queue_position: 1, queue_token: a.body.queue_token });
 
-    const admitted = await until(() => api(`/api/v1/flash-sale/${saleId}/queue/${a.body.queue_token}`), (r) => r.body.state === "admitted");
+    const admitted = await until(
+      () => api(`/api/v1/flash-sale/${saleId}/queue/${a.body.queue_token}`),
+      (r) => r.body.state === "admitted",
+    );
     expect(admitted.body).toMatchObject({ state: "admitted", queue_position: 1 });
-    const { payload } = await jwtVerify(admitted.body.admission_token, new TextEncoder().encode("dev-admission-secret"), { algorithms: ["HS256"] });
+    const { payload } = await jwtVerify(
+      admitted.body.admission_token,
+      new TextEncoder().encode("dev-admission-secret"),
+      { algorithms: ["HS256"] },
+    );
     expect(payload).toMatchObject({ sub: "flow-a", sale: saleId, jti: expect.any(String) });
     expect(payload.exp! - payload.iat!).toBe(60);
   });
@@ -65,7 +81,9 @@ describe("the queue on the local stack", () => {
     expect(answers.filter((r) => r.status !== 200)).toEqual([]);
     expect(answers.map((r) => r.body.queue_position).sort((x, y) => x - y)).toEqual(answers.map((_, i) => i + 1));
     for (let b = 1; b < 10; b++) {
-      expect(Math.min(...batches[b]!.map((r) => r.body.queue_position))).toBeGreaterThan(Math.max(...batches[b - 1]!.map((r) => r.body.queue_position)));
+      expect(Math.min(...batches[b]!.map((r) => r.body.queue_position))).toBeGreaterThan(
+        Math.max(...batches[b - 1]!.map((r) => r.body.queue_position)),
+      );
     }
     const again = await Promise.all([0, 499, 999].map((i) => enter(saleId, `crowd-${Math.floor(i / 100)}-${i % 100}`)));
     const place = (body: any) => ({ queue_position: body.queue_position, queue_token: body.queue_token });
@@ -89,13 +107,18 @@ describe("the queue on the local stack", () => {
   it("tells a connected shopper sold_out within 1 s of stock reaching zero, and admits again when units return", async () => {
     const saleId = await activeSale(0);
     const a = await enter(saleId, "sock-a");
-    const socket = new WebSocket(`${workerUrl().replace("http", "ws")}/api/v1/flash-sale/${saleId}/queue/${a.body.queue_token}`);
+    const socket = new WebSocket(
+      `${workerUrl().replace("http", "ws")}/api/v1/flash-sale/${saleId}/queue/${a.body.queue_token}`,
+    );
     const states: string[] = [];
     const seen = (state: string, timeoutMs: number) =>
       new Promise<number>((resolve, reject) => {
         const started = Date.now();
         if (states.includes(state)) return resolve(0);
-        const timer = setTimeout(() => reject(new Error(`no ${state} within ${timeoutMs} ms; saw ${states.join(",")}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no ${state} within ${timeoutMs} ms; saw ${states.join(",")}`)),
+          timeoutMs,
+        );
         socket.on("message", function onMessage(data) {
           if (JSON.parse(String(data)).state !== state) return;
           clearTimeout(timer);

@@ -5,15 +5,14 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { keys } from "../../workers/keys";
-import { until } from "./queue-helpers";
 import { admin, api, shopperToken, upstash } from "./helpers";
+import { until } from "./queue-helpers";
 
 const redis = upstash();
 const created: string[] = [];
 afterAll(async () => {
   for (const saleId of created) await admin(`/sales/${saleId}/cancel`, { body: {} }).catch(() => undefined);
 });
-
 
 describe("a sharded queue on the local stack", () => {
   it("spreads entrants over shards, numbers them once in arrival order, admits them, and tells them sold_out", async () => {
@@ -46,15 +45,34 @@ describe("a sharded queue on the local stack", () => {
     const tokens: string[] = entered.map((r) => r.body.queue_token);
     expect(new Set(tokens.map((t) => t.split(".")[0])).size).toBeGreaterThan(1);
 
-    const views = await Promise.all(tokens.map((t) => until(() => api(`/api/v1/flash-sale/${saleId}/queue/${t}`), (r) => r.body.queue_position !== null)));
+    const views = await Promise.all(
+      tokens.map((t) =>
+        until(
+          () => api(`/api/v1/flash-sale/${saleId}/queue/${t}`),
+          (r) => r.body.queue_position !== null,
+        ),
+      ),
+    );
     expect(views.map((v) => v.body.queue_position).sort((a, b) => a - b)).toEqual(tokens.map((_, i) => i + 1));
 
-    const admitted = await until(() => api(`/api/v1/flash-sale/${saleId}/queue/${tokens[0]}`), (r) => r.body.state === "admitted", 10_000);
+    const admitted = await until(
+      () => api(`/api/v1/flash-sale/${saleId}/queue/${tokens[0]}`),
+      (r) => r.body.state === "admitted",
+      10_000,
+    );
     expect(admitted.body.admission_token).toMatch(/^ey/);
 
     await redis.set(keys.stock(saleId, "Q-SHARD"), "0");
     const t0 = Date.now();
-    const soldOut = await Promise.all(tokens.map((t) => until(() => api(`/api/v1/flash-sale/${saleId}/queue/${t}`), (r) => r.body.state === "sold_out", 3_000)));
+    const soldOut = await Promise.all(
+      tokens.map((t) =>
+        until(
+          () => api(`/api/v1/flash-sale/${saleId}/queue/${t}`),
+          (r) => r.body.state === "sold_out",
+          3_000,
+        ),
+      ),
+    );
     expect(soldOut.every((r) => r.body.state === "sold_out")).toBe(true);
     expect(Date.now() - t0).toBeLessThan(2_000);
   });

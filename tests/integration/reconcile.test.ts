@@ -8,7 +8,10 @@ describe("reconciliation", () => {
     const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 10 }] });
     const orders: string[] = [];
     const purchase = async (i: number) => {
-      const res = await buy(saleId, await admissionToken(saleId, `recon-${i}`, `recon-dev-${i}`), { sku_id: "PHONE", quantity: 1 });
+      const res = await buy(saleId, await admissionToken(saleId, `recon-${i}`, `recon-dev-${i}`), {
+        sku_id: "PHONE",
+        quantity: 1,
+      });
       expect(res.body.status).toBe("reserved");
       orders.push(res.body.order_id);
       await new Promise((r) => setTimeout(r, 5)); // distinct reservation times
@@ -24,7 +27,13 @@ describe("reconciliation", () => {
     expect(report.body.excess_cancelled).toBe(3);
     expect(new Set(report.body.cancelled_order_ids)).toEqual(new Set(orders.slice(10)));
     expect(report.body.items).toEqual([
-      expect.objectContaining({ sku_id: "PHONE", total_stock: 10, units_held: 10, orders_reserved: 10, excess_cancelled: 3 }),
+      expect.objectContaining({
+        sku_id: "PHONE",
+        total_stock: 10,
+        units_held: 10,
+        orders_reserved: 10,
+        excess_cancelled: 3,
+      }),
     ]);
 
     const pool = neonPool(1);
@@ -50,7 +59,9 @@ describe("reconciliation", () => {
     const pool = neonPool(1);
     // Wait for the background write, then lose the row and the outbox entry both.
     for (let i = 0; i < 50; i++) {
-      const n = (await pool.query("select count(*)::int as n from flash_sale_orders where order_id = $1", [res.body.order_id])).rows[0].n;
+      const n = (
+        await pool.query("select count(*)::int as n from flash_sale_orders where order_id = $1", [res.body.order_id])
+      ).rows[0].n;
       if (n === 1) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -59,7 +70,10 @@ describe("reconciliation", () => {
 
     const report = await admin(`/sales/${saleId}/reconcile`, { method: "POST" });
     expect(report.body.missing_orders_written).toBe(1);
-    const { rows } = await pool.query("select status, quantity, reservation_token from flash_sale_orders where order_id = $1", [res.body.order_id]);
+    const { rows } = await pool.query(
+      "select status, quantity, reservation_token from flash_sale_orders where order_id = $1",
+      [res.body.order_id],
+    );
     await pool.end();
     expect(rows).toEqual([{ status: "reserved", quantity: 2, reservation_token: res.body.reservation_token }]);
   });

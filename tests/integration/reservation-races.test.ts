@@ -19,9 +19,16 @@ describe("payment against the deadline", () => {
     const reservations = await Promise.all(
       Array.from({ length: 1_000 }, async (_, i) => {
         const d = await decide({
-          saleId, userId: `racer-${i}`, skuId: "PHONE", quantity: 1, nowMs: t0, idempotencyKey: `race-${i}`,
-          requestHash: await requestHash("PHONE", 1), device: `racer-device-${i}`,
-          reservationToken: newReservationToken(saleId), orderId: crypto.randomUUID(),
+          saleId,
+          userId: `racer-${i}`,
+          skuId: "PHONE",
+          quantity: 1,
+          nowMs: t0,
+          idempotencyKey: `race-${i}`,
+          requestHash: await requestHash("PHONE", 1),
+          device: `racer-device-${i}`,
+          reservationToken: newReservationToken(saleId),
+          orderId: crypto.randomUUID(),
         });
         if (d.kind !== "reserved") throw new Error(`setup: ${d.kind}`);
         return { token: d.reservationToken, deadline: d.deadlineMs, user: `racer-${i}` };

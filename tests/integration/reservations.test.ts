@@ -1,10 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { keys } from "../../workers/keys";
-import { api, admin, neonPool, shopperToken, upstash } from "./helpers";
+import { admin, api, neonPool, shopperToken, upstash } from "./helpers";
 import { admissionToken, buy, createActiveSale } from "./sale-fixtures";
 
 async function reserve(saleId: string, shopper: string, quantity = 1) {
-  const res = await buy(saleId, await admissionToken(saleId, shopper, `${shopper}-device`), { sku_id: "PHONE", quantity });
+  const res = await buy(saleId, await admissionToken(saleId, shopper, `${shopper}-device`), {
+    sku_id: "PHONE",
+    quantity,
+  });
   expect(res.body.status).toBe("reserved");
   return res.body as { reservation_token: string; order_id: string; payment_deadline: string };
 }
@@ -46,29 +49,48 @@ describe("reservations", () => {
     const r = await reserve(saleId, "owner-1");
     const mine = await api(`/api/v1/reservations/${r.reservation_token}`, { token: await shopperToken("owner-1") });
     expect(mine.status).toBe(200);
-    expect(mine.body).toMatchObject({ status: "reserved", order_id: r.order_id, sku_id: "PHONE", quantity: 1, payment_deadline: r.payment_deadline });
+    expect(mine.body).toMatchObject({
+      status: "reserved",
+      order_id: r.order_id,
+      sku_id: "PHONE",
+      quantity: 1,
+      payment_deadline: r.payment_deadline,
+    });
     expect(new Date(r.payment_deadline).getTime() - Date.now()).toBeGreaterThan(590_000);
-    const theirs = await api(`/api/v1/reservations/${r.reservation_token}`, { token: await shopperToken("someone-else") });
+    const theirs = await api(`/api/v1/reservations/${r.reservation_token}`, {
+      token: await shopperToken("someone-else"),
+    });
     expect(theirs.status).toBe(403);
     expect((await api(`/api/v1/reservations/${r.reservation_token}`)).status).toBe(401);
-    expect((await api(`/api/v1/reservations/${saleId}.AAAAAAAAAAAAAAAAAAAAAA`, { token: await shopperToken("owner-1") })).status).toBe(404);
+    expect(
+      (await api(`/api/v1/reservations/${saleId}.AAAAAAAAAAAAAAAAAAAAAA`, { token: await shopperToken("owner-1") }))
+        .status,
+    ).toBe(404);
     expect((await api(`/api/v1/reservations/not-a-token`, { token: await shopperToken("owner-1") })).status).toBe(404);
   });
 
   it("gives the shopper the sale's own payment window, and refuses a window too short to pay in", async () => {
-    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 5 }], paymentDeadlineSeconds: 120 });
+    const { saleId } = await createActiveSale({
+      items: [{ sku_id: "PHONE", total_stock: 5 }],
+      paymentDeadlineSeconds: 120,
+    });
     const r = await reserve(saleId, "quick-payer");
     const window = new Date(r.payment_deadline).getTime() - Date.now();
     expect(window).toBeGreaterThan(110_000);
     expect(window).toBeLessThanOrEqual(120_000);
     const refused = await admin("/sales", {
       body: {
-        name: "Too quick", start_time: new Date(Date.now() + 60_000).toISOString(), end_time: new Date(Date.now() + 120_000).toISOString(),
-        payment_deadline_seconds: 5, items: [{ sku_id: "X", name: "X", flash_price: "1.00", original_price: "2.00", total_stock: 1 }],
+        name: "Too quick",
+        start_time: new Date(Date.now() + 60_000).toISOString(),
+        end_time: new Date(Date.now() + 120_000).toISOString(),
+        payment_deadline_seconds: 5,
+        items: [{ sku_id: "X", name: "X", flash_price: "1.00", original_price: "2.00", total_stock: 1 }],
       },
     });
     expect(refused.status).toBe(422);
-    expect(refused.body.details).toEqual([{ field: "payment_deadline_seconds", problem: "must be a whole number from 60 to 86400" }]);
+    expect(refused.body.details).toEqual([
+      { field: "payment_deadline_seconds", problem: "must be a whole number from 60 to 86400" },
+    ]);
   });
 
   it("gives the units back at once when its owner cancels, and only once", async () => {
@@ -77,7 +99,10 @@ describe("reservations", () => {
     const redis = upstash();
     expect(await redis.get(keys.stock(saleId, "PHONE"))).toBe("3");
     const token = await shopperToken("canceller");
-    const other = await api(`/api/v1/reservations/${r.reservation_token}/cancel`, { method: "POST", token: await shopperToken("intruder") });
+    const other = await api(`/api/v1/reservations/${r.reservation_token}/cancel`, {
+      method: "POST",
+      token: await shopperToken("intruder"),
+    });
     expect(other.status).toBe(403);
     const [a, b] = await Promise.all([
       api(`/api/v1/reservations/${r.reservation_token}/cancel`, { method: "POST", token }),
@@ -94,7 +119,15 @@ describe("reservations", () => {
   it("is paid when the shop confirms before the deadline, and a paid reservation cannot be cancelled", async () => {
     const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 5 }] });
     const r = await reserve(saleId, "payer");
-    expect((await api(`/api/v1/reservations/${r.reservation_token}/confirm`, { method: "POST", body: {}, token: await shopperToken("payer") })).status).toBe(401);
+    expect(
+      (
+        await api(`/api/v1/reservations/${r.reservation_token}/confirm`, {
+          method: "POST",
+          body: {},
+          token: await shopperToken("payer"),
+        })
+      ).status,
+    ).toBe(401);
     const paid = await admin(`/../reservations/${r.reservation_token}/confirm`, {
       body: { payment_method_fingerprint: "pm-123", shipping_address: "1 Main St" },
     });
@@ -102,7 +135,10 @@ describe("reservations", () => {
     expect(paid.body.status).toBe("paid");
     const again = await admin(`/../reservations/${r.reservation_token}/confirm`, { body: {} });
     expect(again.status).toBe(200);
-    const cancel = await api(`/api/v1/reservations/${r.reservation_token}/cancel`, { method: "POST", token: await shopperToken("payer") });
+    const cancel = await api(`/api/v1/reservations/${r.reservation_token}/cancel`, {
+      method: "POST",
+      token: await shopperToken("payer"),
+    });
     expect(cancel.status).toBe(409);
     expect(await upstash().get(keys.stock(saleId, "PHONE"))).toBe("4");
     expect(await eventually(async () => (await orderStatus(r.order_id)) === "paid")).toBe(true);
@@ -142,18 +178,33 @@ describe("reservations", () => {
     const c = await reserve(saleId, "fraud-c");
     const confirm = (token: string, body: object) => admin(`/../reservations/${token}/confirm`, { body });
 
-    expect((await confirm(a.reservation_token, { payment_method_fingerprint: "card-1", shipping_address: "1 Main St., Springfield" })).status).toBe(200);
+    expect(
+      (
+        await confirm(a.reservation_token, {
+          payment_method_fingerprint: "card-1",
+          shipping_address: "1 Main St., Springfield",
+        })
+      ).status,
+    ).toBe(200);
     const sameCard = await confirm(b.reservation_token, { payment_method_fingerprint: "card-1" });
     expect(sameCard.status).toBe(409);
     expect(sameCard.body.error).toBe("payment_method_used");
     // Refused, not spent: the reservation still waits for a proper payment.
-    const stillReserved = await api(`/api/v1/reservations/${b.reservation_token}`, { token: await shopperToken("fraud-b") });
+    const stillReserved = await api(`/api/v1/reservations/${b.reservation_token}`, {
+      token: await shopperToken("fraud-b"),
+    });
     expect(stillReserved.body.status).toBe("reserved");
     expect((await confirm(b.reservation_token, { payment_method_fingerprint: "card-2" })).status).toBe(200);
 
-    const sameAddress = await confirm(c.reservation_token, { payment_method_fingerprint: "card-3", shipping_address: "  1 MAIN st springfield " });
+    const sameAddress = await confirm(c.reservation_token, {
+      payment_method_fingerprint: "card-3",
+      shipping_address: "  1 MAIN st springfield ",
+    });
     expect(sameAddress.status).toBe(409);
     expect(sameAddress.body.error).toBe("shipping_address_used");
-    expect((await confirm(c.reservation_token, { payment_method_fingerprint: "card-3", shipping_address: "2 Elm St" })).status).toBe(200);
+    expect(
+      (await confirm(c.reservation_token, { payment_method_fingerprint: "card-3", shipping_address: "2 Elm St" }))
+        .status,
+    ).toBe(200);
   });
 });

@@ -1,5 +1,4 @@
-import { describe, expect, it } from "vitest";
-import { inject } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { keys } from "../../workers/keys";
 import { admin, neonPool, upstash } from "./helpers";
 import { admissionToken, buy, createActiveSale } from "./sale-fixtures";
@@ -28,8 +27,14 @@ describe("a finished sale's Redis state", () => {
   it("is freed a week after the end, once every order is in Postgres and no reservation is pending", async () => {
     const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 5 }] });
     const redis = upstash();
-    const paid = await buy(saleId, await admissionToken(saleId, "retire-payer", "rp"), { sku_id: "PHONE", quantity: 1 });
-    const pending = await buy(saleId, await admissionToken(saleId, "retire-pending", "rq"), { sku_id: "PHONE", quantity: 1 });
+    const paid = await buy(saleId, await admissionToken(saleId, "retire-payer", "rp"), {
+      sku_id: "PHONE",
+      quantity: 1,
+    });
+    const pending = await buy(saleId, await admissionToken(saleId, "retire-pending", "rq"), {
+      sku_id: "PHONE",
+      quantity: 1,
+    });
     expect((await admin(`/../reservations/${paid.body.reservation_token}/confirm`, { body: {} })).status).toBe(200);
     expect((await admin(`/sales/${saleId}/reconcile`, { method: "POST" })).status).toBe(200);
 
@@ -45,7 +50,10 @@ describe("a finished sale's Redis state", () => {
     });
     expect(cancel.status).toBe(200);
     // An order not yet written to Postgres keeps everything too.
-    await redis.rpush(keys.outbox(saleId), JSON.stringify({ t: "cancelled", order_id: crypto.randomUUID(), sale_id: saleId, token: "x", at_ms: Date.now() }));
+    await redis.rpush(
+      keys.outbox(saleId),
+      JSON.stringify({ t: "cancelled", order_id: crypto.randomUUID(), sale_id: saleId, token: "x", at_ms: Date.now() }),
+    );
     await redis.set(`${keys.outbox(saleId)}:lock`, "held-by-test", { px: 5_000 });
     await cron();
     expect((await saleKeys(saleId)).length).toBeGreaterThan(0);
@@ -56,7 +64,9 @@ describe("a finished sale's Redis state", () => {
     expect(await saleKeys(saleId)).toEqual([]);
     expect(await redis.sismember(keys.activeSales(), saleId)).toBe(0);
     const pool = neonPool(1);
-    const { rows } = await pool.query("select status from flash_sale_orders where sale_id = $1 order by status", [saleId]);
+    const { rows } = await pool.query("select status from flash_sale_orders where sale_id = $1 order by status", [
+      saleId,
+    ]);
     await pool.end();
     expect(rows.map((r: { status: string }) => r.status).sort()).toEqual(["cancelled", "paid"]);
   }, 60_000);
@@ -68,7 +78,11 @@ describe("a finished sale's Redis state", () => {
     await redis.del(...(await saleKeys(saleId)));
     const res = await fetch(`${inject("workerUrl")}/api/v1/flash-sale/${saleId}/status`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ sale_id: saleId, status: "ended", items: [{ sku_id: "PHONE", total_stock: 5 }] });
+    expect(await res.json()).toMatchObject({
+      sale_id: saleId,
+      status: "ended",
+      items: [{ sku_id: "PHONE", total_stock: 5 }],
+    });
     expect(await saleKeys(saleId)).toEqual([]);
   });
 });

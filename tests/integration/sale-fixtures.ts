@@ -7,7 +7,13 @@ import { inject } from "vitest";
 import { mintAdmissionToken } from "../../workers/auth/admission";
 import { admin } from "./helpers";
 
-export type FixtureItem = { sku_id: string; total_stock: number; per_user_limit?: number; flash_price?: string; original_price?: string };
+export type FixtureItem = {
+  sku_id: string;
+  total_stock: number;
+  per_user_limit?: number;
+  flash_price?: string;
+  original_price?: string;
+};
 
 const admissionSecret = process.env.ADMISSION_JWT_SECRET ?? "dev-admission-secret";
 
@@ -26,8 +32,12 @@ export async function createSale(options: {
       start_time: new Date(start).toISOString(),
       end_time: new Date(start + (options.durationMs ?? 3_600_000)).toISOString(),
       safety_buffer_percent: 0,
-      ...(options.paymentDeadlineSeconds === undefined ? {} : { payment_deadline_seconds: options.paymentDeadlineSeconds }),
-      ...(options.admissionRatePerSecond === undefined ? {} : { admission_rate_per_second: options.admissionRatePerSecond }),
+      ...(options.paymentDeadlineSeconds === undefined
+        ? {}
+        : { payment_deadline_seconds: options.paymentDeadlineSeconds }),
+      ...(options.admissionRatePerSecond === undefined
+        ? {}
+        : { admission_rate_per_second: options.admissionRatePerSecond }),
       items: options.items.map((i) => ({
         sku_id: i.sku_id,
         name: `Item ${i.sku_id}`,
@@ -46,7 +56,11 @@ export async function createSale(options: {
 }
 
 /** A sale already open for purchases. */
-export async function createActiveSale(options: { items: FixtureItem[]; durationMs?: number; paymentDeadlineSeconds?: number }) {
+export async function createActiveSale(options: {
+  items: FixtureItem[];
+  durationMs?: number;
+  paymentDeadlineSeconds?: number;
+}) {
   const sale = await createSale({ ...options, startInMs: 1_200 });
   const wait = sale.startMs - Date.now() + 50;
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -54,14 +68,23 @@ export async function createActiveSale(options: { items: FixtureItem[]; duration
 }
 
 export async function admissionToken(saleId: string, shopper: string, device?: string, nowMs?: number) {
-  const { token } = await mintAdmissionToken(admissionSecret, { sub: shopper, saleId, jti: crypto.randomUUID(), device }, nowMs);
+  const { token } = await mintAdmissionToken(
+    admissionSecret,
+    { sub: shopper, saleId, jti: crypto.randomUUID(), device },
+    nowMs,
+  );
   return token;
 }
 
 /** How many purchase calls were retried after a lost connection (reported by load tests). */
 export let networkRetries = 0;
 
-export async function buy(saleId: string, token: string, body: unknown, idempotencyKey: string | null = crypto.randomUUID()) {
+export async function buy(
+  saleId: string,
+  token: string,
+  body: unknown,
+  idempotencyKey: string | null = crypto.randomUUID(),
+) {
   const headers: Record<string, string> = { authorization: `Bearer ${token}`, "content-type": "application/json" };
   if (idempotencyKey !== null) headers["idempotency-key"] = idempotencyKey;
   // A connection lost before the answer is retried with the same Idempotency-Key, as a

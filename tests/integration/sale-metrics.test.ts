@@ -6,7 +6,11 @@ describe("a sale's metrics", () => {
   it("count what happened and how long purchase decisions took", async () => {
     const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 30 }] });
     const answers = await inParallel(
-      Array.from({ length: 40 }, (_, i) => async () => buy(saleId, await admissionToken(saleId, `metric-${i}`, `metric-dev-${i}`), { sku_id: "PHONE", quantity: 1 })),
+      Array.from(
+        { length: 40 },
+        (_, i) => async () =>
+          buy(saleId, await admissionToken(saleId, `metric-${i}`, `metric-dev-${i}`), { sku_id: "PHONE", quantity: 1 }),
+      ),
       8,
     );
     expect(answers.filter((a) => a.body.status === "reserved")).toHaveLength(30);

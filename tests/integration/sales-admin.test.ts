@@ -29,7 +29,14 @@ describe("creating a sale", () => {
       prewarmed_at: null,
       items: [
         { sku_id: "CASE-1", flash_price: "5.00", original_price: "20.00", total_stock: 55, per_user_limit: 1 },
-        { sku_id: "PHONE-1", name: "Phone", flash_price: "499.00", original_price: "999.00", total_stock: 1000, per_user_limit: 2 },
+        {
+          sku_id: "PHONE-1",
+          name: "Phone",
+          flash_price: "499.00",
+          original_price: "999.00",
+          total_stock: 1000,
+          per_user_limit: 2,
+        },
       ],
     });
     expect(res.body.sale_id).toMatch(/^[0-9a-f-]{36}$/);
@@ -41,34 +48,82 @@ describe("creating a sale", () => {
     ["that starts in the past by the server's clock", { start_time: inSeconds(-5) }, "start_time", /future/],
     ["with a time that is not ISO-8601", { start_time: "next tuesday" }, "start_time", /ISO-8601/],
     ["with no items", { items: [] }, "items", /at least one/],
-    ["with zero stock", { items: [{ sku_id: "A", name: "A", flash_price: 1, original_price: 2, total_stock: 0 }] }, "items[0].total_stock", /whole number from 1/],
-    ["with a fractional stock", { items: [{ sku_id: "A", name: "A", flash_price: 1, original_price: 2, total_stock: 2.5 }] }, "items[0].total_stock", /whole number/],
-    ["with a zero flash price", { items: [{ sku_id: "A", name: "A", flash_price: "0.00", original_price: 2, total_stock: 1 }] }, "items[0].flash_price", /above 0/],
-    ["with a negative original price", { items: [{ sku_id: "A", name: "A", flash_price: 1, original_price: -2, total_stock: 1 }] }, "items[0].original_price", /above 0/],
-    ["whose flash price exceeds the original", { items: [{ sku_id: "A", name: "A", flash_price: "10.01", original_price: "10.00", total_stock: 1 }] }, "items[0].flash_price", /must not exceed the original price/],
-    ["with a price of more than two decimal places", { items: [{ sku_id: "A", name: "A", flash_price: 1.005, original_price: 2, total_stock: 1 }] }, "items[0].flash_price", /two decimal places/],
+    [
+      "with zero stock",
+      { items: [{ sku_id: "A", name: "A", flash_price: 1, original_price: 2, total_stock: 0 }] },
+      "items[0].total_stock",
+      /whole number from 1/,
+    ],
+    [
+      "with a fractional stock",
+      { items: [{ sku_id: "A", name: "A", flash_price: 1, original_price: 2, total_stock: 2.5 }] },
+      "items[0].total_stock",
+      /whole number/,
+    ],
+    [
+      "with a zero flash price",
+      { items: [{ sku_id: "A", name: "A", flash_price: "0.00", original_price: 2, total_stock: 1 }] },
+      "items[0].flash_price",
+      /above 0/,
+    ],
+    [
+      "with a negative original price",
+      { items: [{ sku_id: "A", name: "A", flash_price: 1, original_price: -2, total_stock: 1 }] },
+      "items[0].original_price",
+      /above 0/,
+    ],
+    [
+      "whose flash price exceeds the original",
+      { items: [{ sku_id: "A", name: "A", flash_price: "10.01", original_price: "10.00", total_stock: 1 }] },
+      "items[0].flash_price",
+      /must not exceed the original price/,
+    ],
+    [
+      "with a price of more than two decimal places",
+      { items: [{ sku_id: "A", name: "A", flash_price: 1.005, original_price: 2, total_stock: 1 }] },
+      "items[0].flash_price",
+      /two decimal places/,
+    ],
     [
       "that lists a SKU twice",
-      { items: [{ sku_id: "A", name: "A", flash_price: 1, original_price: 2, total_stock: 1 }, { sku_id: "A", name: "B", flash_price: 1, original_price: 2, total_stock: 1 }] },
+      {
+        items: [
+          { sku_id: "A", name: "A", flash_price: 1, original_price: 2, total_stock: 1 },
+          { sku_id: "A", name: "B", flash_price: 1, original_price: 2, total_stock: 1 },
+        ],
+      },
       "items[1].sku_id",
       /duplicates SKU A/,
     ],
-    ["with a SKU id that would break the key layout", { items: [{ sku_id: "A,B", name: "A", flash_price: 1, original_price: 2, total_stock: 1 }] }, "items[0].sku_id", /letters, digits/],
-    ["with a per-user limit below 1", { items: [{ sku_id: "A", name: "A", flash_price: 1, original_price: 2, total_stock: 1, per_user_limit: 0 }] }, "items[0].per_user_limit", /from 1/],
+    [
+      "with a SKU id that would break the key layout",
+      { items: [{ sku_id: "A,B", name: "A", flash_price: 1, original_price: 2, total_stock: 1 }] },
+      "items[0].sku_id",
+      /letters, digits/,
+    ],
+    [
+      "with a per-user limit below 1",
+      { items: [{ sku_id: "A", name: "A", flash_price: 1, original_price: 2, total_stock: 1, per_user_limit: 0 }] },
+      "items[0].per_user_limit",
+      /from 1/,
+    ],
     ["with an unknown pre-queue mode", { pre_queue_mode: "lottery" }, "pre_queue_mode", /fifo or random/],
     ["with a safety buffer of 100%", { safety_buffer_percent: 100 }, "safety_buffer_percent", /below 100/],
     ["with an admission rate of zero", { admission_rate_per_second: 0 }, "admission_rate_per_second", /from 1/],
   ];
 
-  it.each(refusals)("refuses a sale %s, naming the problem, and writes nothing", async (_what, overrides, field, problem) => {
-    const body = saleBody(overrides);
-    const res = await admin("/sales", { body });
-    expect(res.status).toBe(422);
-    expect(res.body.error).toBe("validation_failed");
-    expect(res.body.details).toContainEqual({ field, problem: expect.stringMatching(problem) });
-    expect(res.body.message).toContain(field);
-    expect(await salesNamed(body.name)).toBe(0);
-  });
+  it.each(refusals)(
+    "refuses a sale %s, naming the problem, and writes nothing",
+    async (_what, overrides, field, problem) => {
+      const body = saleBody(overrides);
+      const res = await admin("/sales", { body });
+      expect(res.status).toBe(422);
+      expect(res.body.error).toBe("validation_failed");
+      expect(res.body.details).toContainEqual({ field, problem: expect.stringMatching(problem) });
+      expect(res.body.message).toContain(field);
+      expect(await salesNamed(body.name)).toBe(0);
+    },
+  );
 
   it("names every problem of a definition in one answer", async () => {
     const body = saleBody({
@@ -79,7 +134,14 @@ describe("creating a sale", () => {
     const res = await admin("/sales", { body });
     expect(res.status).toBe(422);
     expect(res.body.details.map((d: { field: string }) => d.field).sort()).toEqual(
-      ["end_time", "items[0].flash_price", "items[0].name", "items[0].per_user_limit", "items[0].total_stock", "start_time"].sort(),
+      [
+        "end_time",
+        "items[0].flash_price",
+        "items[0].name",
+        "items[0].per_user_limit",
+        "items[0].total_stock",
+        "start_time",
+      ].sort(),
     );
     expect(await salesNamed(body.name)).toBe(0);
   });
@@ -113,7 +175,14 @@ describe("reading sales", () => {
 
     const before = await admin(`/sales/${sale.sale_id}`);
     expect(before.status).toBe(200);
-    expect(before.body.figures).toMatchObject({ queued: 0, admitted: 0, reserved: 0, paid: 0, expired: 0, remaining: null });
+    expect(before.body.figures).toMatchObject({
+      queued: 0,
+      admitted: 0,
+      reserved: 0,
+      paid: 0,
+      expired: 0,
+      remaining: null,
+    });
     expect(before.body.figures.orders).toEqual({ reserved: 0, paid: 0, cancelled: 0, expired: 0 });
 
     await admin(`/sales/${sale.sale_id}/prewarm`, { method: "POST" });
@@ -122,12 +191,20 @@ describe("reading sales", () => {
     await redis.decrby(`fs:{${sale.sale_id}}:stock:PHONE-1`, 5);
     const after = await admin(`/sales/${sale.sale_id}`);
     expect(after.body.figures).toMatchObject({ reserved: 3, paid: 2, expired: 0, remaining: 990 - 5 + 55 - 0 });
-    expect(after.body.items.find((i: { sku_id: string }) => i.sku_id === "PHONE-1")).toMatchObject({ loaded: 990, remaining: 985 });
+    expect(after.body.items.find((i: { sku_id: string }) => i.sku_id === "PHONE-1")).toMatchObject({
+      loaded: 990,
+      remaining: 985,
+    });
   });
 
   it("answers an unknown sale, and a sale id that is not a UUID, with 404", async () => {
     for (const id of ["00000000-0000-4000-8000-000000000000", "not-a-uuid"]) {
-      for (const [path, method] of [["", "GET"], ["/prewarm", "POST"], ["/cancel", "POST"], ["/reconcile", "POST"]] as const) {
+      for (const [path, method] of [
+        ["", "GET"],
+        ["/prewarm", "POST"],
+        ["/cancel", "POST"],
+        ["/reconcile", "POST"],
+      ] as const) {
         const res = await admin(`/sales/${id}${path}`, { method });
         expect(res.status, `${method} ${id}${path}`).toBe(404);
         expect(res.body.error).toBe("not_found");

@@ -9,7 +9,9 @@ async function hash(name: string): Promise<Record<string, string> | null> {
   if (!raw) return null;
   const pairs = Array.isArray(raw) ? raw : Object.entries(raw as object).flat();
   if (pairs.length === 0) return null;
-  return Object.fromEntries(Array.from({ length: pairs.length / 2 }, (_, i) => [String(pairs[2 * i]), String(pairs[2 * i + 1])]));
+  return Object.fromEntries(
+    Array.from({ length: pairs.length / 2 }, (_, i) => [String(pairs[2 * i]), String(pairs[2 * i + 1])]),
+  );
 }
 
 /** Fires the Worker's cron handler the way the scheduler would. */
@@ -49,7 +51,12 @@ describe("pre-warming a sale", () => {
       loaded: "900",
       limit: "2",
     });
-    expect(await hash(key(sale.sale_id, "item:CASE-1"))).toMatchObject({ price: "5.00", total: "55", loaded: "50", limit: "1" });
+    expect(await hash(key(sale.sale_id, "item:CASE-1"))).toMatchObject({
+      price: "5.00",
+      total: "55",
+      loaded: "50",
+      limit: "1",
+    });
     expect(await upstash().get(key(sale.sale_id, "stock:PHONE-1"))).toBe("900");
     expect(await upstash().get(key(sale.sale_id, "stock:CASE-1"))).toBe("50");
     expect(await upstash().sismember("fs:active-sales", sale.sale_id)).toBe(1);
@@ -57,7 +64,9 @@ describe("pre-warming a sale", () => {
   });
 
   it("holds back 1% by default, rounding the buffer down", async () => {
-    const sale = await createSale({ items: [{ sku_id: "S", name: "S", flash_price: 1, original_price: 1, total_stock: 199 }] });
+    const sale = await createSale({
+      items: [{ sku_id: "S", name: "S", flash_price: 1, original_price: 1, total_stock: 199 }],
+    });
     const res = await admin(`/sales/${sale.sale_id}/prewarm`, { method: "POST" });
     expect(res.body.items).toEqual([{ sku_id: "S", total_stock: 199, loaded: 198 }]);
   });

@@ -1,13 +1,13 @@
 import { Redis as IORedis } from "ioredis";
-import { afterAll, describe, expect, it } from "vitest";
-import { inject } from "vitest";
+import { afterAll, describe, expect, inject, it } from "vitest";
 import { admin, api, neonPool, upstash } from "./helpers";
 import { createSale, inSeconds, sleep } from "./sales-fixtures";
 
 const pool = neonPool(2);
 afterAll(() => pool.end());
 
-const status = (saleId: string, init: Parameters<typeof api>[1] = {}) => api(`/api/v1/flash-sale/${saleId}/status`, init);
+const status = (saleId: string, init: Parameters<typeof api>[1] = {}) =>
+  api(`/api/v1/flash-sale/${saleId}/status`, init);
 
 /** Polls until the status reads `want`, returning the local clock (the server's: same machine) when it did. */
 async function waitForStatus(saleId: string, want: string, timeoutMs = 15_000, init: Parameters<typeof api>[1] = {}) {
@@ -36,8 +36,24 @@ describe("the shopper's sale status", () => {
       start_time: sale.start_time,
       end_time: sale.end_time,
       items: [
-        { sku_id: "CASE-1", name: "Case", flash_price: "5.00", original_price: "20.00", total_stock: 55, remaining: 55, per_user_limit: 1 },
-        { sku_id: "PHONE-1", name: "Phone", flash_price: "499.00", original_price: "999.00", total_stock: 1000, remaining: 990, per_user_limit: 2 },
+        {
+          sku_id: "CASE-1",
+          name: "Case",
+          flash_price: "5.00",
+          original_price: "20.00",
+          total_stock: 55,
+          remaining: 55,
+          per_user_limit: 1,
+        },
+        {
+          sku_id: "PHONE-1",
+          name: "Phone",
+          flash_price: "499.00",
+          original_price: "999.00",
+          total_stock: 1000,
+          remaining: 990,
+          per_user_limit: 2,
+        },
       ],
       queue: { length: expect.any(Number), admitted_through: expect.any(Number) },
     });
@@ -98,12 +114,12 @@ describe("the shopper's sale status", () => {
       const end = Date.now() + stormMs;
       let requests = 0;
       while (Date.now() < end) {
-        const burst = await Promise.all(
-          Array.from({ length: 25 }, () => status(sale.sale_id).then((r) => r.status)),
-        );
+        const burst = await Promise.all(Array.from({ length: 25 }, () => status(sale.sale_id).then((r) => r.status)));
         requests += burst.length;
         expect(new Set(burst)).toEqual(new Set([200]));
-        await Promise.all(Array.from({ length: 5 }, (_, i) => api(`/api/v1/flash-sale/${sale.sale_id}/status?bust=${Date.now()}-${i}`)));
+        await Promise.all(
+          Array.from({ length: 5 }, (_, i) => api(`/api/v1/flash-sale/${sale.sale_id}/status?bust=${Date.now()}-${i}`)),
+        );
         requests += 5;
       }
       await sleep(200);

@@ -1,7 +1,6 @@
 import { Redis as IORedis } from "ioredis";
-import { describe, expect, it } from "vitest";
-import { inject } from "vitest";
-import { upstash, uniq } from "./helpers";
+import { describe, expect, inject, it } from "vitest";
+import { uniq, upstash } from "./helpers";
 
 describe("the local Upstash bridge, through @upstash/redis", () => {
   const redis = upstash();
@@ -118,7 +117,7 @@ describe("the local Upstash bridge, through @upstash/redis", () => {
     await redis.del(key);
   });
 
-  it("keeps every string inside an array reply intact, \"OK\" included", async () => {
+  it('keeps every string inside an array reply intact, "OK" included', async () => {
     const script = redis.createScript<string[]>("return {'OK', 'paid', ARGV[1]}");
     expect(await script.exec([], ["QUJD"])).toEqual(["OK", "paid", "QUJD"]);
   });

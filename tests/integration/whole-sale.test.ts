@@ -9,7 +9,12 @@ import { api, shopperToken, upstash } from "./helpers";
 import { until } from "./queue-helpers";
 import { buy, createSale, inParallel } from "./sale-fixtures";
 
-type Outcome = { shopper: string; position: number; result: "reserved" | "sold_out" | "queue_sold_out" | "other"; detail?: unknown };
+type Outcome = {
+  shopper: string;
+  position: number;
+  result: "reserved" | "sold_out" | "queue_sold_out" | "other";
+  detail?: unknown;
+};
 
 describe("a whole sale, door to reservation", () => {
   it("sells exactly the stock to the crowd the queue admits, first in line first served", async () => {
@@ -31,7 +36,11 @@ describe("a whole sale, door to reservation", () => {
           headers: { "cf-connecting-ip": `10.9.${Math.floor(i / 200)}.${i % 200}` },
         });
         expect(res.status, JSON.stringify(res.body)).toBe(200);
-        return { shopper: `crowd-${i}`, token: res.body.queue_token as string, position: res.body.queue_position as number };
+        return {
+          shopper: `crowd-${i}`,
+          token: res.body.queue_token as string,
+          position: res.body.queue_position as number,
+        };
       }),
       16,
     );
@@ -48,12 +57,25 @@ describe("a whole sale, door to reservation", () => {
           (r) => r.body.state === "admitted" || r.body.state === "sold_out" || r.body.state === "closed",
           45_000,
         );
-        if (view.body.state === "sold_out") return { shopper: e.shopper, position: e.position, result: "queue_sold_out" };
-        if (view.body.state !== "admitted") return { shopper: e.shopper, position: e.position, result: "other", detail: view.body };
-        const res = await buy(saleId, view.body.admission_token, { sku_id: "PHONE", quantity: 1 }, `whole-sale-${e.shopper}`);
+        if (view.body.state === "sold_out")
+          return { shopper: e.shopper, position: e.position, result: "queue_sold_out" };
+        if (view.body.state !== "admitted")
+          return { shopper: e.shopper, position: e.position, result: "other", detail: view.body };
+        const res = await buy(
+          saleId,
+          view.body.admission_token,
+          { sku_id: "PHONE", quantity: 1 },
+          `whole-sale-${e.shopper}`,
+        );
         const status = res.body?.status;
-        if (res.status === 200 && (status === "reserved" || status === "sold_out")) return { shopper: e.shopper, position: e.position, result: status };
-        return { shopper: e.shopper, position: e.position, result: "other", detail: { status: res.status, body: res.body } };
+        if (res.status === 200 && (status === "reserved" || status === "sold_out"))
+          return { shopper: e.shopper, position: e.position, result: status };
+        return {
+          shopper: e.shopper,
+          position: e.position,
+          result: "other",
+          detail: { status: res.status, body: res.body },
+        };
       }),
       shoppers,
     );

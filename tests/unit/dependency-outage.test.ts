@@ -1,12 +1,16 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../workers/index";
 import { isPostgresOutage } from "../../workers/errors";
+import worker from "../../workers/index";
 
 /** In the unit pool Redis and Postgres point at a closed port: every dependency is down. */
 async function call(path: string, init: RequestInit = {}) {
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`http://edge${path}`, init) as Request<unknown, IncomingRequestCfProperties>, env, ctx);
+  const res = await worker.fetch(
+    new Request(`http://edge${path}`, init) as Request<unknown, IncomingRequestCfProperties>,
+    env,
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
   return res;
 }
@@ -32,7 +36,11 @@ describe("a dependency that is down", () => {
   });
 
   it("tells a connection failure from a wrong query", () => {
-    expect(isPostgresOutage(Object.assign(new Error("Failed query: select 1"), { cause: new Error("Connection terminated unexpectedly") }))).toBe(true);
+    expect(
+      isPostgresOutage(
+        Object.assign(new Error("Failed query: select 1"), { cause: new Error("Connection terminated unexpectedly") }),
+      ),
+    ).toBe(true);
     expect(isPostgresOutage(Object.assign(new Error("boom"), { code: "08006" }))).toBe(true);
     expect(isPostgresOutage(Object.assign(new Error('relation "nope" does not exist'), { code: "42P01" }))).toBe(false);
   });

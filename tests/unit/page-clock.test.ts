@@ -37,7 +37,9 @@ describe("the page's countdown follows the server's clock, not the device's", ()
   });
 
   it("reads the /time answer by now_ms, or by now when only that is there", () => {
-    expect(serverMsFromTimeBody({ now: "2026-03-14T11:00:00.000Z", now_ms: 1_773_486_000_000 })).toBe(1_773_486_000_000);
+    expect(serverMsFromTimeBody({ now: "2026-03-14T11:00:00.000Z", now_ms: 1_773_486_000_000 })).toBe(
+      1_773_486_000_000,
+    );
     expect(serverMsFromTimeBody({ now: "2026-03-14T11:00:00.000Z" })).toBe(Date.parse("2026-03-14T11:00:00.000Z"));
     expect(serverMsFromTimeBody("nope")).toBeNaN();
   });

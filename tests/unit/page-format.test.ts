@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { describeDuration, describeWait, formatCountdown, formatMoney, formatOrdinal, formatUtc, percentOff } from "../../static-site/src/format";
+import {
+  describeDuration,
+  describeWait,
+  formatCountdown,
+  formatMoney,
+  formatOrdinal,
+  formatUtc,
+  percentOff,
+} from "../../static-site/src/format";
 
 describe("times, prices and places read plainly", () => {
   it("counts down in whole seconds and never shows zero before T=0", () => {

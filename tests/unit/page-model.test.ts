@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Model, initialModel, phaseAt, update } from "../../static-site/src/model";
+import { initialModel, type Model, phaseAt, update } from "../../static-site/src/model";
 import { purchaseOutcome } from "../../static-site/src/outcomes";
 
 const START = Date.parse("2026-03-14T11:00:00Z");
@@ -13,11 +13,24 @@ function ready(overrides: Partial<Model> = {}): Model {
 }
 
 const admitted = (m: Model) =>
-  update(m, { type: "queue", body: { state: "admitted", queue_position: 1, admission_token: "adm", admission_expires_at: new Date(START + 60_000).toISOString() } });
+  update(m, {
+    type: "queue",
+    body: {
+      state: "admitted",
+      queue_position: 1,
+      admission_token: "adm",
+      admission_expires_at: new Date(START + 60_000).toISOString(),
+    },
+  });
 
 describe("the page shows each phase of a sale at the right server time", () => {
   it("shows nothing time-dependent until the server's clock is known", () => {
-    const m = initialModel({ startMs: START, endMs: END, preQueueMinutes: 5, items: [{ skuId: "SKU-1", remaining: 10 }] });
+    const m = initialModel({
+      startMs: START,
+      endMs: END,
+      preQueueMinutes: 5,
+      items: [{ skuId: "SKU-1", remaining: 10 }],
+    });
     expect(phaseAt(m, START + 1_000)).toBe("syncing");
   });
 
@@ -58,12 +71,18 @@ describe("the page shows each phase of a sale at the right server time", () => {
   });
 
   it("tells every waiting shopper as soon as the queue says sold out", () => {
-    const m = update(update(ready(), { type: "queue", body: { state: "waiting", queue_position: 9 } }), { type: "queue", body: { state: "sold_out" } });
+    const m = update(update(ready(), { type: "queue", body: { state: "waiting", queue_position: 9 } }), {
+      type: "queue",
+      body: { state: "sold_out" },
+    });
     expect(phaseAt(m, START + 5_000)).toBe("sold_out");
   });
 
   it("shows sold out when the live stock reaches zero", () => {
-    const m = update(ready(), { type: "status", body: { status: "active", items: [{ sku_id: "SKU-1", remaining: 0 }] } });
+    const m = update(ready(), {
+      type: "status",
+      body: { status: "active", items: [{ sku_id: "SKU-1", remaining: 0 }] },
+    });
     expect(phaseAt(m, START + 5_000)).toBe("sold_out");
   });
 
@@ -81,11 +100,22 @@ describe("the page shows each phase of a sale at the right server time", () => {
     const m = admitted(ready());
     const outcome = purchaseOutcome(
       200,
-      { status: "reserved", reservation_token: "res-1", order_id: "ord-1", payment_deadline: new Date(START + 600_000).toISOString(), remaining_stock: 9 },
+      {
+        status: "reserved",
+        reservation_token: "res-1",
+        order_id: "ord-1",
+        payment_deadline: new Date(START + 600_000).toISOString(),
+        remaining_stock: 9,
+      },
       null,
       { serverNowMs: START + 1_000, startMs: START, endMs: END },
     );
-    const r = update(update(m, { type: "buying", skuId: "SKU-1", quantity: 1 }), { type: "outcome", outcome, skuId: "SKU-1", quantity: 1 });
+    const r = update(update(m, { type: "buying", skuId: "SKU-1", quantity: 1 }), {
+      type: "outcome",
+      outcome,
+      skuId: "SKU-1",
+      quantity: 1,
+    });
     expect(phaseAt(r, START + 1_000)).toBe("reserved");
     expect(r.reservation).toMatchObject({ token: "res-1", orderId: "ord-1", paymentDeadlineMs: START + 600_000 });
     expect(r.remaining["SKU-1"]).toBe(9);

@@ -22,18 +22,32 @@ describe("every purchase answer reads as something a person understands", () => 
   it("overload and outages are retried later with the server's Retry-After, never shown as failure", () => {
     const busy = purchaseOutcome(503, { error: "dependency_unavailable" }, "3", ctx);
     expect(busy).toMatchObject({ kind: "retry", final: false, retryAfterSeconds: 3 });
-    expect(purchaseOutcome(429, { error: "rate_limited" }, "7", ctx)).toMatchObject({ kind: "retry", retryAfterSeconds: 7 });
+    expect(purchaseOutcome(429, { error: "rate_limited" }, "7", ctx)).toMatchObject({
+      kind: "retry",
+      retryAfterSeconds: 7,
+    });
     expect(purchaseOutcome(500, { error: "internal_error" }, null, ctx)).toMatchObject({ kind: "retry", final: false });
   });
 
   it("an expired turn asks the shopper to rejoin; an expired session asks them to sign in", () => {
     expect(purchaseOutcome(401, { error: "unauthorized" }, null, ctx).kind).toBe("rejoin");
     expect(errorOutcome("enter", 401, { error: "unauthorized" }, null, ctx).kind).toBe("sign_in");
-    expect(errorOutcome("enter", 403, { error: "account_too_new" }, null, ctx)).toMatchObject({ title: "Account too new" });
+    expect(errorOutcome("enter", 403, { error: "account_too_new" }, null, ctx)).toMatchObject({
+      title: "Account too new",
+    });
   });
 
   it("no error message shows a status code or an error code", () => {
-    for (const [status, code] of [[400, "bad_request"], [401, "unauthorized"], [403, "forbidden"], [404, "not_found"], [409, "idempotency_conflict"], [422, "invalid_quantity"], [429, "rate_limited"], [503, "dependency_unavailable"]] as const) {
+    for (const [status, code] of [
+      [400, "bad_request"],
+      [401, "unauthorized"],
+      [403, "forbidden"],
+      [404, "not_found"],
+      [409, "idempotency_conflict"],
+      [422, "invalid_quantity"],
+      [429, "rate_limited"],
+      [503, "dependency_unavailable"],
+    ] as const) {
       const o = purchaseOutcome(status, { error: code, message: "x" }, null, ctx);
       if (o.kind === "reserved") throw new Error("an error became a reservation");
       expect(o.message).not.toMatch(/\b[45]\d\d\b|_/);

@@ -8,7 +8,16 @@ const sale = {
   name: "Phones <half> price",
   start_time: "2026-03-14T11:00:00Z",
   end_time: "2026-03-14T12:00:00Z",
-  items: [{ sku_id: "SKU-FLASH-1", name: "iPhone 16", flash_price: "499.00", original_price: "999.00", total_stock: 1000, per_user_limit: 2 }],
+  items: [
+    {
+      sku_id: "SKU-FLASH-1",
+      name: "iPhone 16",
+      flash_price: "499.00",
+      original_price: "999.00",
+      total_stock: 1000,
+      per_user_limit: 2,
+    },
+  ],
 };
 const assets = { js: "/assets/sale-abc.js", css: "/assets/sale-def.css" };
 
@@ -36,13 +45,23 @@ describe("the sale page is pre-rendered: the first paint needs no API call", () 
 
   it("pre-renders the captcha flag the script obeys", () => {
     expect(html).toContain('data-captcha="off"');
-    const withTurnstile = renderSalePage(pageConfigFor(sale, { apiBase: "", currency: "USD", captcha: { mode: "turnstile", sitekey: "1x00000000000000000000AA" } }), assets);
+    const withTurnstile = renderSalePage(
+      pageConfigFor(sale, {
+        apiBase: "",
+        currency: "USD",
+        captcha: { mode: "turnstile", sitekey: "1x00000000000000000000AA" },
+      }),
+      assets,
+    );
     expect(withTurnstile).not.toContain('data-captcha="off"');
     expect(withTurnstile).toContain("1x00000000000000000000AA");
   });
 
   it("cannot be broken out of by a sale name", () => {
-    const evil = pageConfigFor({ ...sale, name: "</script><script>alert(1)</script>" }, { apiBase: "", currency: "USD", captcha: { mode: "off" } });
+    const evil = pageConfigFor(
+      { ...sale, name: "</script><script>alert(1)</script>" },
+      { apiBase: "", currency: "USD", captcha: { mode: "off" } },
+    );
     const page = renderSalePage(evil, assets);
     expect(page).not.toContain("<script>alert(1)");
     expect(jsonForScript({ a: "</script>" })).not.toContain("</");

@@ -6,14 +6,24 @@ describe("the purchase script's reply, parsed once", () => {
   it("turns a reservation into typed fields and notices a replayed answer", () => {
     const reply = ["RESERVED", 41, "tok", "ord", 1_763_800_000_000, "499.00"];
     expect(parsePurchaseReply(reply)).toEqual({
-      kind: "reserved", remaining: 41, reservationToken: "tok", orderId: "ord", deadlineMs: 1_763_800_000_000, price: "499.00", replay: false,
+      kind: "reserved",
+      remaining: 41,
+      reservationToken: "tok",
+      orderId: "ord",
+      deadlineMs: 1_763_800_000_000,
+      price: "499.00",
+      replay: false,
     });
     expect(parsePurchaseReply([...reply, "REPLAY"])).toMatchObject({ kind: "reserved", replay: true });
   });
 
   it("knows every refusal and rejects a reply it does not know", () => {
     expect(parsePurchaseReply(["SOLD_OUT", 0])).toEqual({ kind: "sold_out", remaining: 0, replay: false });
-    expect(parsePurchaseReply(["LIMIT_EXCEEDED", "device"])).toEqual({ kind: "limit_exceeded", reason: "device", replay: false });
+    expect(parsePurchaseReply(["LIMIT_EXCEEDED", "device"])).toEqual({
+      kind: "limit_exceeded",
+      reason: "device",
+      replay: false,
+    });
     expect(parsePurchaseReply(["NOT_ACTIVE", "not_started"])).toEqual({ kind: "not_active", why: "not_started" });
     expect(parsePurchaseReply(["OVER_LIMIT", 2])).toEqual({ kind: "over_limit", limit: 2 });
     expect(() => parsePurchaseReply(["MAYBE"])).toThrow(/unexpected/);

@@ -2,7 +2,7 @@ import { env, evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { verifyAdmissionToken } from "../../workers/auth/admission";
 import { configureQueue, notifyStockChanged, queueStats } from "../../workers/queue/client";
-import { START, enterMany, freshQueue, runClock } from "./queue-helpers";
+import { enterMany, freshQueue, runClock, START } from "./queue-helpers";
 
 describe("admission follows the configured rate and the stock", () => {
   it("admits at the configured rate, within 2% over 30 s of the sale's clock, however the ticks fall", async () => {
@@ -12,7 +12,10 @@ describe("admission follows the configured rate and the stock", () => {
     await stub.tick();
     let seed = 7;
     // Irregular alarm spacing, 50–950 ms: late or bunched alarms must not change the rate.
-    const jitter = () => 50 + ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % 900);
+    const jitter = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return 50 + (seed % 900);
+    };
     const admittedAt: number[] = [];
     for (let second = 5; second <= 30; second += 5) {
       await runClock(stub, START + (second - 5) * 1000, START + second * 1000, jitter);
@@ -20,7 +23,7 @@ describe("admission follows the configured rate and the stock", () => {
     }
     expect(Math.abs(admittedAt.at(-1)! - 3_000) / 3_000).toBeLessThanOrEqual(0.02);
     // Every 5 s window, not just the total, keeps the rate.
-    admittedAt.forEach((through, i) => expect(Math.abs(through - (i + 1) * 500)).toBeLessThanOrEqual(10));
+    for (const [i, through] of admittedAt.entries()) expect(Math.abs(through - (i + 1) * 500)).toBeLessThanOrEqual(10);
   }, 60_000);
 
   it("takes a new rate from the admin at once", async () => {
@@ -58,8 +61,18 @@ describe("admission follows the configured rate and the stock", () => {
     expect(third).toMatchObject({ ok: true, value: { state: "waiting", queue_position: 3 } });
     expect(third.ok && third.value.admission_token).toBeUndefined();
     if (!first.ok || !second.ok) throw new Error("poll refused");
-    const claims = await verifyAdmissionToken(first.value.admission_token!, env.ADMISSION_JWT_SECRET, saleId, START + 2_000);
-    const claims2 = await verifyAdmissionToken(second.value.admission_token!, env.ADMISSION_JWT_SECRET, saleId, START + 2_000);
+    const claims = await verifyAdmissionToken(
+      first.value.admission_token!,
+      env.ADMISSION_JWT_SECRET,
+      saleId,
+      START + 2_000,
+    );
+    const claims2 = await verifyAdmissionToken(
+      second.value.admission_token!,
+      env.ADMISSION_JWT_SECRET,
+      saleId,
+      START + 2_000,
+    );
     expect(claims.sub).toBe("shopper-0");
     // The device it entered with rides along, for the purchase's one-purchase-per-device rule.
     expect(claims.device).toBe("shopper-device-0");
@@ -69,7 +82,9 @@ describe("admission follows the configured rate and the stock", () => {
     // Polling again returns the same token while it is valid: no pile of live tokens per shopper.
     const again = await stub.poll(a!.queue_token);
     expect(again.ok && again.value.admission_token).toBe(first.value.admission_token);
-    await expect(verifyAdmissionToken(first.value.admission_token!, env.ADMISSION_JWT_SECRET, crypto.randomUUID(), START + 2_000)).rejects.toMatchObject({ status: 403 });
+    await expect(
+      verifyAdmissionToken(first.value.admission_token!, env.ADMISSION_JWT_SECRET, crypto.randomUUID(), START + 2_000),
+    ).rejects.toMatchObject({ status: 403 });
   });
 
   it("stops admitting when stock reaches zero, tells every waiting shopper sold_out, and resumes when stock returns", async () => {
@@ -83,7 +98,11 @@ describe("admission follows the configured rate and the stock", () => {
     await notifyStockChanged(env, saleId);
     await runClock(stub, START + 2_000, START + 10_000, 500);
     expect(await queueStats(env, saleId)).toMatchObject({ admittedThrough: 20, soldOut: true });
-    for (const i of [0, 50, 99]) expect(await stub.poll(answers[i]!.queue_token)).toMatchObject({ ok: true, value: { state: "sold_out", estimated_wait_seconds: 0 } });
+    for (const i of [0, 50, 99])
+      expect(await stub.poll(answers[i]!.queue_token)).toMatchObject({
+        ok: true,
+        value: { state: "sold_out", estimated_wait_seconds: 0 },
+      });
 
     await stub.setStockForTest(3);
     await notifyStockChanged(env, saleId);

@@ -28,14 +28,27 @@ afterEach(() => vi.restoreAllMocks());
 let ipCounter = 0;
 const freshIp = () => `203.0.113.${++ipCounter}`;
 
-async function enter(saleId: string, options: { sub?: string; token?: string | null; body?: unknown; ip?: string; accountAgeSeconds?: number } = {}) {
-  const headers: Record<string, string> = { "content-type": "application/json", "cf-connecting-ip": options.ip ?? freshIp() };
-  const token = options.token === undefined ? await shopperToken(options.sub ?? "door-shopper", options.accountAgeSeconds) : options.token;
+async function enter(
+  saleId: string,
+  options: { sub?: string; token?: string | null; body?: unknown; ip?: string; accountAgeSeconds?: number } = {},
+) {
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    "cf-connecting-ip": options.ip ?? freshIp(),
+  };
+  const token =
+    options.token === undefined
+      ? await shopperToken(options.sub ?? "door-shopper", options.accountAgeSeconds)
+      : options.token;
   if (token) headers.authorization = `Bearer ${token}`;
   const body = options.body ?? { captcha_token: "pass", device_fingerprint: `fp-${options.sub ?? "door-shopper"}` };
   const ctx = createExecutionContext();
   const res = await worker.fetch(
-    new Request(`http://edge/api/v1/flash-sale/${saleId}/enter-queue`, { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body) }),
+    new Request(`http://edge/api/v1/flash-sale/${saleId}/enter-queue`, {
+      method: "POST",
+      headers,
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    }),
     env,
     ctx,
   );
@@ -48,9 +61,17 @@ describe("the queue's door", () => {
     const { saleId } = await freshQueue();
     const res = await enter(saleId, { sub: "alice" });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ queue_position: 1, estimated_wait_seconds: expect.any(Number), queue_token: expect.any(String) });
+    expect(res.body).toMatchObject({
+      queue_position: 1,
+      estimated_wait_seconds: expect.any(Number),
+      queue_token: expect.any(String),
+    });
     expect(siteverifyCalls).toHaveLength(1);
-    const poll = await worker.fetch(new Request(`http://edge/api/v1/flash-sale/${saleId}/queue/${res.body.queue_token}`), env, createExecutionContext());
+    const poll = await worker.fetch(
+      new Request(`http://edge/api/v1/flash-sale/${saleId}/queue/${res.body.queue_token}`),
+      env,
+      createExecutionContext(),
+    );
     expect(poll.status).toBe(200);
     expect(await poll.json()).toMatchObject({ state: "waiting", queue_position: 1, admitted_through: 0 });
   });
@@ -113,7 +134,11 @@ describe("the queue's door", () => {
     const { saleId } = await freshQueue();
     expect((await enter(saleId, { token: null })).status).toBe(401);
     expect((await enter("not-a-sale")).status).toBe(404);
-    const poll = await worker.fetch(new Request(`http://edge/api/v1/flash-sale/${saleId}/queue/guess`), env, createExecutionContext());
+    const poll = await worker.fetch(
+      new Request(`http://edge/api/v1/flash-sale/${saleId}/queue/guess`),
+      env,
+      createExecutionContext(),
+    );
     expect(poll.status).toBe(404);
     expect((await queueStats(env, saleId)).length).toBe(0);
   });

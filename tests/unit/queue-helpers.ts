@@ -1,7 +1,7 @@
 /** What the queue's unit tests share: a fresh, configured queue object per test, and tokens. */
 import { env } from "cloudflare:test";
 import { SignJWT } from "jose";
-import { configureQueue, queueStub, type QueueSaleConfig } from "../../workers/queue/client";
+import { configureQueue, type QueueSaleConfig, queueStub } from "../../workers/queue/client";
 
 export const START = Date.UTC(2026, 10, 24, 12, 0, 0);
 

@@ -1,9 +1,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { drawPermutation } from "../../durable-objects/queue/draw";
-import { commitmentOf } from "../../durable-objects/queue/draw";
+import { commitmentOf, drawPermutation } from "../../durable-objects/queue/draw";
 import { queueStats } from "../../workers/queue/client";
-import { START, enterMany, freshQueue } from "./queue-helpers";
+import { enterMany, freshQueue, START } from "./queue-helpers";
 
 describe("a sale's queue orders its crowd fairly", () => {
   it("gives 10,000 entrants unique positions in arrival order (fifo)", async () => {
@@ -39,7 +38,11 @@ describe("a sale's queue orders its crowd fairly", () => {
   it("opens the door at the pre-queue time and not a moment before", async () => {
     const { saleId, stub } = await freshQueue({ preQueueMinutes: 5 });
     await stub.setClockForTest(START - 5 * 60_000 - 1);
-    expect(await stub.enter(saleId, "early", "d-early")).toMatchObject({ ok: false, status: 422, code: "sale_not_active" });
+    expect(await stub.enter(saleId, "early", "d-early")).toMatchObject({
+      ok: false,
+      status: 422,
+      code: "sale_not_active",
+    });
     await stub.setClockForTest(START - 5 * 60_000);
     expect(await stub.enter(saleId, "on-time", "d-on-time")).toMatchObject({ ok: true, value: { queue_position: 1 } });
     expect((await queueStats(env, saleId)).length).toBe(1);

@@ -1,7 +1,15 @@
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { commitmentOf, drawPermutation } from "../../durable-objects/queue/draw";
-import { configureQueue, enterQueue, notifyStockChanged, pollQueue, queueStats, queueStub, type QueueSaleConfig } from "../../workers/queue/client";
+import {
+  configureQueue,
+  enterQueue,
+  notifyStockChanged,
+  pollQueue,
+  type QueueSaleConfig,
+  queueStats,
+  queueStub,
+} from "../../workers/queue/client";
 import { shardOfToken, shardsFor } from "../../workers/queue/shards";
 import type { EnterAnswer, QueueView } from "../../workers/queue/types";
 
@@ -52,7 +60,12 @@ async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, ti
 /** The place's number: in the enter answer, or (on a loaded machine, past the enter's wait) from the poll. */
 async function positionOf(saleId: string, a: EnterAnswer): Promise<number | null> {
   if (a.queue_position !== null) return a.queue_position;
-  return (await eventually(() => poll(saleId, a.queue_token), (v) => v.queue_position !== null)).queue_position;
+  return (
+    await eventually(
+      () => poll(saleId, a.queue_token),
+      (v) => v.queue_position !== null,
+    )
+  ).queue_position;
 }
 
 describe("a queue sharded across objects keeps one global order", () => {
@@ -80,7 +93,9 @@ describe("a queue sharded across objects keeps one global order", () => {
   it("holds one place per device across shards", async () => {
     const { saleId } = await shardedSale();
     await enter(saleId, "first", "shared-phone");
-    const refusals = await Promise.all(Array.from({ length: 8 }, (_, i) => enterQueue(env, saleId, `other-${i}`, "shared-phone")));
+    const refusals = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => enterQueue(env, saleId, `other-${i}`, "shared-phone")),
+    );
     expect(refusals.every((r) => !r.ok && r.status === 403)).toBe(true);
     expect((await queueStats(env, saleId)).length).toBe(1);
   });
@@ -88,12 +103,20 @@ describe("a queue sharded across objects keeps one global order", () => {
   it("admits by the global watermark on every shard and tells every shard's sockets sold_out within 1 s", async () => {
     const { saleId } = await shardedSale({ startMs: Date.now(), admissionRatePerSecond: 10 });
     const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => enter(saleId, `s-${i}`)));
-    const { admittedThrough } = await eventually(() => queueStats(env, saleId), (s) => s.admittedThrough >= 5);
+    const { admittedThrough } = await eventually(
+      () => queueStats(env, saleId),
+      (s) => s.admittedThrough >= 5,
+    );
     expect(admittedThrough).toBeGreaterThan(0);
     expect(admittedThrough).toBeLessThan(200);
     // Every shard takes the watermark on its next report: everyone at or below it reads admitted, nobody above it.
     const views = await Promise.all(
-      answers.map((a) => eventually(() => poll(saleId, a.queue_token), (v) => v.queue_position !== null && (v.queue_position > admittedThrough || v.state === "admitted"))),
+      answers.map((a) =>
+        eventually(
+          () => poll(saleId, a.queue_token),
+          (v) => v.queue_position !== null && (v.queue_position > admittedThrough || v.state === "admitted"),
+        ),
+      ),
     );
     for (const v of views) if (v.queue_position! <= admittedThrough) expect(v.state).toBe("admitted");
     const { admittedThrough: now } = await queueStats(env, saleId);
@@ -101,7 +124,9 @@ describe("a queue sharded across objects keeps one global order", () => {
 
     const sockets = await Promise.all(
       answers.slice(-40).map(async (a) => {
-        const res = await queueStub(env, saleId, shardOfToken(a.queue_token)).fetch(`http://q/queue/${a.queue_token}`, { headers: { Upgrade: "websocket" } });
+        const res = await queueStub(env, saleId, shardOfToken(a.queue_token)).fetch(`http://q/queue/${a.queue_token}`, {
+          headers: { Upgrade: "websocket" },
+        });
         const ws = res.webSocket!;
         ws.accept();
         // Wrapped: an async function returning the promise itself would wait for it here.
@@ -143,7 +168,15 @@ describe("a queue sharded across objects keeps one global order", () => {
     const saleId = crypto.randomUUID();
     const now = Date.now();
     await queueStub(env, saleId).setStockForTest(10);
-    await configureQueue(env, { saleId, startMs: now + 60_000, endMs: now + 120_000, preQueueMinutes: 5, preQueueMode: "fifo", admissionRatePerSecond: 10, expectedShoppers: 50_000 });
+    await configureQueue(env, {
+      saleId,
+      startMs: now + 60_000,
+      endMs: now + 120_000,
+      preQueueMinutes: 5,
+      preQueueMode: "fifo",
+      admissionRatePerSecond: 10,
+      expectedShoppers: 50_000,
+    });
     // The lost call: shard 1 comes back from eviction with nothing stored.
     await runInDurableObject(queueStub(env, saleId, 1), async (_i, state) => {
       await state.storage.deleteAlarm();

@@ -3,9 +3,13 @@ import { describe, expect, it } from "vitest";
 import worker from "../../workers/index";
 import { notifyStockChanged } from "../../workers/queue/client";
 import type { QueueView } from "../../workers/queue/types";
-import { START, type Stub, enterMany, freshQueue, runClock } from "./queue-helpers";
+import { enterMany, freshQueue, runClock, START, type Stub } from "./queue-helpers";
 
-type Live = { ws: WebSocket; messages: QueueView[]; next(predicate: (v: QueueView) => boolean, timeoutMs?: number): Promise<QueueView> };
+type Live = {
+  ws: WebSocket;
+  messages: QueueView[];
+  next(predicate: (v: QueueView) => boolean, timeoutMs?: number): Promise<QueueView>;
+};
 
 function live(ws: WebSocket): Live {
   ws.accept();
@@ -24,7 +28,8 @@ function live(ws: WebSocket): Live {
         const found = messages.find(predicate);
         if (found) return found;
         const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(messages.at(-1))}`);
+        if (left <= 0)
+          throw new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(messages.at(-1))}`);
         await new Promise<void>((resolve) => {
           waiters.push(resolve);
           setTimeout(resolve, left);
@@ -35,7 +40,9 @@ function live(ws: WebSocket): Live {
 }
 
 async function connect(stub: Stub, saleId: string, token: string): Promise<Live> {
-  const res = await stub.fetch(`http://queue/api/v1/flash-sale/${saleId}/queue/${token}`, { headers: { Upgrade: "websocket" } });
+  const res = await stub.fetch(`http://queue/api/v1/flash-sale/${saleId}/queue/${token}`, {
+    headers: { Upgrade: "websocket" },
+  });
   expect(res.status).toBe(101);
   return live(res.webSocket!);
 }
@@ -45,7 +52,9 @@ describe("live position over WebSocket", () => {
     const { saleId, stub } = await freshQueue();
     const [a] = await enterMany(stub, saleId, 1);
     const res = await worker.fetch(
-      new Request(`http://edge/api/v1/flash-sale/${saleId}/queue/${a!.queue_token}`, { headers: { Upgrade: "websocket" } }),
+      new Request(`http://edge/api/v1/flash-sale/${saleId}/queue/${a!.queue_token}`, {
+        headers: { Upgrade: "websocket" },
+      }),
       env,
       createExecutionContext(),
     );
@@ -90,7 +99,9 @@ describe("live position over WebSocket", () => {
 
   it("refuses a socket for a token that holds no place", async () => {
     const { saleId, stub } = await freshQueue();
-    const res = await stub.fetch(`http://queue/api/v1/flash-sale/${saleId}/queue/c.${crypto.randomUUID()}`, { headers: { Upgrade: "websocket" } });
+    const res = await stub.fetch(`http://queue/api/v1/flash-sale/${saleId}/queue/c.${crypto.randomUUID()}`, {
+      headers: { Upgrade: "websocket" },
+    });
     expect(res.status).toBe(404);
   });
 });

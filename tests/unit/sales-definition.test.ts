@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { loadedUnits, toCents, validateSale, type SaleInput } from "../../workers/sales/definition";
+import { loadedUnits, type SaleInput, toCents, validateSale } from "../../workers/sales/definition";
 import { lifecycleStatus } from "../../workers/sales/lifecycle";
 
 const NOW = Date.parse("2026-12-01T10:00:00Z");
@@ -34,9 +34,20 @@ describe("a sale definition", () => {
   });
 
   it("lets the flash price equal the original, never exceed it", () => {
-    expect(validateSale(valid({ items: [{ sku_id: "A", name: "A", flash_price: "10.00", original_price: 10, total_stock: 1 }] }), NOW).ok).toBe(true);
-    const over = validateSale(valid({ items: [{ sku_id: "A", name: "A", flash_price: "10.01", original_price: 10, total_stock: 1 }] }), NOW);
-    expect(over).toMatchObject({ ok: false, problems: [{ field: "items[0].flash_price", problem: expect.stringContaining("10.01 > 10.00") }] });
+    expect(
+      validateSale(
+        valid({ items: [{ sku_id: "A", name: "A", flash_price: "10.00", original_price: 10, total_stock: 1 }] }),
+        NOW,
+      ).ok,
+    ).toBe(true);
+    const over = validateSale(
+      valid({ items: [{ sku_id: "A", name: "A", flash_price: "10.01", original_price: 10, total_stock: 1 }] }),
+      NOW,
+    );
+    expect(over).toMatchObject({
+      ok: false,
+      problems: [{ field: "items[0].flash_price", problem: expect.stringContaining("10.01 > 10.00") }],
+    });
   });
 });
 

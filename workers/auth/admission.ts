@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import { SignJWT, jwtVerify } from "jose";
+import { jwtVerify, SignJWT } from "jose";
 import { DEFAULTS } from "../config";
 import type { AppEnv } from "../env";
 import { ApiError, unauthorized } from "../errors";
@@ -46,8 +46,13 @@ export async function mintAdmissionToken(
 }
 
 /** 401 for a token that is not a valid admission token at all; 403 for one bound to another sale. */
-export async function verifyAdmissionToken(token: string, secret: string, saleId: string, nowMs?: number): Promise<AdmissionClaims> {
-  let payload;
+export async function verifyAdmissionToken(
+  token: string,
+  secret: string,
+  saleId: string,
+  nowMs?: number,
+): Promise<AdmissionClaims> {
+  let payload: Awaited<ReturnType<typeof jwtVerify>>["payload"];
   try {
     ({ payload } = await jwtVerify(token, encoder.encode(secret), {
       algorithms: ["HS256"],

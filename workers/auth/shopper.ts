@@ -22,7 +22,8 @@ export async function verifyShopperToken(token: string, secret: string, nowSecon
       currentDate: nowSeconds === undefined ? undefined : new Date(nowSeconds * 1000),
     });
     const acct = payload.acct_created;
-    if (typeof payload.sub !== "string" || payload.sub.length === 0 || payload.sub.length > 128) throw new Error("bad sub");
+    if (typeof payload.sub !== "string" || payload.sub.length === 0 || payload.sub.length > 128)
+      throw new Error("bad sub");
     if (typeof acct !== "number" || !Number.isFinite(acct)) throw new Error("bad acct_created");
     return { sub: payload.sub, acctCreated: acct };
   } catch {

@@ -1,7 +1,7 @@
-import { Pool, neonConfig } from "@neondatabase/serverless";
+import { neonConfig, Pool } from "@neondatabase/serverless";
 import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
-import { BUDGETS } from "../config";
 import * as schema from "../../schema/schema";
+import { BUDGETS } from "../config";
 
 export type Database = NeonDatabase<typeof schema>;
 

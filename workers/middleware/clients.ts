@@ -20,7 +20,9 @@ export function clients() {
       return opened.db;
     });
     c.set("background", (task: Promise<unknown>) => {
-      tasks.push(task.catch((err) => console.warn("background task failed:", err instanceof Error ? err.message : err)));
+      tasks.push(
+        task.catch((err) => console.warn("background task failed:", err instanceof Error ? err.message : err)),
+      );
     });
     try {
       await next();

@@ -60,7 +60,10 @@ export function parseOrderEvent(raw: unknown): OrderEvent {
       sale_id: e.sale_id,
       token: String(e.token),
       at_ms: e.at_ms,
-      payment_method_fingerprint: typeof e.payment_method_fingerprint === "string" && e.payment_method_fingerprint ? e.payment_method_fingerprint : undefined,
+      payment_method_fingerprint:
+        typeof e.payment_method_fingerprint === "string" && e.payment_method_fingerprint
+          ? e.payment_method_fingerprint
+          : undefined,
       shipping_address: typeof e.shipping_address === "string" && e.shipping_address ? e.shipping_address : undefined,
       cancel_reason: typeof e.cancel_reason === "string" ? e.cancel_reason : undefined,
     };

@@ -1,11 +1,11 @@
-import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Redis } from "@upstash/redis";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { flashSaleItems, flashSaleOrders } from "../../schema/schema";
 import type { Database } from "../clients/db";
 import { hashFromReply, scanKeys } from "../clients/redis";
 import { ApiError } from "../errors";
 import { keys } from "../keys";
-import { parseReservation, createReservationTransitions } from "../purchase/reservations";
+import { createReservationTransitions, parseReservation } from "../purchase/reservations";
 import { parseOrderEvent } from "./events";
 import { drainOutbox } from "./outbox";
 import { applyOrderEvents } from "./writer";
@@ -63,22 +63,51 @@ export async function reconcileSale(deps: Deps, saleId: string): Promise<Reconci
     drained = await drainOutbox(deps, saleId, { budgetMs: 60_000 });
   }
   if (drained.skipped === "locked") {
-    throw new ApiError(503, "dependency_unavailable", "Another drain of this sale's orders is still running; retry shortly.", undefined, 5);
+    throw new ApiError(
+      503,
+      "dependency_unavailable",
+      "Another drain of this sale's orders is still running; retry shortly.",
+      undefined,
+      5,
+    );
   }
 
   const inRedis = await redisReservations(redis, saleId);
   const known = new Set(
-    (await db.select({ id: flashSaleOrders.orderId }).from(flashSaleOrders).where(eq(flashSaleOrders.saleId, saleId))).map((r) => r.id),
+    (
+      await db.select({ id: flashSaleOrders.orderId }).from(flashSaleOrders).where(eq(flashSaleOrders.saleId, saleId))
+    ).map((r) => r.id),
   );
   const missing = inRedis.filter((r) => !known.has(r.orderId));
   const missingBySku = new Map<string, number>();
   if (missing.length > 0) {
     const events = missing.flatMap((r) => {
       const reserved = parseOrderEvent({
-        t: "reserved", order_id: r.orderId, sale_id: saleId, user_id: r.userId, sku_id: r.skuId, quantity: r.quantity,
-        price: r.price, token: r.token, deadline_ms: r.deadlineMs, at_ms: r.reservedMs, idempotency_key: "", device: r.device,
+        t: "reserved",
+        order_id: r.orderId,
+        sale_id: saleId,
+        user_id: r.userId,
+        sku_id: r.skuId,
+        quantity: r.quantity,
+        price: r.price,
+        token: r.token,
+        deadline_ms: r.deadlineMs,
+        at_ms: r.reservedMs,
+        idempotency_key: "",
+        device: r.device,
       });
-      const later = r.state === "reserved" ? [] : [parseOrderEvent({ t: r.state, order_id: r.orderId, sale_id: saleId, token: r.token, at_ms: r.reservedMs })];
+      const later =
+        r.state === "reserved"
+          ? []
+          : [
+              parseOrderEvent({
+                t: r.state,
+                order_id: r.orderId,
+                sale_id: saleId,
+                token: r.token,
+                at_ms: r.reservedMs,
+              }),
+            ];
       return [reserved, ...later];
     });
     await applyOrderEvents(db, events);
@@ -100,9 +129,20 @@ export async function reconcileSale(deps: Deps, saleId: string): Promise<Reconci
 
   for (const item of items) {
     const held = await db
-      .select({ orderId: flashSaleOrders.orderId, token: flashSaleOrders.reservationToken, quantity: flashSaleOrders.quantity, status: flashSaleOrders.status })
+      .select({
+        orderId: flashSaleOrders.orderId,
+        token: flashSaleOrders.reservationToken,
+        quantity: flashSaleOrders.quantity,
+        status: flashSaleOrders.status,
+      })
       .from(flashSaleOrders)
-      .where(and(eq(flashSaleOrders.saleId, saleId), eq(flashSaleOrders.skuId, item.skuId), inArray(flashSaleOrders.status, ["reserved", "paid"])))
+      .where(
+        and(
+          eq(flashSaleOrders.saleId, saleId),
+          eq(flashSaleOrders.skuId, item.skuId),
+          inArray(flashSaleOrders.status, ["reserved", "paid"]),
+        ),
+      )
       .orderBy(desc(flashSaleOrders.reservedAt), desc(flashSaleOrders.orderId));
     let units = held.reduce((sum, o) => sum + o.quantity, 0);
     let excess = units - item.totalStock;
@@ -119,7 +159,10 @@ export async function reconcileSale(deps: Deps, saleId: string): Promise<Reconci
       units -= order.quantity;
       cancelled.push(order.orderId);
     }
-    await db.update(flashSaleItems).set({ soldCount: units }).where(and(eq(flashSaleItems.saleId, saleId), eq(flashSaleItems.skuId, item.skuId)));
+    await db
+      .update(flashSaleItems)
+      .set({ soldCount: units })
+      .where(and(eq(flashSaleItems.saleId, saleId), eq(flashSaleItems.skuId, item.skuId)));
     const remaining = Number((await redis.get(keys.stock(saleId, item.skuId))) ?? 0);
     const counts = held.filter((o) => !cancelled.includes(o.orderId));
     report.items.push({

@@ -32,7 +32,10 @@ export async function applyOrderEvents(db: Database, events: OrderEvent[]): Prom
     let pending: ReservedEvent[] = [];
     const flush = async () => {
       if (pending.length === 0) return;
-      await tx.insert(flashSaleOrders).values(pending.map(orderRow)).onConflictDoNothing({ target: flashSaleOrders.orderId });
+      await tx
+        .insert(flashSaleOrders)
+        .values(pending.map(orderRow))
+        .onConflictDoNothing({ target: flashSaleOrders.orderId });
       pending = [];
     };
     for (const event of events) {
@@ -52,11 +55,22 @@ async function applyState(db: Database, e: StateEvent): Promise<void> {
   const common = { status: e.t, updatedAt: sql`now()` } as const;
   const set =
     e.t === "paid"
-      ? { ...common, paidAt: at, paymentMethodFingerprint: e.payment_method_fingerprint ?? null, shippingAddress: e.shipping_address ?? null }
+      ? {
+          ...common,
+          paidAt: at,
+          paymentMethodFingerprint: e.payment_method_fingerprint ?? null,
+          shippingAddress: e.shipping_address ?? null,
+        }
       : e.t === "expired"
         ? { ...common, expiredAt: at }
         : { ...common, cancelledAt: at, cancelReason: e.cancel_reason ?? "shopper" };
   // Reconciliation may cancel a paid order that was oversold; nothing else leaves `paid`.
-  const from = e.t === "cancelled" && e.cancel_reason === "oversold" ? sql`${flashSaleOrders.status} in ('reserved', 'paid')` : eq(flashSaleOrders.status, "reserved");
-  await db.update(flashSaleOrders).set(set).where(and(eq(flashSaleOrders.orderId, e.order_id), from));
+  const from =
+    e.t === "cancelled" && e.cancel_reason === "oversold"
+      ? sql`${flashSaleOrders.status} in ('reserved', 'paid')`
+      : eq(flashSaleOrders.status, "reserved");
+  await db
+    .update(flashSaleOrders)
+    .set(set)
+    .where(and(eq(flashSaleOrders.orderId, e.order_id), from));
 }

@@ -41,7 +41,8 @@ export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 type Reply = [string, ...(string | number)[]];
 
 export function parsePurchaseReply(reply: unknown): PurchaseDecision {
-  if (!Array.isArray(reply) || typeof reply[0] !== "string") throw new Error(`unexpected purchase reply ${JSON.stringify(reply)}`);
+  if (!Array.isArray(reply) || typeof reply[0] !== "string")
+    throw new Error(`unexpected purchase reply ${JSON.stringify(reply)}`);
   const [tag, ...rest] = reply as Reply;
   const replay = rest[rest.length - 1] === "REPLAY";
   const num = (i: number) => Number(rest[i]);
@@ -81,7 +82,10 @@ export function parsePurchaseReply(reply: unknown): PurchaseDecision {
  */
 export function newReservationToken(saleId: string): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
-  const random = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const random = btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
   return `${saleId}.${random}`;
 }
 

@@ -34,7 +34,11 @@ export type TransitionResult =
 
 const STATES = new Set<ReservationState>(["reserved", "paid", "cancelled", "expired"]);
 
-export function parseReservation(saleId: string, token: string, raw: Record<string, unknown> | null): Reservation | null {
+export function parseReservation(
+  saleId: string,
+  token: string,
+  raw: Record<string, unknown> | null,
+): Reservation | null {
   if (!raw || raw.state === undefined) return null;
   const state = String(raw.state) as ReservationState;
   if (!STATES.has(state)) throw new Error(`reservation ${token} has unknown state ${state}`);
@@ -85,7 +89,10 @@ export function parseTransitionReply(reply: unknown): TransitionResult {
 
 /** "1 Main St.", " 1 main st " and "1 MAIN ST" are one address to the fraud rule. */
 export function normaliseAddress(address: string): string {
-  return address.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim();
+  return address
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, " ")
+    .trim();
 }
 
 /** Half a SHA-256 is plenty to tell payment methods and addresses apart, and keeps key names short. */
@@ -148,7 +155,11 @@ export async function expireDue(redis: Redis, saleId: string, nowMs: number, bat
   // Bounded: a pass that changes nothing ends the sweep, so a bad entry cannot spin it.
   for (let pass = 0; pass < 1_000; pass++) {
     let changed = 0;
-    const due = (await redis.zrange(keys.deadlines(saleId), 0, nowMs, { byScore: true, offset: 0, count: batch })) as string[];
+    const due = (await redis.zrange(keys.deadlines(saleId), 0, nowMs, {
+      byScore: true,
+      offset: 0,
+      count: batch,
+    })) as string[];
     if (due.length === 0) return expired;
     for (const token of due) {
       const reservation = await readReservation(redis, saleId, token);

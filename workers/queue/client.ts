@@ -30,7 +30,11 @@ export type QueueStats = {
 };
 
 /** The sale's queue (its coordinator when sharded): named by the sale, so every Worker reaches the same one. */
-export function queueStub(env: Pick<Env, "SALE_QUEUE">, saleId: string, shard: number | null = null): DurableObjectStub<SaleQueue> {
+export function queueStub(
+  env: Pick<Env, "SALE_QUEUE">,
+  saleId: string,
+  shard: number | null = null,
+): DurableObjectStub<SaleQueue> {
   const ns = env.SALE_QUEUE as unknown as DurableObjectNamespace<SaleQueue>;
   return ns.get(ns.idFromName(shard === null ? coordinatorName(saleId) : shardName(saleId, shard)));
 }
@@ -76,7 +80,12 @@ export async function notifyStockChanged(env: Env, saleId: string): Promise<void
 }
 
 /** Enters on the shopper's home shard (by a hash of their id), so re-entry finds the same place. */
-export async function enterQueue(env: Env, saleId: string, shopperId: string, device: string): Promise<Outcome<EnterAnswer>> {
+export async function enterQueue(
+  env: Env,
+  saleId: string,
+  shopperId: string,
+  device: string,
+): Promise<Outcome<EnterAnswer>> {
   return call(async () => {
     const shards = await shardsOf(env, saleId);
     const home = shards === 1 ? null : shardOf(shopperId, shards);
@@ -86,10 +95,17 @@ export async function enterQueue(env: Env, saleId: string, shopperId: string, de
 
 /** The token names the object holding the place; no lookup is needed to find it. */
 export async function pollQueue(env: Env, saleId: string, queueToken: string): Promise<Outcome<QueueView>> {
-  return call(async () => (await queueStub(env, saleId, shardOfToken(queueToken)).poll(queueToken)) as Outcome<QueueView>);
+  return call(
+    async () => (await queueStub(env, saleId, shardOfToken(queueToken)).poll(queueToken)) as Outcome<QueueView>,
+  );
 }
 
 /** Hands a WebSocket upgrade to the object holding the token's place. */
-export async function openQueueSocket(env: Env, saleId: string, queueToken: string, request: Request): Promise<Response> {
+export async function openQueueSocket(
+  env: Env,
+  saleId: string,
+  queueToken: string,
+  request: Request,
+): Promise<Response> {
   return queueStub(env, saleId, shardOfToken(queueToken)).fetch(request);
 }

@@ -15,7 +15,11 @@ export async function verifyTurnstile(secret: string, token: string, remoteIp: s
   if (remoteIp) form.append("remoteip", remoteIp);
   let outcome: { success?: unknown };
   try {
-    const res = await fetch(SITEVERIFY_URL, { method: "POST", body: form, signal: AbortSignal.timeout(SITEVERIFY_TIMEOUT_MS) });
+    const res = await fetch(SITEVERIFY_URL, {
+      method: "POST",
+      body: form,
+      signal: AbortSignal.timeout(SITEVERIFY_TIMEOUT_MS),
+    });
     if (!res.ok) throw new Error(`siteverify answered ${res.status}`);
     outcome = await res.json();
   } catch (err) {

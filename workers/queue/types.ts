@@ -25,4 +25,9 @@ export type EnterAnswer = { queue_position: number | null; estimated_wait_second
 export type Refusal = { ok: false; status: 403 | 404 | 422 | 503; code: ErrorCode; message: string };
 export type Outcome<T> = { ok: true; value: T } | Refusal;
 
-export const refuse = (status: Refusal["status"], code: ErrorCode, message: string): Refusal => ({ ok: false, status, code, message });
+export const refuse = (status: Refusal["status"], code: ErrorCode, message: string): Refusal => ({
+  ok: false,
+  status,
+  code,
+  message,
+});

@@ -1,4 +1,4 @@
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { adminAuth } from "../auth/admin";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
@@ -10,7 +10,7 @@ import { saleInput, validateSale } from "../sales/definition";
 import { liveFigures } from "../sales/figures";
 import { configureQueueQuietly, prewarmSale } from "../sales/prewarm";
 import { readSnapshot } from "../sales/snapshot";
-import { findSale, insertSale, listSales, setAdmissionRate, type SaleRecord } from "../sales/store";
+import { findSale, insertSale, listSales, type SaleRecord, setAdmissionRate } from "../sales/store";
 import { saleJson } from "../sales/view";
 import { isUuid, parseBody, z } from "../validation";
 
@@ -56,12 +56,16 @@ export const adminSales = new Hono<AppEnv>()
     const body = await parseBody(c, z.object({ admission_rate_per_second: z.number() }).strict());
     const rate = body.admission_rate_per_second;
     if (!Number.isInteger(rate) || rate < 1 || rate > 1_000_000) {
-      throw new ApiError(422, "validation_failed", "admission_rate_per_second must be a whole number from 1 to 1000000.", [
-        { field: "admission_rate_per_second", problem: "must be a whole number from 1 to 1000000" },
-      ]);
+      throw new ApiError(
+        422,
+        "validation_failed",
+        "admission_rate_per_second must be a whole number from 1 to 1000000.",
+        [{ field: "admission_rate_per_second", problem: "must be a whole number from 1 to 1000000" }],
+      );
     }
     const record = await requireSale(c);
-    if (record.sale.status === "cancelled") throw new ApiError(422, "validation_failed", "The sale was cancelled; its queue admits nobody.");
+    if (record.sale.status === "cancelled")
+      throw new ApiError(422, "validation_failed", "The sale was cancelled; its queue admits nobody.");
     await setAdmissionRate(c.var.db(), record.sale.saleId, rate);
     const updated = { ...record, sale: { ...record.sale, admissionRatePerSecond: rate } };
     // The queue takes the new rate on its next tick; if it cannot be told now, the
@@ -79,9 +83,18 @@ export const adminSales = new Hono<AppEnv>()
     const record = await requireSale(c);
     const now = new Date();
     if (record.sale.status !== "cancelled" && now >= record.sale.endTime) {
-      throw new ApiError(422, "validation_failed", `The sale ended at ${record.sale.endTime.toISOString()}; an ended sale cannot be cancelled.`);
+      throw new ApiError(
+        422,
+        "validation_failed",
+        `The sale ended at ${record.sale.endTime.toISOString()}; an ended sale cannot be cancelled.`,
+      );
     }
-    const { record: cancelled, queueNotified } = await cancelSale(c.env, { redis: c.var.redis, db: c.var.db() }, record, now);
+    const { record: cancelled, queueNotified } = await cancelSale(
+      c.env,
+      { redis: c.var.redis, db: c.var.db() },
+      record,
+      now,
+    );
     return c.json({ ...(await withFigures(c, cancelled, now.getTime())), queue_notified: queueNotified });
   })
   .get("/:saleId/metrics", async (c) => {
@@ -101,10 +114,19 @@ export const adminSales = new Hono<AppEnv>()
       status: sale.status,
       generated_at: new Date(now).toISOString(),
       counters: figures,
-      items: sale.items.map(({ sku_id, total_stock, loaded, remaining }) => ({ sku_id, total_stock, loaded, remaining })),
+      items: sale.items.map(({ sku_id, total_stock, loaded, remaining }) => ({
+        sku_id,
+        total_stock,
+        loaded,
+        remaining,
+      })),
       // Orders decided in Redis and not yet written to Postgres: should drain to 0 within seconds.
       outbox_backlog: outboxBacklog,
-      purchase_latency: { ...latency, sample_rate: sampleRate(c.env), measures: "the purchase decision's Redis round trip, as the Worker saw it" },
+      purchase_latency: {
+        ...latency,
+        sample_rate: sampleRate(c.env),
+        measures: "the purchase decision's Redis round trip, as the Worker saw it",
+      },
     });
   })
   .post("/:saleId/reconcile", async (c) => {

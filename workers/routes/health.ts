@@ -39,8 +39,5 @@ export const health = new Hono<AppEnv>().get("/", async (c) => {
     .map(([name]) => name);
   if (down.length === 0) return c.json({ status: "ok", checks });
   c.header("Retry-After", String(BUDGETS.retryAfterSeconds));
-  return c.json(
-    { error: "dependency_unavailable", message: `${down.join(" and ")} not answering.`, checks },
-    503,
-  );
+  return c.json({ error: "dependency_unavailable", message: `${down.join(" and ")} not answering.`, checks }, 503);
 });

@@ -5,9 +5,9 @@ import { admissionAuth } from "../auth/admission";
 import { BUDGETS } from "../config";
 import type { AppEnv } from "../env";
 import { ApiError, DependencyError, notFound } from "../errors";
-import { drainOutbox } from "../orders/outbox";
-import { createPurchaseScript, newReservationToken, requestHash, type PurchaseDecision } from "../purchase/purchase";
 import { recordPurchaseLatency, sampleRate, shouldSample } from "../metrics/latency";
+import { drainOutbox } from "../orders/outbox";
+import { createPurchaseScript, newReservationToken, type PurchaseDecision, requestHash } from "../purchase/purchase";
 import { notifyStockChanged } from "../queue/client";
 import { isUuid, parseBody, z } from "../validation";
 
@@ -22,75 +22,86 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 // The token check comes before the body: an unauthenticated caller learns nothing, and
 // a token bound to another sale (or a path that names no sale) is refused with 403.
-export const purchase = new Hono<AppEnv>().post("/:saleId/purchase", admissionAuth(), async function purchaseHandler(c) {
-  const saleId = c.req.param("saleId");
-  if (!isUuid(saleId)) throw notFound("The sale");
-  const idempotencyKey = c.req.header("idempotency-key");
-  if (!idempotencyKey || !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-    throw new ApiError(400, "bad_request", "An Idempotency-Key header (1-255 printable characters) is required.");
-  }
-  const body = await parseBody(c, PurchaseBody);
-  if (!Number.isInteger(body.quantity) || body.quantity <= 0) {
-    throw new ApiError(422, "invalid_quantity", "The quantity must be a whole number of at least 1.");
-  }
-
-  const userId = c.var.shopperId;
-  const nowMs = Date.now();
-  const started = performance.now();
-  let decision: PurchaseDecision;
-  try {
-    decision = await createPurchaseScript(c.var.redis)({
-      saleId,
-      userId,
-      skuId: body.sku_id,
-      quantity: body.quantity,
-      nowMs,
-      idempotencyKey,
-      requestHash: await requestHash(body.sku_id, body.quantity),
-      device: c.var.admission.device,
-      reservationToken: newReservationToken(saleId),
-      orderId: crypto.randomUUID(),
-    });
-  } catch (err) {
-    throw new DependencyError("redis", err);
-  }
-  if (shouldSample(sampleRate(c.env))) c.var.background(recordPurchaseLatency(c.var.redis, saleId, performance.now() - started));
-
-  switch (decision.kind) {
-    case "reserved": {
-      if (!decision.replay) {
-        // Postgres hears of the order after the answer, off the shopper's clock, through
-        // the outbox the script wrote in the same atomic step: one drain per sale at a
-        // time writes every pending order in batches over one connection, so a crowd of
-        // buyers never becomes a crowd of Postgres connections. If Postgres is down the
-        // events wait in Redis for the next drain (cron, or reconcile).
-        c.var.background(drainOutbox({ redis: c.var.redis, db: c.var.db() }, saleId, { budgetMs: 10_000 }));
-        if (decision.remaining === 0) c.var.background(notifyStockChanged(c.env, saleId));
-      }
-      return c.json({
-        status: "reserved",
-        reservation_token: decision.reservationToken,
-        order_id: decision.orderId,
-        payment_deadline: new Date(decision.deadlineMs).toISOString(),
-        remaining_stock: decision.remaining,
-      });
+export const purchase = new Hono<AppEnv>().post(
+  "/:saleId/purchase",
+  admissionAuth(),
+  async function purchaseHandler(c) {
+    const saleId = c.req.param("saleId");
+    if (!isUuid(saleId)) throw notFound("The sale");
+    const idempotencyKey = c.req.header("idempotency-key");
+    if (!idempotencyKey || !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new ApiError(400, "bad_request", "An Idempotency-Key header (1-255 printable characters) is required.");
     }
-    case "sold_out":
-      return c.json({ status: "sold_out" });
-    case "limit_exceeded":
-      return c.json({ status: "limit_exceeded", reason: decision.reason });
-    case "conflict":
-      throw new ApiError(409, "idempotency_conflict", "This Idempotency-Key was already used with a different request.");
-    case "not_active":
-      throw new ApiError(422, "sale_not_active", saleNotActiveMessage(decision.why), { reason: decision.why });
-    case "unknown_sku":
-      throw notFound(`SKU ${body.sku_id} in this sale`);
-    case "over_limit":
-      throw new ApiError(422, "invalid_quantity", `At most ${decision.limit} of this item per shopper.`, { per_user_limit: decision.limit });
-    case "not_loaded":
-      return saleNotLoaded(c.var.db, saleId);
-  }
-});
+    const body = await parseBody(c, PurchaseBody);
+    if (!Number.isInteger(body.quantity) || body.quantity <= 0) {
+      throw new ApiError(422, "invalid_quantity", "The quantity must be a whole number of at least 1.");
+    }
+
+    const userId = c.var.shopperId;
+    const nowMs = Date.now();
+    const started = performance.now();
+    let decision: PurchaseDecision;
+    try {
+      decision = await createPurchaseScript(c.var.redis)({
+        saleId,
+        userId,
+        skuId: body.sku_id,
+        quantity: body.quantity,
+        nowMs,
+        idempotencyKey,
+        requestHash: await requestHash(body.sku_id, body.quantity),
+        device: c.var.admission.device,
+        reservationToken: newReservationToken(saleId),
+        orderId: crypto.randomUUID(),
+      });
+    } catch (err) {
+      throw new DependencyError("redis", err);
+    }
+    if (shouldSample(sampleRate(c.env)))
+      c.var.background(recordPurchaseLatency(c.var.redis, saleId, performance.now() - started));
+
+    switch (decision.kind) {
+      case "reserved": {
+        if (!decision.replay) {
+          // Postgres hears of the order after the answer, off the shopper's clock, through
+          // the outbox the script wrote in the same atomic step: one drain per sale at a
+          // time writes every pending order in batches over one connection, so a crowd of
+          // buyers never becomes a crowd of Postgres connections. If Postgres is down the
+          // events wait in Redis for the next drain (cron, or reconcile).
+          c.var.background(drainOutbox({ redis: c.var.redis, db: c.var.db() }, saleId, { budgetMs: 10_000 }));
+          if (decision.remaining === 0) c.var.background(notifyStockChanged(c.env, saleId));
+        }
+        return c.json({
+          status: "reserved",
+          reservation_token: decision.reservationToken,
+          order_id: decision.orderId,
+          payment_deadline: new Date(decision.deadlineMs).toISOString(),
+          remaining_stock: decision.remaining,
+        });
+      }
+      case "sold_out":
+        return c.json({ status: "sold_out" });
+      case "limit_exceeded":
+        return c.json({ status: "limit_exceeded", reason: decision.reason });
+      case "conflict":
+        throw new ApiError(
+          409,
+          "idempotency_conflict",
+          "This Idempotency-Key was already used with a different request.",
+        );
+      case "not_active":
+        throw new ApiError(422, "sale_not_active", saleNotActiveMessage(decision.why), { reason: decision.why });
+      case "unknown_sku":
+        throw notFound(`SKU ${body.sku_id} in this sale`);
+      case "over_limit":
+        throw new ApiError(422, "invalid_quantity", `At most ${decision.limit} of this item per shopper.`, {
+          per_user_limit: decision.limit,
+        });
+      case "not_loaded":
+        return saleNotLoaded(c.var.db, saleId);
+    }
+  },
+);
 
 function saleNotActiveMessage(why: "cancelled" | "not_started" | "ended"): string {
   if (why === "not_started") return "The sale has not started yet by the server's clock.";

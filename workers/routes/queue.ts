@@ -35,7 +35,6 @@ const enterBody = z.object({
   device_fingerprint: z.string().min(1).max(256),
 });
 
-
 const saleIdIsUuid = createMiddleware<AppEnv>(async function saleIdIsUuid(c, next) {
   if (!isUuid(c.req.param("saleId"))) throw notFound("Sale");
   await next();
@@ -45,7 +44,14 @@ const saleIdIsUuid = createMiddleware<AppEnv>(async function saleIdIsUuid(c, nex
 const perIpLimit = createMiddleware<AppEnv>(async function perIpLimit(c, next) {
   const ip = c.req.header("cf-connecting-ip") ?? "unknown";
   const { success } = await c.env.ENTER_QUEUE_LIMITER.limit({ key: `enter-queue:${ip}` });
-  if (!success) throw new ApiError(429, "rate_limited", "Too many attempts from this address; wait and try again.", undefined, LIMIT_PERIOD_SECONDS);
+  if (!success)
+    throw new ApiError(
+      429,
+      "rate_limited",
+      "Too many attempts from this address; wait and try again.",
+      undefined,
+      LIMIT_PERIOD_SECONDS,
+    );
   await next();
 });
 
@@ -67,7 +73,11 @@ export const queue = new Hono<AppEnv>()
     }
     const body = await parseBody(c, enterBody);
     if (c.env.CAPTCHA_MODE !== "off") {
-      const human = await verifyTurnstile(c.env.TURNSTILE_SECRET_KEY, body.captcha_token, c.req.header("cf-connecting-ip") ?? null);
+      const human = await verifyTurnstile(
+        c.env.TURNSTILE_SECRET_KEY,
+        body.captcha_token,
+        c.req.header("cf-connecting-ip") ?? null,
+      );
       if (!human) throw new ApiError(403, "forbidden", "The captcha was not solved or has been used already.");
     }
     const answer = unwrap(await enterQueue(c.env, c.req.param("saleId"), shopper.sub, body.device_fingerprint));
@@ -78,7 +88,8 @@ export const queue = new Hono<AppEnv>()
     const token = c.req.param("queueToken");
     // Anything but `<object>.<uuid>` names no place: 404 before any object wakes.
     if (!QUEUE_TOKEN.test(token)) throw notFound("Queue place");
-    if (c.req.header("upgrade")?.toLowerCase() === "websocket") return openQueueSocket(c.env, c.req.param("saleId"), token, c.req.raw);
+    if (c.req.header("upgrade")?.toLowerCase() === "websocket")
+      return openQueueSocket(c.env, c.req.param("saleId"), token, c.req.raw);
     const view = unwrap(await pollQueue(c.env, c.req.param("saleId"), token));
     c.header("Cache-Control", "no-store");
     return c.json(view);
@@ -97,4 +108,3 @@ export const queue = new Hono<AppEnv>()
     }
     return c.json(await queueStats(c.env, saleId));
   });
-

@@ -1,20 +1,20 @@
+import type { Context } from "hono";
 import { Hono } from "hono";
 import { adminAuth } from "../auth/admin";
 import { shopperAuth } from "../auth/shopper";
 import type { AppEnv } from "../env";
 import { ApiError, DependencyError, forbidden, notFound } from "../errors";
+import { drainOutbox } from "../orders/outbox";
 import { saleIdOfToken } from "../purchase/purchase";
 import {
   createReservationTransitions,
-  readReservation,
   type Reservation,
+  readReservation,
   type TransitionAction,
   type TransitionResult,
 } from "../purchase/reservations";
 import { notifyStockChanged } from "../queue/client";
 import { parseBody, z } from "../validation";
-import { drainOutbox } from "../orders/outbox";
-import type { Context } from "hono";
 
 const ConfirmBody = z
   .object({
@@ -39,9 +39,17 @@ async function load(c: Ctx): Promise<Reservation> {
   return reservation;
 }
 
-async function step(c: Ctx, reservation: Reservation, action: TransitionAction, extra: { actor?: string; paymentMethodFingerprint?: string; shippingAddress?: string } = {}): Promise<TransitionResult> {
+async function step(
+  c: Ctx,
+  reservation: Reservation,
+  action: TransitionAction,
+  extra: { actor?: string; paymentMethodFingerprint?: string; shippingAddress?: string } = {},
+): Promise<TransitionResult> {
   try {
-    const result = await createReservationTransitions(c.var.redis)(reservation, action, { nowMs: Date.now(), ...extra });
+    const result = await createReservationTransitions(c.var.redis)(reservation, action, {
+      nowMs: Date.now(),
+      ...extra,
+    });
     if (result.kind === "ok" || result.kind === "expired") {
       // Postgres catches up from the outbox the script just wrote to, after the answer.
       c.var.background(drainOutbox({ redis: c.var.redis, db: c.var.db() }, reservation.saleId, { budgetMs: 5_000 }));
@@ -90,7 +98,8 @@ export const reservations = new Hono<AppEnv>()
       case "already":
         return c.json(view(r, "cancelled"));
       case "conflict":
-        if (result.state === "expired") throw new ApiError(410, "reservation_expired", "The reservation had already expired.");
+        if (result.state === "expired")
+          throw new ApiError(410, "reservation_expired", "The reservation had already expired.");
         throw new ApiError(409, "conflict", `The reservation is already ${result.state}.`);
       case "forbidden":
         throw forbidden("This reservation belongs to another shopper.");

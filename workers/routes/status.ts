@@ -30,7 +30,9 @@ export const status = new Hono<AppEnv>().get("/:saleId/status", async (c) => {
 
   let body = inflight.get(saleId);
   if (!body) {
-    const computing = saleStatus(c.env, { redis: c.var.redis, db: c.var.db }, saleId).then((s) => (s ? JSON.stringify(s) : null));
+    const computing = saleStatus(c.env, { redis: c.var.redis, db: c.var.db }, saleId).then((s) =>
+      s ? JSON.stringify(s) : null,
+    );
     body = computing;
     inflight.set(saleId, computing);
     c.executionCtx.waitUntil(
@@ -50,7 +52,10 @@ export const status = new Hono<AppEnv>().get("/:saleId/status", async (c) => {
 function unknownSale(): Response {
   return new Response(JSON.stringify({ error: "not_found", message: "Sale was not found." }), {
     status: 404,
-    headers: { "content-type": "application/json; charset=utf-8", "cache-control": `public, max-age=${DEFAULTS.statusCacheSeconds}` },
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": `public, max-age=${DEFAULTS.statusCacheSeconds}`,
+    },
   });
 }
 

@@ -19,7 +19,8 @@ export async function cancelSale(
 ): Promise<{ record: SaleRecord; queueNotified: boolean }> {
   const saleId = record.sale.saleId;
   await deps.redis.hset(keys.meta(saleId), { cancelled: "1" });
-  const sale = record.sale.status === "cancelled" ? record.sale : ((await markCancelled(deps.db, saleId, now)) ?? record.sale);
+  const sale =
+    record.sale.status === "cancelled" ? record.sale : ((await markCancelled(deps.db, saleId, now)) ?? record.sale);
   let queueNotified = true;
   try {
     await cancelQueue(env, saleId);

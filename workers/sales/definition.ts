@@ -78,7 +78,14 @@ export function toCents(value: string | number): number | null {
 
 export const formatCents = (cents: number) => `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, "0")}`;
 
-function wholeNumber(problems: Problem[], field: string, value: number | undefined, fallback: number, min: number, max = MAX_INT): number {
+function wholeNumber(
+  problems: Problem[],
+  field: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max = MAX_INT,
+): number {
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v < min || v > max) {
     problems.push({ field, problem: `must be a whole number from ${min} to ${max}` });
@@ -96,7 +103,10 @@ function time(problems: Problem[], field: string, value: string): Date | null {
 }
 
 /** Every rule of a sellable sale, checked against the server's clock `nowMs`. */
-export function validateSale(input: SaleInput, nowMs: number): { ok: true; sale: SaleDefinition } | { ok: false; problems: Problem[] } {
+export function validateSale(
+  input: SaleInput,
+  nowMs: number,
+): { ok: true; sale: SaleDefinition } | { ok: false; problems: Problem[] } {
   const problems: Problem[] = [];
   const name = input.name.trim();
   if (name.length === 0 || name.length > 255) problems.push({ field: "name", problem: "must be 1 to 255 characters" });
@@ -104,25 +114,61 @@ export function validateSale(input: SaleInput, nowMs: number): { ok: true; sale:
   const startTime = time(problems, "start_time", input.start_time);
   const endTime = time(problems, "end_time", input.end_time);
   if (startTime && startTime.getTime() <= nowMs) {
-    problems.push({ field: "start_time", problem: `must be in the future (the server's clock reads ${new Date(nowMs).toISOString()})` });
+    problems.push({
+      field: "start_time",
+      problem: `must be in the future (the server's clock reads ${new Date(nowMs).toISOString()})`,
+    });
   }
   if (startTime && endTime && endTime.getTime() <= startTime.getTime()) {
     problems.push({ field: "end_time", problem: "must be after start_time" });
   }
 
-  const preQueueMinutes = wholeNumber(problems, "pre_queue_minutes", input.pre_queue_minutes, DEFAULTS.preQueueMinutes, 0, 24 * 60);
+  const preQueueMinutes = wholeNumber(
+    problems,
+    "pre_queue_minutes",
+    input.pre_queue_minutes,
+    DEFAULTS.preQueueMinutes,
+    0,
+    24 * 60,
+  );
   const preQueueMode = input.pre_queue_mode ?? DEFAULTS.preQueueMode;
-  if (preQueueMode !== "fifo" && preQueueMode !== "random") problems.push({ field: "pre_queue_mode", problem: "must be fifo or random" });
-  const admissionRatePerSecond = wholeNumber(problems, "admission_rate_per_second", input.admission_rate_per_second, DEFAULTS.admissionRatePerSecond, 1);
-  const expectedShoppers = wholeNumber(problems, "expected_shoppers", input.expected_shoppers, DEFAULTS.expectedShoppers, 1);
+  if (preQueueMode !== "fifo" && preQueueMode !== "random")
+    problems.push({ field: "pre_queue_mode", problem: "must be fifo or random" });
+  const admissionRatePerSecond = wholeNumber(
+    problems,
+    "admission_rate_per_second",
+    input.admission_rate_per_second,
+    DEFAULTS.admissionRatePerSecond,
+    1,
+  );
+  const expectedShoppers = wholeNumber(
+    problems,
+    "expected_shoppers",
+    input.expected_shoppers,
+    DEFAULTS.expectedShoppers,
+    1,
+  );
   const safetyBufferPercent = input.safety_buffer_percent ?? DEFAULTS.safetyBufferPercent;
-  if (!(safetyBufferPercent >= 0 && safetyBufferPercent < 100) || Math.abs(Math.round(safetyBufferPercent * 100) - safetyBufferPercent * 100) > 1e-6) {
-    problems.push({ field: "safety_buffer_percent", problem: "must be at least 0 and below 100, with at most two decimal places" });
+  if (
+    !(safetyBufferPercent >= 0 && safetyBufferPercent < 100) ||
+    Math.abs(Math.round(safetyBufferPercent * 100) - safetyBufferPercent * 100) > 1e-6
+  ) {
+    problems.push({
+      field: "safety_buffer_percent",
+      problem: "must be at least 0 and below 100, with at most two decimal places",
+    });
   }
 
   // How long a reservation waits for payment (API.md: default 10 min). At least a minute,
   // so a shopper can get through a checkout; at most a day, so stock is not held hostage.
-  const paymentDeadlineSeconds = wholeNumber(problems, "payment_deadline_seconds", input.payment_deadline_seconds, DEFAULTS.paymentDeadlineSeconds, 60, 86_400);
+  const paymentDeadlineSeconds = wholeNumber(
+    problems,
+    "payment_deadline_seconds",
+    input.payment_deadline_seconds,
+    DEFAULTS.paymentDeadlineSeconds,
+    60,
+    86_400,
+  );
 
   if (input.items.length === 0) problems.push({ field: "items", problem: "must list at least one item" });
   const seen = new Set<string>();
@@ -136,13 +182,22 @@ export function validateSale(input: SaleInput, nowMs: number): { ok: true; sale:
     }
     seen.add(item.sku_id);
     const itemName = item.name.trim();
-    if (itemName.length === 0 || itemName.length > 255) problems.push({ field: at("name"), problem: "must be 1 to 255 characters" });
+    if (itemName.length === 0 || itemName.length > 255)
+      problems.push({ field: at("name"), problem: "must be 1 to 255 characters" });
     const flash = toCents(item.flash_price);
     const original = toCents(item.original_price);
-    if (flash === null || flash <= 0) problems.push({ field: at("flash_price"), problem: "must be an amount above 0 with at most two decimal places" });
-    if (original === null || original <= 0) problems.push({ field: at("original_price"), problem: "must be an amount above 0 with at most two decimal places" });
+    if (flash === null || flash <= 0)
+      problems.push({ field: at("flash_price"), problem: "must be an amount above 0 with at most two decimal places" });
+    if (original === null || original <= 0)
+      problems.push({
+        field: at("original_price"),
+        problem: "must be an amount above 0 with at most two decimal places",
+      });
     if (flash !== null && original !== null && flash > original) {
-      problems.push({ field: at("flash_price"), problem: `must not exceed the original price (${formatCents(flash)} > ${formatCents(original)})` });
+      problems.push({
+        field: at("flash_price"),
+        problem: `must not exceed the original price (${formatCents(flash)} > ${formatCents(original)})`,
+      });
     }
     const totalStock = wholeNumber(problems, at("total_stock"), item.total_stock, 0, 1);
     const perUserLimit = wholeNumber(problems, at("per_user_limit"), item.per_user_limit, DEFAULTS.perUserLimit, 1);

@@ -1,9 +1,9 @@
 import type { Database } from "../clients/db";
 import type { Redis } from "../clients/redis";
+import { hashFromReply } from "../clients/redis";
 import { keys } from "../keys";
 import { queueStats } from "../queue/client";
-import { hashFromReply } from "../clients/redis";
-import { totalRemaining, type SaleSnapshot } from "./snapshot";
+import { type SaleSnapshot, totalRemaining } from "./snapshot";
 import { orderCounts } from "./store";
 import type { LiveFigures } from "./view";
 

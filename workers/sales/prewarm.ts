@@ -5,7 +5,7 @@ import { keys } from "../keys";
 import { configureQueue, type QueueSaleConfig } from "../queue/client";
 import { loadedUnits } from "./definition";
 import prewarmLua from "./prewarm.lua";
-import { markPrewarmed, salesDueForPrewarm, type SaleRecord } from "./store";
+import { markPrewarmed, type SaleRecord, salesDueForPrewarm } from "./store";
 
 export type PrewarmResult = {
   sale_id: string;
@@ -19,7 +19,11 @@ export type PrewarmResult = {
  * Loads a sale's definition and stock into Redis in one script (prewarm.lua), so the
  * purchase script never sees half a sale, and does it at most once per sale.
  */
-export async function prewarmSale(deps: { redis: Redis; db: Database }, record: SaleRecord, nowMs = Date.now()): Promise<PrewarmResult> {
+export async function prewarmSale(
+  deps: { redis: Redis; db: Database },
+  record: SaleRecord,
+  nowMs = Date.now(),
+): Promise<PrewarmResult> {
   const { sale, items } = record;
   const buffer = Number(sale.safetyBufferPercent);
   const loaded = items.map((i) => loadedUnits(i.totalStock, buffer));
@@ -35,7 +39,14 @@ export async function prewarmSale(deps: { redis: Redis; db: Database }, record: 
   ];
   items.forEach((item, i) => {
     keyList.push(keys.item(sale.saleId, item.skuId), keys.stock(sale.saleId, item.skuId));
-    args.push(item.name, item.flashPrice, item.originalPrice, String(item.totalStock), String(loaded[i]), String(item.perUserLimit));
+    args.push(
+      item.name,
+      item.flashPrice,
+      item.originalPrice,
+      String(item.totalStock),
+      String(loaded[i]),
+      String(item.perUserLimit),
+    );
   });
   const [didLoad, at] = await deps.redis.createScript<[number, string]>(prewarmLua).exec(keyList, args);
   // Outside the script: the set is not in the sale's hash slot. SADD is idempotent, so

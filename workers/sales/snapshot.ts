@@ -1,5 +1,5 @@
-import { hashFromReply } from "../clients/redis";
 import type { Redis } from "../clients/redis";
+import { hashFromReply } from "../clients/redis";
 import { keys } from "../keys";
 
 /** What Redis holds for a pre-warmed sale: its definition and the live stock. */
@@ -28,7 +28,7 @@ export type SaleSnapshot = {
  */
 export async function readSnapshot(redis: Redis, saleId: string): Promise<SaleSnapshot | null> {
   const meta = hashFromReply(await redis.hgetall(keys.meta(saleId)));
-  if (!meta || !meta.prewarmed_at) return null;
+  if (!meta?.prewarmed_at) return null;
   const skus = (meta.skus ?? "").split(",").filter(Boolean);
   const pipe = redis.pipeline();
   for (const sku of skus) {

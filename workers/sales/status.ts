@@ -52,7 +52,7 @@ function archivedSnapshot(record: SaleRecord): SaleSnapshot {
 export async function saleStatus(env: Env, deps: { redis: Redis; db: () => Database }, saleId: string) {
   let snapshot = await redisSnapshot(deps.redis, saleId);
   if (!snapshot) {
-    let record;
+    let record: Awaited<ReturnType<typeof findSale>>;
     try {
       record = await findSale(deps.db(), saleId);
     } catch (err) {
@@ -61,7 +61,8 @@ export async function saleStatus(env: Env, deps: { redis: Redis; db: () => Datab
     if (!record) return null;
     // A sale that has ended (and whose Redis state the cron may have freed) is told from
     // the ledger: loading it back into Redis would only be swept out again.
-    if (record.sale.endTime.getTime() <= Date.now()) return statusJson(archivedSnapshot(record), await queueStats(env, saleId), Date.now());
+    if (record.sale.endTime.getTime() <= Date.now())
+      return statusJson(archivedSnapshot(record), await queueStats(env, saleId), Date.now());
     await prewarmSale({ redis: deps.redis, db: deps.db() }, record);
     snapshot = await redisSnapshot(deps.redis, saleId);
     if (!snapshot) throw new DependencyError("redis", new Error("the sale was pre-warmed but is not readable"));

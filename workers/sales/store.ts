@@ -1,6 +1,6 @@
-import { and, desc, eq, inArray, isNull, lte, gt, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull, lte, sql } from "drizzle-orm";
+import { type FlashSale, type FlashSaleItem, flashSaleItems, flashSaleOrders, flashSales } from "../../schema/schema";
 import type { Database } from "../clients/db";
-import { flashSaleItems, flashSaleOrders, flashSales, type FlashSale, type FlashSaleItem } from "../../schema/schema";
 import type { SaleDefinition } from "./definition";
 
 /** A sale and its items as Postgres holds them: the durable definition. */
@@ -49,7 +49,12 @@ async function withItems(db: Database, sales: FlashSale[]): Promise<SaleRecord[]
   const items = await db
     .select()
     .from(flashSaleItems)
-    .where(inArray(flashSaleItems.saleId, sales.map((s) => s.saleId)))
+    .where(
+      inArray(
+        flashSaleItems.saleId,
+        sales.map((s) => s.saleId),
+      ),
+    )
     .orderBy(sql`${flashSaleItems.skuId} collate "C"`);
   return sales.map((sale) => ({ sale, items: items.filter((i) => i.saleId === sale.saleId) }));
 }
@@ -77,7 +82,10 @@ export async function salesDueForPrewarm(db: Database, nowMs: number, horizonMs:
         eq(flashSales.status, "scheduled"),
         isNull(flashSales.prewarmedAt),
         gt(flashSales.endTime, new Date(nowMs)),
-        lte(sql`${flashSales.startTime} - make_interval(mins => ${flashSales.preQueueMinutes})`, new Date(nowMs + horizonMs)),
+        lte(
+          sql`${flashSales.startTime} - make_interval(mins => ${flashSales.preQueueMinutes})`,
+          new Date(nowMs + horizonMs),
+        ),
       ),
     );
   return withItems(db, sales);
@@ -101,7 +109,10 @@ export async function markCancelled(db: Database, saleId: string, at: Date): Pro
 
 /** The one setting an admin may change while a sale runs: how fast its queue admits. */
 export async function setAdmissionRate(db: Database, saleId: string, ratePerSecond: number): Promise<void> {
-  await db.update(flashSales).set({ admissionRatePerSecond: ratePerSecond, updatedAt: new Date() }).where(eq(flashSales.saleId, saleId));
+  await db
+    .update(flashSales)
+    .set({ admissionRatePerSecond: ratePerSecond, updatedAt: new Date() })
+    .where(eq(flashSales.saleId, saleId));
 }
 
 /** Orders per status for one sale (order rows, not units). */

@@ -1,6 +1,6 @@
 import type { QueueStats } from "../queue/client";
 import { lifecycleStatus, type SaleStatus } from "./lifecycle";
-import { totalRemaining, type SaleSnapshot } from "./snapshot";
+import { type SaleSnapshot, totalRemaining } from "./snapshot";
 import type { OrderCounts, SaleRecord } from "./store";
 
 /** Live figures for the admin: Redis counters and stock, Postgres orders, the queue. */
