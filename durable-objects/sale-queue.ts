@@ -28,7 +28,7 @@ import { advance, type Meter } from "./queue/meter";
 
 const TICK_MS = 250;
 const SOLD_OUT_TICK_MS = 1_000;
-/** How often waiting sockets get a position update (the seed's "every 5 seconds"). */
+/** How often waiting sockets get a position update (docs/queue.md "Live position"). */
 const BROADCAST_EVERY_MS = 5_000;
 const RATE_WINDOW_MS = 10_000;
 const SHARD_TICK_MS = 100;

@@ -15,7 +15,7 @@ import {
 } from "drizzle-orm/pg-core";
 
 /**
- * Durable records (the seed's PostgreSQL design). Redis decides purchases during the
+ * Durable records (docs/purchase.md "After the sale"). Redis decides purchases during the
  * sale; Postgres is the ledger that outlives it and that reconciliation checks Redis
  * against. Shopper ids are the `sub` of the shop's JWT, so they are text, not uuid.
  */

@@ -1,5 +1,5 @@
 /**
- * What a sale page is built from: a sale as the admin API returns it (API.md "POST
+ * What a sale page is built from: a sale as the admin API returns it (docs/api.md "Admin routes", "POST
  * /sales" and "GET /sales"), checked and reduced to the page's config. A sale that
  * would render a broken page (no items, unreadable times) is refused at build time.
  */

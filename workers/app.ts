@@ -1,7 +1,9 @@
 import { Hono } from "hono";
+import { methodNotAllowed } from "hono/method-not-allowed";
 import { assertSafeConfig } from "./config";
 import type { AppEnv } from "./env";
-import { ApiError, errorResponse } from "./errors";
+import { ApiError, errorBody, errorResponse } from "./errors";
+import { apiHeaders } from "./middleware/api-headers";
 import { clients } from "./middleware/clients";
 import { adminSales } from "./routes/admin-sales";
 import { health } from "./routes/health";
@@ -11,9 +13,26 @@ import { reservations } from "./routes/reservations";
 import { status } from "./routes/status";
 import { time } from "./routes/time";
 
-export function createApp() {
+/** The API. `extraRoutes` lets the local stack add tools' routes that production never has. */
+export function createApp(extraRoutes?: (app: Hono<AppEnv>) => void) {
   const app = new Hono<AppEnv>();
 
+  app.use("/api/*", apiHeaders());
+  // A known path asked with the wrong method is 405 with `Allow`, not 404.
+  app.use(
+    "/api/*",
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) =>
+        c.json(
+          errorBody("method_not_allowed", `${c.req.method} is not allowed here; use ${methods.join(" or ")}.`),
+          405,
+          {
+            Allow: methods.join(", "),
+          },
+        ),
+    }),
+  );
   app.use("/api/*", async function safeConfig(c, next) {
     assertSafeConfig(c.env);
     await next();
@@ -27,6 +46,7 @@ export function createApp() {
   app.route("/api/v1/flash-sale", queue);
   app.route("/api/v1/flash-sale", purchase);
   app.route("/api/v1/reservations", reservations);
+  extraRoutes?.(app);
 
   app.notFound((c) => errorResponse(new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`), c));
   app.onError(errorResponse);

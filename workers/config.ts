@@ -11,7 +11,7 @@ export const DEFAULTS = {
   perUserLimit: 2,
   paymentDeadlineSeconds: 600,
   admissionTokenSeconds: 60,
-  /** Accounts younger than this are refused at the queue's door (API.md). */
+  /** Accounts younger than this are refused at the queue's door (docs/api.md "Purchase rules"). */
   minAccountAgeSeconds: 24 * 60 * 60,
   /** Clock tolerance when verifying JWTs minted by other machines. */
   jwtClockToleranceSeconds: 5,
@@ -19,6 +19,10 @@ export const DEFAULTS = {
   redisRetentionDays: 7,
   /** How long the status answer may be served from the edge cache. */
   statusCacheSeconds: 1,
+  /** Seconds a refused address is told to wait: the window of wrangler.jsonc's ENTER_QUEUE_LIMITER. */
+  enterQueueLimitPeriodSeconds: 10,
+  /** Share of purchases whose latency is recorded, unless PURCHASE_LATENCY_SAMPLE_RATE says otherwise. */
+  latencySampleRate: 0.05,
 } as const;
 
 /** Latency budgets for dependencies: past these the shopper gets 503 + Retry-After, never a hang. */

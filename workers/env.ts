@@ -1,10 +1,12 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { Database } from "./clients/db";
 
-/** Per-request values set by middleware. */
-export type Variables = {
-  /** Shopper id from a verified session or admission token. */
-  shopperId: string;
+/**
+ * What every `/api` request has, set by the `clients` middleware. Who the caller is
+ * comes from the auth middleware a route runs (each declares its own Variables), so a
+ * handler that never ran shopper auth cannot read a shopper.
+ */
+export type ClientVariables = {
   redis: Redis;
   /** Opens the request's Postgres pool on first use. */
   db: () => Database;
@@ -12,4 +14,4 @@ export type Variables = {
   background: (task: Promise<unknown>) => void;
 };
 
-export type AppEnv = { Bindings: Env; Variables: Variables };
+export type AppEnv = { Bindings: Env; Variables: ClientVariables };

@@ -1,9 +1,10 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { isPostgresOutage } from "./clients/db";
 import { BUDGETS } from "./config";
 
-/** Every error code the API can answer with (API.md "Errors"). */
+/** Every error code the API can answer with (docs/api.md "Errors"). */
 export type ErrorCode =
   | "bad_request"
   | "invalid_json"
@@ -19,6 +20,7 @@ export type ErrorCode =
   | "invalid_quantity"
   | "sale_not_active"
   | "rate_limited"
+  | "method_not_allowed"
   | "dependency_unavailable"
   | "conflict"
   | "internal_error";
@@ -33,12 +35,24 @@ export class ApiError extends HTTPException {
     status: ContentfulStatusCode,
     readonly code: ErrorCode,
     message: string,
-    readonly details?: unknown,
+    readonly details?: Problem[],
     readonly retryAfterSeconds?: number,
   ) {
     super(status, { message });
   }
 }
+
+/** One thing wrong with a request: the field (or `sale`, `(body)`) and what is wrong with it. */
+export type Problem = { field: string; problem: string };
+
+/** The contract's error body. `details` is always a list of problems when present. */
+export function errorBody(code: ErrorCode, message: string, details?: Problem[]) {
+  return details === undefined ? { error: code, message } : { error: code, message, details };
+}
+
+/** 422: well-formed, but against a business rule. Every 422 names its problems in `details`. */
+export const unprocessable = (code: ErrorCode, message: string, problems: Problem[]) =>
+  new ApiError(422, code, message, problems);
 
 export const unauthorized = (message = "A valid bearer token is required.") =>
   new ApiError(401, "unauthorized", message);
@@ -63,32 +77,10 @@ export class DependencyError extends Error {
   }
 }
 
-const POSTGRES_OUTAGE =
-  /connect|connection (terminated|refused|closed|lost)|network|websocket|timeout|timed out|too many clients|ECONNREFUSED|ECONNRESET|socket/i;
-
-/**
- * Recognises a Postgres that is unreachable or saturated (as opposed to a query that is
- * wrong) anywhere in an error's cause chain: drizzle wraps driver errors, and the Neon
- * driver reports a dead WebSocket in its own words. SQLSTATE classes 08 (connection),
- * 53 (insufficient resources) and 57P (shutdown) mean the same thing.
- */
-export function isPostgresOutage(err: unknown): boolean {
-  // A dead WebSocket surfaces as an ErrorEvent (its `error` holds the Error), not an Error.
-  const next = (e: unknown) => (e as { cause?: unknown }).cause ?? (e as { error?: unknown }).error;
-  for (let e: unknown = err, depth = 0; e && typeof e === "object" && depth < 6; e = next(e), depth++) {
-    const { code, message } = e as { code?: unknown; message?: unknown };
-    if (typeof code === "string" && /^(08|53|57P)/.test(code)) return true;
-    if (typeof message === "string" && POSTGRES_OUTAGE.test(message)) return true;
-  }
-  return false;
-}
-
 export function errorResponse(err: Error, c: Context): Response {
   if (err instanceof ApiError) {
     if (err.retryAfterSeconds !== undefined) c.header("Retry-After", String(err.retryAfterSeconds));
-    const body: Record<string, unknown> = { error: err.code, message: err.message };
-    if (err.details !== undefined) body.details = err.details;
-    return c.json(body, err.status);
+    return c.json(errorBody(err.code, err.message, err.details), err.status);
   }
   if (err instanceof DependencyError) {
     c.header("Retry-After", String(BUDGETS.retryAfterSeconds));
@@ -97,6 +89,8 @@ export function errorResponse(err: Error, c: Context): Response {
       503,
     );
   }
+  // hono's own middleware (bearer auth, body limit) carries the response it built for us.
+  if (err instanceof HTTPException && err.res) return err.getResponse();
   if (err instanceof HTTPException) {
     return c.json({ error: err.status === 401 ? "unauthorized" : "bad_request", message: err.message }, err.status);
   }

@@ -40,6 +40,8 @@ export const keys = {
   latency: (saleId: string) => `${base(saleId)}:latency`,
   paymentMethod: (saleId: string, hash: string) => `${base(saleId)}:payment:${hash}`,
   shippingAddress: (saleId: string, hash: string) => `${base(saleId)}:address:${hash}`,
+  /** SCAN pattern for every key of one sale (retirement, tests' footprints). */
+  allOfSale: (saleId: string) => `${base(saleId)}:*`,
   /** Not per sale: the set of sales with work pending for the cron sweep. */
   activeSales: () => "fs:active-sales",
 } as const;

@@ -33,11 +33,4 @@ export async function parseBody<S extends z.ZodType>(c: Context, schema: S): Pro
   return parsed.data;
 }
 
-export const uuidParam = z.string().uuid();
-
-/** A path `:saleId` that is not a UUID names no sale: 404, before anything is read. */
-export function isUuid(value: string | undefined): value is string {
-  return uuidParam.safeParse(value).success;
-}
-
 export { z };

@@ -1,5 +1,5 @@
 /**
- * The admin CLI: `npm run sale -- <command>`. It drives the admin API (API.md "Admin
+ * The admin CLI: `npm run sale -- <command>`. It drives the admin API (docs/api.md "Admin
  * API") and nothing else, so what it does a shop's back end can do over HTTP too.
  * Output is for people by default and the API's own JSON with --json; progress goes to
  * stderr; a failure is one line on stderr and a non-zero exit.

@@ -1,5 +1,5 @@
 /**
- * Where the local stack lives: the defaults of ../shared/API.md ("Local defaults"),
+ * Where the local stack lives: the defaults in docs/api.md "Local defaults",
  * each overridable by the environment variable of the same name.
  */
 export type StackConfig = {

@@ -52,6 +52,8 @@ export async function startWorker(options: {
 }): Promise<WorkerProcess> {
   const args = [
     "dev",
+    // The production Worker plus the local tools' routes (queue benchmark).
+    "scripts/stack/dev-worker.ts",
     "--ip",
     "127.0.0.1",
     "--port",

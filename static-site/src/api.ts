@@ -1,5 +1,5 @@
 /**
- * The page's calls to the shopper API (API.md). Each returns the status, the parsed
+ * The page's calls to the shopper API (docs/api.md). Each returns the status, the parsed
  * body and Retry-After, or throws on no answer at all; deciding what an answer means
  * is outcomes.ts's job, so this file stays a thin, bounded transport.
  */

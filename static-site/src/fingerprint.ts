@@ -1,5 +1,5 @@
 /**
- * The device fingerprint sent at queue entry (API.md: one purchase per device per sale).
+ * The device fingerprint sent at queue entry (docs/purchase.md "Invariants": one purchase per device per sale).
  * Built from stable traits of the browser and screen, hashed so nothing readable leaves
  * the device. It is one bot signal among several, not an identity.
  */

@@ -79,7 +79,7 @@ export function formatOrdinal(n: number): string {
 const CURRENCY_SYMBOLS: Record<string, string> = { USD: "$", EUR: "€", GBP: "£", JPY: "¥", INR: "₹", CNY: "¥" };
 
 /**
- * Money arrives as a decimal string ("499.00", API.md); it is shown as given, never
+ * Money arrives as a decimal string ("499.00", docs/api.md "Errors and formats"); it is shown as given, never
  * through floating point, so the page cannot display a price the shop did not set.
  */
 export function formatMoney(amount: string, currency: string): string {

@@ -1,7 +1,7 @@
 /**
  * One purchase intent, one Idempotency-Key. A shopper's "buy 1 of SKU X" is an intent:
  * a double click, a retry after a dropped connection or a 503 all belong to it and carry
- * its key, so the server answers them all with the first answer (API.md "Idempotency")
+ * its key, so the server answers them all with the first answer (docs/purchase.md "Invariants")
  * and never makes two orders. A different SKU or quantity is a new intent with a new key.
  * After a final answer (reserved, sold out, limit reached) the intent is over: its key is
  * never reused for another purchase.

@@ -1,7 +1,7 @@
 /**
  * Live queue updates: the WebSocket on the queue path when it opens, polling the same
  * path when it does not (proxies, old networks) or when it drops. Both deliver the same
- * body (API.md: queue/{queue_token}), so the page handles one shape.
+ * body (docs/api.md "Shopper routes": queue/{queue_token}), so the page handles one shape.
  */
 import type { ApiClient } from "./api";
 import type { QueueBody } from "./model";

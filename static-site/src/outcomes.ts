@@ -106,7 +106,7 @@ export function purchaseOutcome(status: number, body: unknown, retryAfter: strin
   return errorOutcome("purchase", status, body, retryAfter, ctx);
 }
 
-/** Any error answer (API.md "Errors"), for the call that got it. */
+/** Any error answer (docs/api.md "Errors and formats"), for the call that got it. */
 export function errorOutcome(
   call: "enter" | "purchase" | "queue",
   status: number,

@@ -1,6 +1,6 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { isPostgresOutage } from "../../workers/errors";
+import { isPostgresOutage } from "../../workers/clients/db";
 import worker from "../../workers/index";
 
 /** In the unit pool Redis and Postgres point at a closed port: every dependency is down. */

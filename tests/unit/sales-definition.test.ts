@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadedUnits, type SaleInput, toCents, validateSale } from "../../workers/sales/definition";
-import { lifecycleStatus } from "../../workers/sales/lifecycle";
+import { lifecycleStatus } from "../../workers/sales/status";
 
 const NOW = Date.parse("2026-12-01T10:00:00Z");
 

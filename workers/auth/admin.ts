@@ -1,27 +1,22 @@
-import { createMiddleware } from "hono/factory";
+import { bearerAuth } from "hono/bearer-auth";
+import type { MiddlewareHandler } from "hono/types";
+import { timingSafeEqual } from "hono/utils/buffer";
 import type { AppEnv } from "../env";
-import { unauthorized } from "../errors";
+import { errorBody } from "../errors";
 
-/** Compares in time that does not depend on where the strings first differ. */
-export function timingSafeEqual(a: string, b: string): boolean {
-  const enc = new TextEncoder();
-  const x = enc.encode(a);
-  const y = enc.encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return diff === 0;
-}
+/** Every way the admin check fails is the contract's 401 `unauthorized`, in its JSON shape. */
+const refused = () =>
+  new Response(JSON.stringify(errorBody("unauthorized", "An admin token is required.")), {
+    status: 401,
+    headers: { "content-type": "application/json; charset=UTF-8" },
+  });
 
-export function bearer(header: string | undefined): string | null {
-  const match = /^Bearer\s+(\S+)$/i.exec(header ?? "");
-  return match?.[1] ?? null;
-}
-
-/** The admin / shop back-end token (API.md "Identities and tokens"). */
-export function adminAuth() {
-  return createMiddleware<AppEnv>(async function adminAuth(c, next) {
-    const token = bearer(c.req.header("authorization"));
-    if (!token || !timingSafeEqual(token, c.env.ADMIN_TOKEN)) throw unauthorized("An admin token is required.");
-    await next();
+/** The admin / shop back-end token (docs/api.md "Identities and tokens"), compared in constant time. */
+export function adminAuth(): MiddlewareHandler<AppEnv> {
+  return bearerAuth<AppEnv>({
+    verifyToken: (token, c) => timingSafeEqual(token, c.env.ADMIN_TOKEN),
+    noAuthenticationHeader: { message: refused },
+    invalidAuthenticationHeader: { message: refused },
+    invalidToken: { message: refused },
   });
 }

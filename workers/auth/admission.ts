@@ -1,9 +1,8 @@
 import { createMiddleware } from "hono/factory";
 import { jwtVerify, SignJWT } from "jose";
 import { DEFAULTS } from "../config";
-import type { AppEnv } from "../env";
 import { ApiError, unauthorized } from "../errors";
-import { bearer } from "./admin";
+import { bearer } from "./bearer";
 
 /**
  * Admission tokens: what the sale's queue gives a shopper whose turn has come, and the
@@ -73,20 +72,15 @@ export async function verifyAdmissionToken(
   return { sub: payload.sub, saleId: payload.sale, jti: payload.jti, exp: payload.exp!, device };
 }
 
-declare module "hono" {
-  interface ContextVariableMap {
-    admission: AdmissionClaims;
-  }
-}
+/** What a route behind `admissionAuth()` may read: the verified admission. */
+export type AdmissionEnv = { Bindings: Env; Variables: { admission: AdmissionClaims } };
 
-/** Requires an admission token for the `:saleId` in the path; sets `shopperId` and `admission`. */
+/** Requires an admission token for the `:saleId` in the path; sets `admission`. */
 export function admissionAuth() {
-  return createMiddleware<AppEnv>(async function admissionAuth(c, next) {
+  return createMiddleware<AdmissionEnv>(async function admissionAuth(c, next) {
     const token = bearer(c.req.header("authorization"));
     if (!token) throw unauthorized("An admission token from the sale's queue is required.");
-    const claims = await verifyAdmissionToken(token, c.env.ADMISSION_JWT_SECRET, c.req.param("saleId") ?? "");
-    c.set("shopperId", claims.sub);
-    c.set("admission", claims);
+    c.set("admission", await verifyAdmissionToken(token, c.env.ADMISSION_JWT_SECRET, c.req.param("saleId") ?? ""));
     await next();
   });
 }

@@ -1,9 +1,8 @@
 import { createMiddleware } from "hono/factory";
 import { jwtVerify } from "jose";
 import { DEFAULTS } from "../config";
-import type { AppEnv } from "../env";
 import { unauthorized } from "../errors";
-import { bearer } from "./admin";
+import { bearer } from "./bearer";
 
 export type ShopperClaims = { sub: string; acctCreated: number };
 
@@ -31,20 +30,15 @@ export async function verifyShopperToken(token: string, secret: string, nowSecon
   }
 }
 
-declare module "hono" {
-  interface ContextVariableMap {
-    shopper: ShopperClaims;
-  }
-}
+/** What a route behind `shopperAuth()` may read: the verified session. */
+export type ShopperEnv = { Bindings: Env; Variables: { shopper: ShopperClaims } };
 
-/** Requires a shopper session; sets `shopperId` and `shopper`. */
+/** Requires a shopper session; sets `shopper`. */
 export function shopperAuth() {
-  return createMiddleware<AppEnv>(async function shopperAuth(c, next) {
+  return createMiddleware<ShopperEnv>(async function shopperAuth(c, next) {
     const token = bearer(c.req.header("authorization"));
     if (!token) throw unauthorized();
-    const claims = await verifyShopperToken(token, c.env.SHOPPER_JWT_SECRET);
-    c.set("shopperId", claims.sub);
-    c.set("shopper", claims);
+    c.set("shopper", await verifyShopperToken(token, c.env.SHOPPER_JWT_SECRET));
     await next();
   });
 }

@@ -33,3 +33,23 @@ export function createDb(env: Pick<Env, "DATABASE_URL" | "NEON_LOCAL_WS_PROXY">)
   pool.on("error", (err: Error) => console.error("postgres pool error", err.message));
   return { db: drizzle(pool, { schema }), pool };
 }
+
+const POSTGRES_OUTAGE =
+  /connect|connection (terminated|refused|closed|lost)|network|websocket|timeout|timed out|too many clients|ECONNREFUSED|ECONNRESET|socket/i;
+
+/**
+ * Recognises a Postgres that is unreachable or saturated (as opposed to a query that is
+ * wrong) anywhere in an error's cause chain: drizzle wraps driver errors, and the Neon
+ * driver reports a dead WebSocket in its own words. SQLSTATE classes 08 (connection),
+ * 53 (insufficient resources) and 57P (shutdown) mean the same thing.
+ */
+export function isPostgresOutage(err: unknown): boolean {
+  // A dead WebSocket surfaces as an ErrorEvent (its `error` holds the Error), not an Error.
+  const next = (e: unknown) => (e as { cause?: unknown }).cause ?? (e as { error?: unknown }).error;
+  for (let e: unknown = err, depth = 0; e && typeof e === "object" && depth < 6; e = next(e), depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (typeof code === "string" && /^(08|53|57P)/.test(code)) return true;
+    if (typeof message === "string" && POSTGRES_OUTAGE.test(message)) return true;
+  }
+  return false;
+}

@@ -1,5 +1,6 @@
 import type { Redis } from "@upstash/redis";
 import { hashFromReply } from "../clients/redis";
+import { DEFAULTS } from "../config";
 import { keys } from "../keys";
 
 /**
@@ -9,7 +10,6 @@ import { keys } from "../keys";
  * budget grows by the sample rate (5 % by default), not by 100 %.
  */
 export const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500] as const;
-export const DEFAULT_SAMPLE_RATE = 0.05;
 
 export function bucketOf(ms: number): string {
   for (const bound of LATENCY_BUCKETS_MS) if (ms <= bound) return `le_${bound}`;
@@ -19,10 +19,10 @@ export function bucketOf(ms: number): string {
 /** The configured sample rate (`PURCHASE_LATENCY_SAMPLE_RATE`, 0 to 1), or the default. */
 export function sampleRate(env: Pick<Env, "PURCHASE_LATENCY_SAMPLE_RATE">): number {
   const rate = Number(env.PURCHASE_LATENCY_SAMPLE_RATE);
-  return Number.isFinite(rate) && rate >= 0 && rate <= 1 ? rate : DEFAULT_SAMPLE_RATE;
+  return Number.isFinite(rate) && rate >= 0 && rate <= 1 ? rate : DEFAULTS.latencySampleRate;
 }
 
-export function shouldSample(rate: number = DEFAULT_SAMPLE_RATE, random: () => number = Math.random): boolean {
+export function shouldSample(rate: number = DEFAULTS.latencySampleRate, random: () => number = Math.random): boolean {
   return random() < rate;
 }
 

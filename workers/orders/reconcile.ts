@@ -49,7 +49,7 @@ async function redisReservations(redis: Redis, saleId: string) {
  * Brings Postgres and Redis into agreement for one sale, after it or on demand:
  * 1. drains the outbox (orders Redis decided but Postgres has not seen);
  * 2. writes any reservation Redis holds that Postgres still lacks (belt and braces);
- * 3. where Postgres holds more units than the SKU's real stock (the seed's case: a Redis
+ * 3. where Postgres holds more units than the SKU's real stock (docs/purchase.md "Durability": a Redis
  *    failover lost a second of decrements), cancels the excess, last in first out, in
  *    Redis and Postgres alike, without returning units that never existed.
  */

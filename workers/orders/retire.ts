@@ -21,7 +21,7 @@ export async function retireIfFinished(redis: Redis, saleId: string, nowMs: numb
   ]);
   // Orders not yet in Postgres, or reservations not yet expired, are never thrown away.
   if (pendingOrders > 0 || pendingDeadlines > 0) return "kept";
-  for await (const batch of scanKeys(redis, `fs:{${saleId}}:*`)) await redis.unlink(...batch);
+  for await (const batch of scanKeys(redis, keys.allOfSale(saleId))) await redis.unlink(...batch);
   await redis.srem(keys.activeSales(), saleId);
   return "retired";
 }

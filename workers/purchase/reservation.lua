@@ -79,7 +79,7 @@ if action == 'confirm' then
     finish('expired', true)
     return {'EXPIRED'}
   end
-  -- The seed's fraud layers: one purchase per payment method per sale, and one shopper
+  -- The fraud rules (docs/purchase.md "Fraud rules at payment"): one purchase per payment method per sale, and one shopper
   -- per shipping address. A refused confirm changes nothing: the reservation waits, and
   -- the shop may take another payment before the deadline.
   local pm, addr = ARGV[6], ARGV[7]

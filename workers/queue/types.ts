@@ -7,7 +7,7 @@ import type { ErrorCode } from "../errors";
 
 export type QueueState = "waiting" | "admitted" | "sold_out" | "closed";
 
-/** The poll answer and every WebSocket message: API.md `GET /flash-sale/{id}/queue/{token}`. */
+/** The poll answer and every WebSocket message: docs/api.md "Shopper routes", `GET /flash-sale/{id}/queue/{token}`. */
 export type QueueView = {
   state: QueueState;
   /** null only in random mode before the draw at the sale's start. */

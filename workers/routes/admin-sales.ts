@@ -1,24 +1,23 @@
 import { type Context, Hono } from "hono";
 import { adminAuth } from "../auth/admin";
 import type { AppEnv } from "../env";
-import { ApiError, notFound } from "../errors";
+import { notFound, type Problem, unprocessable } from "../errors";
 import { keys } from "../keys";
 import { readLatency, sampleRate } from "../metrics/latency";
+import { saleIdParam } from "../middleware/sale-id";
 import { reconcileSale } from "../orders/reconcile";
 import { cancelSale } from "../sales/cancel";
-import { saleInput, validateSale } from "../sales/definition";
+import { ADMISSION_RATE_RANGE, saleInput, validateSale, wholeNumber } from "../sales/definition";
 import { liveFigures } from "../sales/figures";
 import { configureQueueQuietly, prewarmSale } from "../sales/prewarm";
 import { readSnapshot } from "../sales/snapshot";
 import { findSale, insertSale, listSales, type SaleRecord, setAdmissionRate } from "../sales/store";
 import { saleJson } from "../sales/view";
-import { isUuid, parseBody, z } from "../validation";
+import { parseBody, z } from "../validation";
 
-/** The sale named by `:saleId`, or 404 (a non-UUID names no sale and reads nothing). */
+/** The sale named by `:saleId` (already checked to be a UUID by `saleIdParam`), or 404. */
 async function requireSale(c: Context<AppEnv>): Promise<SaleRecord> {
-  const saleId = c.req.param("saleId");
-  if (!isUuid(saleId)) throw notFound("Sale");
-  const record = await findSale(c.var.db(), saleId);
+  const record = await findSale(c.var.db(), c.req.param("saleId") ?? "");
   if (!record) throw notFound("Sale");
   return record;
 }
@@ -32,13 +31,15 @@ async function withFigures(c: Context<AppEnv>, record: SaleRecord, nowMs: number
 /** `/api/v1/admin/sales`: the admin's (and the shop back end's) view of sales. */
 export const adminSales = new Hono<AppEnv>()
   .use("*", adminAuth())
+  .use("/:saleId/*", saleIdParam())
+  .use("/:saleId", saleIdParam())
   .post("/", async (c) => {
     const input = await parseBody(c, saleInput);
     const now = Date.now();
     const result = validateSale(input, now);
     if (!result.ok) {
       const list = result.problems.map((p) => `${p.field} ${p.problem}`).join("; ");
-      throw new ApiError(422, "validation_failed", `The sale was not created: ${list}.`, result.problems);
+      throw unprocessable("validation_failed", `The sale was not created: ${list}.`, result.problems);
     }
     const record = await insertSale(c.var.db(), result.sale);
     await configureQueueQuietly(c.env, record);
@@ -54,18 +55,24 @@ export const adminSales = new Hono<AppEnv>()
     // Only the admission rate is tunable live: everything else shapes promises already
     // made to shoppers (times, stock, prices, limits) or places already given (mode).
     const body = await parseBody(c, z.object({ admission_rate_per_second: z.number() }).strict());
-    const rate = body.admission_rate_per_second;
-    if (!Number.isInteger(rate) || rate < 1 || rate > 1_000_000) {
-      throw new ApiError(
-        422,
-        "validation_failed",
-        "admission_rate_per_second must be a whole number from 1 to 1000000.",
-        [{ field: "admission_rate_per_second", problem: "must be a whole number from 1 to 1000000" }],
-      );
+    const problems: Problem[] = [];
+    const { min, max } = ADMISSION_RATE_RANGE;
+    const rate = wholeNumber(problems, "admission_rate_per_second", body.admission_rate_per_second, 0, min, max);
+    if (problems.length > 0) {
+      throw unprocessable("validation_failed", `admission_rate_per_second ${problems[0]!.problem}.`, problems);
     }
     const record = await requireSale(c);
-    if (record.sale.status === "cancelled")
-      throw new ApiError(422, "validation_failed", "The sale was cancelled; its queue admits nobody.");
+    // A finished sale's queue admits nobody, whatever its rate: the change would be a lie.
+    if (record.sale.status === "cancelled") {
+      throw unprocessable("validation_failed", "The sale was cancelled; its queue admits nobody.", [
+        { field: "sale", problem: "cancelled" },
+      ]);
+    }
+    if (Date.now() >= record.sale.endTime.getTime()) {
+      throw unprocessable("validation_failed", `The sale ended at ${record.sale.endTime.toISOString()}.`, [
+        { field: "sale", problem: "ended" },
+      ]);
+    }
     await setAdmissionRate(c.var.db(), record.sale.saleId, rate);
     const updated = { ...record, sale: { ...record.sale, admissionRatePerSecond: rate } };
     // The queue takes the new rate on its next tick; if it cannot be told now, the
@@ -83,10 +90,10 @@ export const adminSales = new Hono<AppEnv>()
     const record = await requireSale(c);
     const now = new Date();
     if (record.sale.status !== "cancelled" && now >= record.sale.endTime) {
-      throw new ApiError(
-        422,
+      throw unprocessable(
         "validation_failed",
         `The sale ended at ${record.sale.endTime.toISOString()}; an ended sale cannot be cancelled.`,
+        [{ field: "sale", problem: "ended" }],
       );
     }
     const { record: cancelled, queueNotified } = await cancelSale(

@@ -2,20 +2,9 @@ import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { BUDGETS } from "../config";
 import type { AppEnv } from "../env";
+import { within } from "../timeout";
 
 type Check = "ok" | "down";
-
-async function within<T>(ms: number, work: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function probe(work: () => Promise<unknown>, ms: number): Promise<Check> {
   try {

@@ -4,12 +4,14 @@ import { flashSales } from "../../schema/schema";
 import { admissionAuth } from "../auth/admission";
 import { BUDGETS } from "../config";
 import type { AppEnv } from "../env";
-import { ApiError, DependencyError, notFound } from "../errors";
+import { ApiError, DependencyError, notFound, unprocessable } from "../errors";
 import { recordPurchaseLatency, sampleRate, shouldSample } from "../metrics/latency";
+import { saleIdParam } from "../middleware/sale-id";
 import { drainOutbox } from "../orders/outbox";
 import { createPurchaseScript, newReservationToken, type PurchaseDecision, requestHash } from "../purchase/purchase";
 import { notifyStockChanged } from "../queue/client";
-import { isUuid, parseBody, z } from "../validation";
+import { within } from "../timeout";
+import { parseBody, z } from "../validation";
 
 const PurchaseBody = z.object({
   sku_id: z.string().min(1).max(50),
@@ -25,19 +27,21 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 export const purchase = new Hono<AppEnv>().post(
   "/:saleId/purchase",
   admissionAuth(),
+  saleIdParam(),
   async function purchaseHandler(c) {
     const saleId = c.req.param("saleId");
-    if (!isUuid(saleId)) throw notFound("The sale");
     const idempotencyKey = c.req.header("idempotency-key");
     if (!idempotencyKey || !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new ApiError(400, "bad_request", "An Idempotency-Key header (1-255 printable characters) is required.");
     }
     const body = await parseBody(c, PurchaseBody);
     if (!Number.isInteger(body.quantity) || body.quantity <= 0) {
-      throw new ApiError(422, "invalid_quantity", "The quantity must be a whole number of at least 1.");
+      throw unprocessable("invalid_quantity", "The quantity must be a whole number of at least 1.", [
+        { field: "quantity", problem: "must be a whole number of at least 1" },
+      ]);
     }
 
-    const userId = c.var.shopperId;
+    const userId = c.var.admission.sub;
     const nowMs = Date.now();
     const started = performance.now();
     let decision: PurchaseDecision;
@@ -90,13 +94,15 @@ export const purchase = new Hono<AppEnv>().post(
           "This Idempotency-Key was already used with a different request.",
         );
       case "not_active":
-        throw new ApiError(422, "sale_not_active", saleNotActiveMessage(decision.why), { reason: decision.why });
+        throw unprocessable("sale_not_active", saleNotActiveMessage(decision.why), [
+          { field: "sale", problem: decision.why },
+        ]);
       case "unknown_sku":
         throw notFound(`SKU ${body.sku_id} in this sale`);
       case "over_limit":
-        throw new ApiError(422, "invalid_quantity", `At most ${decision.limit} of this item per shopper.`, {
-          per_user_limit: decision.limit,
-        });
+        throw unprocessable("invalid_quantity", `At most ${decision.limit} of this item per shopper.`, [
+          { field: "quantity", problem: `must be at most the per-shopper limit, ${decision.limit}` },
+        ]);
       case "not_loaded":
         return saleNotLoaded(c.var.db, saleId);
     }
@@ -117,13 +123,15 @@ function saleNotActiveMessage(why: "cancelled" | "not_started" | "ended"): strin
 async function saleNotLoaded(db: () => import("../clients/db").Database, saleId: string): Promise<never> {
   let found: { startTime: Date }[];
   try {
-    found = await Promise.race([
+    found = await within(
+      BUDGETS.postgresTimeoutMs,
       db().select({ startTime: flashSales.startTime }).from(flashSales).where(eq(flashSales.saleId, saleId)).limit(1),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("timeout")), BUDGETS.postgresTimeoutMs)),
-    ]);
+    );
   } catch (err) {
     throw new DependencyError("postgres", err);
   }
   if (found.length === 0) throw notFound("The sale");
-  throw new ApiError(422, "sale_not_active", "The sale is not open for purchases yet.", { reason: "not_started" });
+  throw unprocessable("sale_not_active", "The sale is not open for purchases yet.", [
+    { field: "sale", problem: "not_started" },
+  ]);
 }

@@ -1,43 +1,19 @@
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
-import { adminAuth } from "../auth/admin";
 import { shopperAuth } from "../auth/shopper";
-import { DEFAULTS, isProduction } from "../config";
+import { BUDGETS, DEFAULTS } from "../config";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
-import { configureQueue, enterQueue, openQueueSocket, pollQueue, queueStats, queueStub } from "../queue/client";
+import { saleIdParam } from "../middleware/sale-id";
+import { enterQueue, openQueueSocket, pollQueue } from "../queue/client";
 import { QUEUE_TOKEN } from "../queue/shards";
 import { verifyTurnstile } from "../queue/turnstile";
 import type { Outcome } from "../queue/types";
-import { isUuid, parseBody, z } from "../validation";
-
-/** The local benchmark's instructions to one queue (see the queue-bench route). */
-const benchBody = z.object({
-  configure: z
-    .object({
-      startMs: z.number(),
-      endMs: z.number(),
-      preQueueMinutes: z.number(),
-      preQueueMode: z.enum(["fifo", "random"]),
-      admissionRatePerSecond: z.number().positive(),
-      expectedShoppers: z.number().int().positive(),
-    })
-    .optional(),
-  fill: z.number().int().positive().max(1_000_000).optional(),
-  tick_at_ms: z.number().optional(),
-});
-
-/** Seconds a refused IP is told to wait: the limiter's window (wrangler.jsonc ENTER_QUEUE_LIMITER). */
-const LIMIT_PERIOD_SECONDS = 10;
+import { parseBody, z } from "../validation";
 
 const enterBody = z.object({
   captcha_token: z.string().min(1).max(2048),
   device_fingerprint: z.string().min(1).max(256),
-});
-
-const saleIdIsUuid = createMiddleware<AppEnv>(async function saleIdIsUuid(c, next) {
-  if (!isUuid(c.req.param("saleId"))) throw notFound("Sale");
-  await next();
 });
 
 /** Per-IP door limit, before any token is verified or body read: a flood costs the least here. */
@@ -50,14 +26,20 @@ const perIpLimit = createMiddleware<AppEnv>(async function perIpLimit(c, next) {
       "rate_limited",
       "Too many attempts from this address; wait and try again.",
       undefined,
-      LIMIT_PERIOD_SECONDS,
+      DEFAULTS.enterQueueLimitPeriodSeconds,
     );
   await next();
 });
 
 function unwrap<T>(outcome: Outcome<T>): T {
   if (outcome.ok) return outcome.value;
-  throw new ApiError(outcome.status, outcome.code, outcome.message, undefined, outcome.status === 503 ? 2 : undefined);
+  throw new ApiError(
+    outcome.status,
+    outcome.code,
+    outcome.message,
+    undefined,
+    outcome.status === 503 ? BUDGETS.retryAfterSeconds : undefined,
+  );
 }
 
 /**
@@ -66,7 +48,7 @@ function unwrap<T>(outcome: Outcome<T>): T {
  * body, captcha, and only then the object (which adds the device rule and the sale's times).
  */
 export const queue = new Hono<AppEnv>()
-  .post("/:saleId/enter-queue", saleIdIsUuid, perIpLimit, shopperAuth(), async (c) => {
+  .post("/:saleId/enter-queue", saleIdParam(), perIpLimit, shopperAuth(), async (c) => {
     const shopper = c.var.shopper;
     if (Date.now() / 1000 - shopper.acctCreated < DEFAULTS.minAccountAgeSeconds) {
       throw new ApiError(403, "account_too_new", "Accounts younger than 24 hours cannot join a sale's queue.");
@@ -84,7 +66,7 @@ export const queue = new Hono<AppEnv>()
     c.header("Cache-Control", "no-store");
     return c.json(answer);
   })
-  .get("/:saleId/queue/:queueToken", saleIdIsUuid, async (c) => {
+  .get("/:saleId/queue/:queueToken", saleIdParam(), async (c) => {
     const token = c.req.param("queueToken");
     // Anything but `<object>.<uuid>` names no place: 404 before any object wakes.
     if (!QUEUE_TOKEN.test(token)) throw notFound("Queue place");
@@ -93,18 +75,4 @@ export const queue = new Hono<AppEnv>()
     const view = unwrap(await pollQueue(c.env, c.req.param("saleId"), token));
     c.header("Cache-Control", "no-store");
     return c.json(view);
-  })
-  .post("/:saleId/queue-bench", saleIdIsUuid, adminAuth(), async (c) => {
-    // scripts/bench/queue.ts only: drives one queue object directly. Absent in production.
-    if (isProduction(c.env)) throw notFound(`Route ${c.req.path}`);
-    const saleId = c.req.param("saleId");
-    const body = await parseBody(c, benchBody);
-    const stub = queueStub(c.env, saleId);
-    if (body.configure) await configureQueue(c.env, { ...body.configure, saleId });
-    if (body.fill) await stub.fillForBench(body.fill);
-    if (body.tick_at_ms !== undefined) {
-      await stub.setClockForTest(body.tick_at_ms);
-      await stub.tick();
-    }
-    return c.json(await queueStats(c.env, saleId));
   });

@@ -23,9 +23,10 @@ const ConfirmBody = z
   })
   .optional();
 
-type Ctx = Context<AppEnv>;
+/** Any route context of this app, whichever auth ran before it. */
+type Ctx<E extends AppEnv = AppEnv> = Context<E>;
 
-async function load(c: Ctx): Promise<Reservation> {
+async function load<E extends AppEnv>(c: Ctx<E>): Promise<Reservation> {
   const token = c.req.param("token") ?? "";
   const saleId = saleIdOfToken(token);
   if (!saleId) throw notFound("The reservation");
@@ -39,8 +40,8 @@ async function load(c: Ctx): Promise<Reservation> {
   return reservation;
 }
 
-async function step(
-  c: Ctx,
+async function step<E extends AppEnv>(
+  c: Ctx<E>,
   reservation: Reservation,
   action: TransitionAction,
   extra: { actor?: string; paymentMethodFingerprint?: string; shippingAddress?: string } = {},
@@ -79,7 +80,7 @@ function view(r: Reservation, state = r.state) {
 export const reservations = new Hono<AppEnv>()
   .get("/:token", shopperAuth(), async (c) => {
     const r = await load(c);
-    if (r.userId !== c.var.shopperId) throw forbidden("This reservation belongs to another shopper.");
+    if (r.userId !== c.var.shopper.sub) throw forbidden("This reservation belongs to another shopper.");
     // A reservation past its deadline is shown, and made, expired now rather than at the
     // next sweep; the script returns its units exactly once whoever gets there first.
     if (r.state === "reserved" && Date.now() >= r.deadlineMs) {
@@ -91,8 +92,8 @@ export const reservations = new Hono<AppEnv>()
   })
   .post("/:token/cancel", shopperAuth(), async (c) => {
     const r = await load(c);
-    if (r.userId !== c.var.shopperId) throw forbidden("This reservation belongs to another shopper.");
-    const result = await step(c, r, "cancel", { actor: c.var.shopperId });
+    if (r.userId !== c.var.shopper.sub) throw forbidden("This reservation belongs to another shopper.");
+    const result = await step(c, r, "cancel", { actor: c.var.shopper.sub });
     switch (result.kind) {
       case "ok":
       case "already":

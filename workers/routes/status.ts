@@ -2,8 +2,8 @@ import { Hono } from "hono";
 import { DEFAULTS } from "../config";
 import type { AppEnv } from "../env";
 import { notFound } from "../errors";
+import { saleIdParam } from "../middleware/sale-id";
 import { saleStatus } from "../sales/status";
-import { isUuid } from "../validation";
 
 /**
  * Status answers computed in this isolate and not yet in the edge cache. A refresh storm
@@ -20,9 +20,8 @@ const inflight = new Map<string, Promise<string | null>>();
  * alone: query strings and headers a client adds (a forged Date, a cache-buster) neither
  * change the answer nor get past the cache.
  */
-export const status = new Hono<AppEnv>().get("/:saleId/status", async (c) => {
+export const status = new Hono<AppEnv>().get("/:saleId/status", saleIdParam(), async (c) => {
   const saleId = c.req.param("saleId");
-  if (!isUuid(saleId)) throw notFound("Sale");
   const cacheKey = new Request(`${new URL(c.req.url).origin}/api/v1/flash-sale/${saleId}/status`);
   const cache = caches.default;
   const cached = await cache.match(cacheKey);

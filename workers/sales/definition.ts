@@ -1,4 +1,5 @@
 import { DEFAULTS } from "../config";
+import type { Problem } from "../errors";
 import { z } from "../validation";
 
 /**
@@ -9,27 +10,32 @@ import { z } from "../validation";
 
 const money = z.union([z.string(), z.number()]);
 
-export const saleItemInput = z.object({
-  sku_id: z.string(),
-  name: z.string(),
-  flash_price: money,
-  original_price: money,
-  total_stock: z.number(),
-  per_user_limit: z.number().optional(),
-});
+// Strict, as PATCH is: a misspelt field is refused (400), never silently given its default.
+export const saleItemInput = z
+  .object({
+    sku_id: z.string(),
+    name: z.string(),
+    flash_price: money,
+    original_price: money,
+    total_stock: z.number(),
+    per_user_limit: z.number().optional(),
+  })
+  .strict();
 
-export const saleInput = z.object({
-  name: z.string(),
-  start_time: z.string(),
-  end_time: z.string(),
-  pre_queue_minutes: z.number().optional(),
-  pre_queue_mode: z.string().optional(),
-  admission_rate_per_second: z.number().optional(),
-  expected_shoppers: z.number().optional(),
-  safety_buffer_percent: z.number().optional(),
-  payment_deadline_seconds: z.number().optional(),
-  items: z.array(saleItemInput),
-});
+export const saleInput = z
+  .object({
+    name: z.string(),
+    start_time: z.string(),
+    end_time: z.string(),
+    pre_queue_minutes: z.number().optional(),
+    pre_queue_mode: z.string().optional(),
+    admission_rate_per_second: z.number().optional(),
+    expected_shoppers: z.number().optional(),
+    safety_buffer_percent: z.number().optional(),
+    payment_deadline_seconds: z.number().optional(),
+    items: z.array(saleItemInput),
+  })
+  .strict();
 
 export type SaleInput = z.infer<typeof saleInput>;
 
@@ -54,12 +60,12 @@ export type SaleDefinition = {
   }>;
 };
 
-export type Problem = { field: string; problem: string };
-
 /** numeric(10,2): at most 8 digits before the point. */
 const MAX_CENTS = 9_999_999_999;
 /** integer columns. */
 const MAX_INT = 2_147_483_647;
+/** Shoppers admitted per second: the same range at creation and when tuned live (PATCH). */
+export const ADMISSION_RATE_RANGE = { min: 1, max: 1_000_000 } as const;
 /**
  * SKU ids become part of Redis key names and of the meta hash's comma-separated `skus`
  * field, so a comma, brace or space in one would corrupt the layout.
@@ -78,7 +84,7 @@ export function toCents(value: string | number): number | null {
 
 export const formatCents = (cents: number) => `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, "0")}`;
 
-function wholeNumber(
+export function wholeNumber(
   problems: Problem[],
   field: string,
   value: number | undefined,
@@ -139,7 +145,8 @@ export function validateSale(
     "admission_rate_per_second",
     input.admission_rate_per_second,
     DEFAULTS.admissionRatePerSecond,
-    1,
+    ADMISSION_RATE_RANGE.min,
+    ADMISSION_RATE_RANGE.max,
   );
   const expectedShoppers = wholeNumber(
     problems,
@@ -159,7 +166,7 @@ export function validateSale(
     });
   }
 
-  // How long a reservation waits for payment (API.md: default 10 min). At least a minute,
+  // How long a reservation waits for payment (docs/api.md: default 10 min). At least a minute,
   // so a shopper can get through a checkout; at most a day, so stock is not held hostage.
   const paymentDeadlineSeconds = wholeNumber(
     problems,

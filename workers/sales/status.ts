@@ -1,11 +1,72 @@
 import type { Database } from "../clients/db";
 import type { Redis } from "../clients/redis";
 import { DependencyError } from "../errors";
-import { queueStats } from "../queue/client";
+import { type QueueStats, queueStats } from "../queue/client";
 import { prewarmSale } from "./prewarm";
-import { readSnapshot, type SaleSnapshot } from "./snapshot";
+import { readSnapshot, type SaleSnapshot, totalRemaining } from "./snapshot";
 import { findSale, type SaleRecord } from "./store";
-import { statusJson } from "./view";
+
+/**
+ * A sale's status, in one place: the lifecycle rule, the admin's view of it, and the
+ * shopper's status answer (docs/sales.md "Lifecycle").
+ */
+
+/** The sale's lifecycle (docs/api.md status values). */
+export type SaleStatus = "scheduled" | "active" | "sold_out" | "ended" | "cancelled";
+
+/**
+ * The status by the server's clock. Only `scheduled` and `cancelled` are ever stored;
+ * everything else follows from the clock and the stock, so a status can never lag a
+ * missed job. Precedence: an admin's cancel beats the clock, the clock beats the
+ * stock (a sold-out sale still ends), and stock that returns (expiry, a shopper's
+ * cancel) reopens a sold-out sale. `remaining` is null when the stock is not loaded
+ * yet, which can never read as sold out.
+ */
+export function lifecycleStatus(
+  sale: { startMs: number; endMs: number; cancelled: boolean; remaining: number | null },
+  nowMs: number,
+): SaleStatus {
+  if (sale.cancelled) return "cancelled";
+  if (nowMs >= sale.endMs) return "ended";
+  if (nowMs < sale.startMs) return "scheduled";
+  if (sale.remaining !== null && sale.remaining <= 0) return "sold_out";
+  return "active";
+}
+
+/** The status of a sale by the server's clock, from Redis when loaded, else from Postgres. */
+export function statusOf(record: SaleRecord, snapshot: SaleSnapshot | null, nowMs: number): SaleStatus {
+  return lifecycleStatus(
+    {
+      startMs: record.sale.startTime.getTime(),
+      endMs: record.sale.endTime.getTime(),
+      cancelled: record.sale.status === "cancelled" || (snapshot?.cancelled ?? false),
+      remaining: snapshot ? totalRemaining(snapshot) : null,
+    },
+    nowMs,
+  );
+}
+
+/** The shopper's status answer (docs/sales.md "Shopper status"), built from Redis only. */
+export function statusJson(snapshot: SaleSnapshot, queue: QueueStats, nowMs: number) {
+  return {
+    sale_id: snapshot.saleId,
+    name: snapshot.name,
+    status: lifecycleStatus({ ...snapshot, remaining: totalRemaining(snapshot) }, nowMs),
+    start_time: new Date(snapshot.startMs).toISOString(),
+    end_time: new Date(snapshot.endMs).toISOString(),
+    server_time: new Date(nowMs).toISOString(),
+    items: snapshot.items.map((item) => ({
+      sku_id: item.skuId,
+      name: item.name,
+      flash_price: item.price,
+      original_price: item.originalPrice,
+      total_stock: item.total,
+      remaining: item.remaining,
+      per_user_limit: item.limit,
+    })),
+    queue: { length: queue.length, admitted_through: queue.admittedThrough },
+  };
+}
 
 async function redisSnapshot(redis: Redis, saleId: string): Promise<SaleSnapshot | null> {
   try {

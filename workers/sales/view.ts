@@ -1,6 +1,5 @@
-import type { QueueStats } from "../queue/client";
-import { lifecycleStatus, type SaleStatus } from "./lifecycle";
-import { type SaleSnapshot, totalRemaining } from "./snapshot";
+import type { SaleSnapshot } from "./snapshot";
+import { statusOf } from "./status";
 import type { OrderCounts, SaleRecord } from "./store";
 
 /** Live figures for the admin: Redis counters and stock, Postgres orders, the queue. */
@@ -18,19 +17,6 @@ export type LiveFigures = {
 };
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
-
-/** The status of a sale by the server's clock, from Redis when loaded, else from Postgres. */
-export function statusOf(record: SaleRecord, snapshot: SaleSnapshot | null, nowMs: number): SaleStatus {
-  return lifecycleStatus(
-    {
-      startMs: record.sale.startTime.getTime(),
-      endMs: record.sale.endTime.getTime(),
-      cancelled: record.sale.status === "cancelled" || (snapshot?.cancelled ?? false),
-      remaining: snapshot ? totalRemaining(snapshot) : null,
-    },
-    nowMs,
-  );
-}
 
 /** A sale as the admin API answers it: snake_case, ISO times, money as "499.00". */
 export function saleJson(record: SaleRecord, snapshot: SaleSnapshot | null, nowMs: number, figures?: LiveFigures) {
@@ -65,27 +51,5 @@ export function saleJson(record: SaleRecord, snapshot: SaleSnapshot | null, nowM
       };
     }),
     ...(figures ? { figures } : {}),
-  };
-}
-
-/** The shopper's status answer (the seed's shape plus the queue), built from Redis only. */
-export function statusJson(snapshot: SaleSnapshot, queue: QueueStats, nowMs: number) {
-  return {
-    sale_id: snapshot.saleId,
-    name: snapshot.name,
-    status: lifecycleStatus({ ...snapshot, remaining: totalRemaining(snapshot) }, nowMs),
-    start_time: new Date(snapshot.startMs).toISOString(),
-    end_time: new Date(snapshot.endMs).toISOString(),
-    server_time: new Date(nowMs).toISOString(),
-    items: snapshot.items.map((item) => ({
-      sku_id: item.skuId,
-      name: item.name,
-      flash_price: item.price,
-      original_price: item.originalPrice,
-      total_stock: item.total,
-      remaining: item.remaining,
-      per_user_limit: item.limit,
-    })),
-    queue: { length: queue.length, admitted_through: queue.admittedThrough },
   };
 }
