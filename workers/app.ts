@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { assertSafeConfig } from "./config";
 import type { AppEnv } from "./env";
 import { ApiError, errorResponse } from "./errors";
+import { BODY_LIMITS, limitBody } from "./middleware/body-limit";
 import { clients } from "./middleware/clients";
 import { adminSales } from "./routes/admin-sales";
 import { health } from "./routes/health";
@@ -18,6 +19,8 @@ export function createApp() {
     assertSafeConfig(c.env);
     await next();
   });
+  // The API's ceiling; each route that reads a body sets its own, smaller, limit.
+  app.use("/api/*", limitBody(BODY_LIMITS.any));
   app.use("/api/*", clients());
 
   app.route("/api/v1/health", health);

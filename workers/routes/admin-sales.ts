@@ -4,6 +4,7 @@ import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
 import { keys } from "../keys";
 import { readLatency, sampleRate } from "../metrics/latency";
+import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
 import { reconcileSale } from "../orders/reconcile";
 import { cancelSale } from "../sales/cancel";
 import { saleInput, validateSale } from "../sales/definition";
@@ -32,7 +33,7 @@ async function withFigures(c: Context<AppEnv>, record: SaleRecord, nowMs: number
 /** `/api/v1/admin/sales`: the admin's (and the shop back end's) view of sales. */
 export const adminSales = new Hono<AppEnv>()
   .use("*", adminAuth())
-  .post("/", async (c) => {
+  .post("/", limitBody(BODY_LIMITS.createSale), async (c) => {
     const input = await parseBody(c, saleInput);
     const now = Date.now();
     const result = validateSale(input, now);
@@ -50,7 +51,7 @@ export const adminSales = new Hono<AppEnv>()
     return c.json({ sales: await Promise.all(records.map((r) => withFigures(c, r, now))) });
   })
   .get("/:saleId", async (c) => c.json(await withFigures(c, await requireSale(c), Date.now())))
-  .patch("/:saleId", async (c) => {
+  .patch("/:saleId", limitBody(BODY_LIMITS.small), async (c) => {
     // Only the admission rate is tunable live: everything else shapes promises already
     // made to shoppers (times, stock, prices, limits) or places already given (mode).
     const body = await parseBody(c, z.object({ admission_rate_per_second: z.number() }).strict());
@@ -73,13 +74,13 @@ export const adminSales = new Hono<AppEnv>()
     const queueNotified = await configureQueueQuietly(c.env, updated);
     return c.json({ ...(await withFigures(c, updated, Date.now())), queue_notified: queueNotified });
   })
-  .post("/:saleId/prewarm", async (c) => {
+  .post("/:saleId/prewarm", limitBody(BODY_LIMITS.small), async (c) => {
     const record = await requireSale(c);
     const result = await prewarmSale({ redis: c.var.redis, db: c.var.db() }, record);
     await configureQueueQuietly(c.env, record);
     return c.json(result);
   })
-  .post("/:saleId/cancel", async (c) => {
+  .post("/:saleId/cancel", limitBody(BODY_LIMITS.small), async (c) => {
     const record = await requireSale(c);
     const now = new Date();
     if (record.sale.status !== "cancelled" && now >= record.sale.endTime) {
@@ -129,7 +130,7 @@ export const adminSales = new Hono<AppEnv>()
       },
     });
   })
-  .post("/:saleId/reconcile", async (c) => {
+  .post("/:saleId/reconcile", limitBody(BODY_LIMITS.small), async (c) => {
     const record = await requireSale(c);
     return c.json(await reconcileSale({ redis: c.var.redis, db: c.var.db() }, record.sale.saleId));
   });
