@@ -5,6 +5,7 @@ import { ApiError, notFound } from "../errors";
 import { keys } from "../keys";
 import { readLatency, sampleRate } from "../metrics/latency";
 import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
+import { readDeadLetters } from "../orders/dead-letter";
 import { reconcileSale } from "../orders/reconcile";
 import { cancelSale } from "../sales/cancel";
 import { saleInput, validateSale } from "../sales/definition";
@@ -104,10 +105,11 @@ export const adminSales = new Hono<AppEnv>()
     const saleId = record.sale.saleId;
     const deps = { redis: c.var.redis, db: c.var.db() };
     const snapshot = await readSnapshot(deps.redis, saleId);
-    const [figures, latency, outboxBacklog] = await Promise.all([
+    const [figures, latency, outboxBacklog, deadLetter] = await Promise.all([
       liveFigures(c.env, deps, saleId, snapshot),
       readLatency(deps.redis, saleId),
       deps.redis.llen(keys.outbox(saleId)),
+      readDeadLetters(deps.redis, saleId),
     ]);
     const sale = saleJson(record, snapshot, now);
     return c.json({
@@ -123,6 +125,8 @@ export const adminSales = new Hono<AppEnv>()
       })),
       // Orders decided in Redis and not yet written to Postgres: should drain to 0 within seconds.
       outbox_backlog: outboxBacklog,
+      // Events Postgres refused (their data, not an outage): those orders are NOT in Postgres.
+      dead_letter: deadLetter,
       purchase_latency: {
         ...latency,
         sample_rate: sampleRate(c.env),
