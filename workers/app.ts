@@ -4,6 +4,7 @@ import { assertSafeConfig } from "./config";
 import type { AppEnv } from "./env";
 import { ApiError, errorBody, errorResponse } from "./errors";
 import { apiHeaders } from "./middleware/api-headers";
+import { BODY_LIMITS, limitBody } from "./middleware/body-limit";
 import { clients } from "./middleware/clients";
 import { adminSales } from "./routes/admin-sales";
 import { health } from "./routes/health";
@@ -37,6 +38,8 @@ export function createApp(extraRoutes?: (app: Hono<AppEnv>) => void) {
     assertSafeConfig(c.env);
     await next();
   });
+  // The API's ceiling; each route that reads a body sets its own, smaller, limit.
+  app.use("/api/*", limitBody(BODY_LIMITS.any));
   app.use("/api/*", clients());
 
   app.route("/api/v1/health", health);

@@ -8,6 +8,7 @@ import { BUDGETS } from "./config";
 export type ErrorCode =
   | "bad_request"
   | "invalid_json"
+  | "payload_too_large"
   | "unauthorized"
   | "forbidden"
   | "account_too_new"

@@ -12,6 +12,7 @@
  *   res:{token}      hash   a reservation: order_id, user, sku, qty, price, deadline_ms, state, device
  *   deadlines        zset   reservation token -> payment deadline (ms), for the expiry sweep
  *   outbox           list   order events not yet written to Postgres, oldest first
+ *   dead-letter      list   events Postgres refused, set aside with the reason: { event, error, at_ms }
  *   counters         hash   reserved, paid, expired, cancelled units (live figures)
  *   payment:{h}      string the order paid with payment method fingerprint h (hashed) in this sale
  *   address:{h}      string the shopper who had normalised shipping address h (hashed) in this sale
@@ -36,6 +37,7 @@ export const keys = {
   reservation: (saleId: string, token: string) => `${base(saleId)}:res:${token}`,
   deadlines: (saleId: string) => `${base(saleId)}:deadlines`,
   outbox: (saleId: string) => `${base(saleId)}:outbox`,
+  deadLetter: (saleId: string) => `${base(saleId)}:dead-letter`,
   counters: (saleId: string) => `${base(saleId)}:counters`,
   latency: (saleId: string) => `${base(saleId)}:latency`,
   paymentMethod: (saleId: string, hash: string) => `${base(saleId)}:payment:${hash}`,

@@ -33,4 +33,27 @@ export async function parseBody<S extends z.ZodType>(c: Context, schema: S): Pro
   return parsed.data;
 }
 
+/** A lone UTF-16 surrogate has no UTF-8 form (with the `u` flag, \p{Cs} matches only unpaired halves). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * A text that can be stored as it is, in a column of `maxChars` characters. Postgres's
+ * varchar(n) counts characters (code points), not UTF-16 units or bytes, so an emoji is
+ * one: the limit here is the column's, exactly. Every value that reaches an order goes
+ * through this, so whatever the door accepts the orders table accepts too.
+ */
+export function storableText(maxChars: number, minChars = 1) {
+  return z
+    .string()
+    .refine((s) => !s.includes("\0") && !LONE_SURROGATE.test(s), "must not contain NUL or unpaired UTF-16 surrogates")
+    .refine((s) => {
+      const chars = [...s].length;
+      return chars >= minChars && chars <= maxChars;
+    }, `must be ${minChars} to ${maxChars} characters`);
+}
+
+/** True when `value` is a storable text of at most `maxChars` characters (headers and token claims). */
+export const isStorableText = (value: unknown, maxChars: number): value is string =>
+  storableText(maxChars).safeParse(value).success;
+
 export { z };

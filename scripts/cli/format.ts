@@ -27,6 +27,37 @@ type Sale = {
 
 const dash = (v: unknown) => (v === null || v === undefined ? "-" : String(v));
 
+type DeadLetter = {
+  count: number;
+  entries: Array<{
+    order_id: string | null;
+    event_type: string | null;
+    error: string;
+    dead_lettered_at: string | null;
+  }>;
+};
+
+/**
+ * Order events Postgres refused, in words an operator cannot miss: those orders are not
+ * in Postgres until someone corrects and replays them (docs/purchase.md).
+ */
+export function deadLetterWarning(saleId: string, count: number, entries: DeadLetter["entries"] = []): string[] {
+  if (count === 0) return [];
+  const lines = [
+    `!! ${count} order event(s) were refused by Postgres and set aside in the dead-letter list:`,
+    "!! those orders are NOT in Postgres. Nothing was deleted; see docs/purchase.md (dead letters).",
+    ...entries.map(
+      (e) =>
+        `!!   ${e.event_type ?? "unreadable"} ${e.order_id ?? "(no order id)"} at ${e.dead_lettered_at ?? "?"}: ${e.error}`,
+    ),
+  ];
+  if (entries.length < count)
+    lines.push(
+      `!!   ... and ${count - entries.length} more (npm run sale -- metrics ${saleId} --json lists the newest)`,
+    );
+  return lines;
+}
+
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
   return rows
@@ -70,6 +101,7 @@ export function saleSummary(sale: Sale): string {
       `  orders      ${Object.entries(f.orders ?? {})
         .map(([k, v]) => `${v} ${k}`)
         .join(", ")}`,
+      ...deadLetterWarning(sale.sale_id, Number(f.dead_lettered ?? 0)).map((l) => `  ${l}`),
     );
   }
   return lines.join("\n");
@@ -118,8 +150,10 @@ export function reconcileSummary(r: {
   }>;
   excess_cancelled: number;
   missing_orders_written: number;
+  dead_letter?: DeadLetter;
 }): string {
   return [
+    ...deadLetterWarning(r.sale_id, r.dead_letter?.count ?? 0, r.dead_letter?.entries),
     `Reconciled sale ${r.sale_id} at ${r.checked_at}: ${r.excess_cancelled} excess order(s) cancelled, ${r.missing_orders_written} missing order(s) written.`,
     table([
       ["SKU", "STOCK", "REDIS LEFT", "RESERVED", "PAID", "WRITTEN", "CANCELLED"],
@@ -152,6 +186,7 @@ type Metrics = {
     remaining: number | null;
   };
   outbox_backlog: number;
+  dead_letter?: DeadLetter;
   purchase_latency: {
     samples: number;
     p50_ms: number | null;
@@ -166,13 +201,22 @@ export function metricsSummary(m: Metrics): string {
   const l = m.purchase_latency;
   const ms = (v: number | null) => (v === null ? "-" : `≤${v} ms`);
   return [
+    ...deadLetterWarning(m.sale_id, m.dead_letter?.count ?? 0, m.dead_letter?.entries),
     `Sale ${m.sale_id}  ${m.status}  at ${m.generated_at}`,
     "",
     table([
-      ["QUEUED", "ADMITTED", "RESERVED", "PAID", "EXPIRED", "CANCELLED", "REMAINING", "OUTBOX"],
-      [c.queued, c.admitted, c.reserved, c.paid, c.expired, c.cancelled, c.remaining ?? "-", m.outbox_backlog].map(
-        String,
-      ),
+      ["QUEUED", "ADMITTED", "RESERVED", "PAID", "EXPIRED", "CANCELLED", "REMAINING", "OUTBOX", "DEAD-LETTER"],
+      [
+        c.queued,
+        c.admitted,
+        c.reserved,
+        c.paid,
+        c.expired,
+        c.cancelled,
+        c.remaining ?? "-",
+        m.outbox_backlog,
+        m.dead_letter?.count ?? 0,
+      ].map(String),
     ]),
     "",
     `purchase decisions (${l.samples} sampled at ${Math.round(l.sample_rate * 100)}%): p50 ${ms(l.p50_ms)}, p95 ${ms(l.p95_ms)}, p99 ${ms(l.p99_ms)}`,

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { adminAuth } from "../../workers/auth/admin";
 import type { AppEnv } from "../../workers/env";
+import { BODY_LIMITS, limitBody } from "../../workers/middleware/body-limit";
 import { saleIdParam } from "../../workers/middleware/sale-id";
 import { configureQueue, queueStats, queueStub } from "../../workers/queue/client";
 import { parseBody, z } from "../../workers/validation";
@@ -26,15 +27,21 @@ const benchBody = z.object({
  * queue benchmark. Registered only by the local stack's entry (dev-worker.ts), so the
  * production bundle has no such route (npm test's bundle check looks for it).
  */
-export const queueBench = new Hono<AppEnv>().post("/:saleId/queue-bench", saleIdParam(), adminAuth(), async (c) => {
-  const saleId = c.req.param("saleId");
-  const body = await parseBody(c, benchBody);
-  const stub = queueStub(c.env, saleId);
-  if (body.configure) await configureQueue(c.env, { ...body.configure, saleId });
-  if (body.fill) await stub.fillForBench(body.fill);
-  if (body.tick_at_ms !== undefined) {
-    await stub.setClockForTest(body.tick_at_ms);
-    await stub.tick();
-  }
-  return c.json(await queueStats(c.env, saleId));
-});
+export const queueBench = new Hono<AppEnv>().post(
+  "/:saleId/queue-bench",
+  saleIdParam(),
+  limitBody(BODY_LIMITS.small),
+  adminAuth(),
+  async (c) => {
+    const saleId = c.req.param("saleId");
+    const body = await parseBody(c, benchBody);
+    const stub = queueStub(c.env, saleId);
+    if (body.configure) await configureQueue(c.env, { ...body.configure, saleId });
+    if (body.fill) await stub.fillForBench(body.fill);
+    if (body.tick_at_ms !== undefined) {
+      await stub.setClockForTest(body.tick_at_ms);
+      await stub.tick();
+    }
+    return c.json(await queueStats(c.env, saleId));
+  },
+);

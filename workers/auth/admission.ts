@@ -2,6 +2,8 @@ import { createMiddleware } from "hono/factory";
 import { jwtVerify, SignJWT } from "jose";
 import { DEFAULTS } from "../config";
 import { ApiError, unauthorized } from "../errors";
+import { COLUMN_CHARS } from "../orders/columns";
+import { isStorableText } from "../validation";
 import { bearer } from "./bearer";
 
 /**
@@ -68,7 +70,12 @@ export async function verifyAdmissionToken(
     throw unauthorized("The admission token lacks its sale, shopper or id.");
   }
   if (payload.sale !== saleId) throw new ApiError(403, "forbidden", "This admission token belongs to another sale.");
+  // Both reach the order row: a token that carries what no column can hold buys nothing.
+  if (!isStorableText(payload.sub, COLUMN_CHARS.userId))
+    throw unauthorized("The admission token's shopper id is unusable.");
   const device = typeof payload.dfp === "string" && payload.dfp.length > 0 ? payload.dfp : null;
+  if (device !== null && !isStorableText(device, COLUMN_CHARS.deviceFingerprint))
+    throw unauthorized("The admission token's device fingerprint is unusable.");
   return { sub: payload.sub, saleId: payload.sale, jti: payload.jti, exp: payload.exp!, device };
 }
 

@@ -2,6 +2,8 @@ import { createMiddleware } from "hono/factory";
 import { jwtVerify } from "jose";
 import { DEFAULTS } from "../config";
 import { unauthorized } from "../errors";
+import { COLUMN_CHARS } from "../orders/columns";
+import { isStorableText } from "../validation";
 import { bearer } from "./bearer";
 
 export type ShopperClaims = { sub: string; acctCreated: number };
@@ -21,8 +23,8 @@ export async function verifyShopperToken(token: string, secret: string, nowSecon
       currentDate: nowSeconds === undefined ? undefined : new Date(nowSeconds * 1000),
     });
     const acct = payload.acct_created;
-    if (typeof payload.sub !== "string" || payload.sub.length === 0 || payload.sub.length > 128)
-      throw new Error("bad sub");
+    // The subject becomes every order's user_id: it must fit that column as it is.
+    if (!isStorableText(payload.sub, COLUMN_CHARS.userId)) throw new Error("bad sub");
     if (typeof acct !== "number" || !Number.isFinite(acct)) throw new Error("bad acct_created");
     return { sub: payload.sub, acctCreated: acct };
   } catch {

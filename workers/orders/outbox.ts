@@ -1,12 +1,12 @@
 import type { Redis } from "@upstash/redis";
 import type { Database } from "../clients/db";
 import { keys } from "../keys";
-import { parseOrderEvent } from "./events";
+import deadLetterLua from "./outbox-dead-letter.lua";
 import leaseLua from "./outbox-lease.lua";
-import { applyOrderEvents } from "./writer";
+import { writeIsolating } from "./writer";
 
 /** `remaining` is -1 when the drain was skipped because another held the lease. */
-export type DrainResult = { applied: number; remaining: number; skipped: "locked" | null };
+export type DrainResult = { applied: number; deadLettered: number; remaining: number; skipped: "locked" | null };
 
 const LEASE_MS = 30_000;
 
@@ -17,6 +17,11 @@ const LEASE_MS = 30_000;
  * that applied it committed; if Postgres is down the events stay and the next drain
  * (cron, reconcile, or the next purchase's background write) retries them. One drain
  * per sale at a time (a lease in Redis), so two drains cannot trim each other's events.
+ *
+ * Why no event can block the others: an event Postgres refuses for its own data is
+ * isolated (writer.ts), everything ahead of it written, and it moves to the sale's
+ * dead-letter list with the reason, in one lease-guarded step with the trim; metrics,
+ * the admin's sale and reconcile report that list. An outage never dead-letters.
  */
 export async function drainOutbox(
   deps: { redis: Redis; db: Database },
@@ -30,20 +35,33 @@ export async function drainOutbox(
   const holder = crypto.randomUUID();
   const got = await redis.set(lock, holder, { nx: true, px: LEASE_MS });
   // Someone else is draining: they will pick up our events too. No more commands spent.
-  if (got !== "OK") return { applied: 0, remaining: -1, skipped: "locked" };
+  if (got !== "OK") return { applied: 0, deadLettered: 0, remaining: -1, skipped: "locked" };
   const lease = redis.createScript<number>(leaseLua);
+  const setAside = redis.createScript<number>(deadLetterLua);
   let applied = 0;
+  let deadLettered = 0;
   try {
     while (Date.now() < deadline) {
       const raw = (await redis.lrange(keys.outbox(saleId), 0, batch - 1)) as unknown[];
       if (raw.length === 0) break;
-      await applyOrderEvents(db, raw.map(parseOrderEvent));
-      const trimmed = await lease.exec([lock, keys.outbox(saleId)], [holder, "trim", String(raw.length)]);
+      const { written, refused } = await writeIsolating(db, raw);
+      if (refused) {
+        console.error(`sale ${saleId}: an order event Postgres refuses was set aside: ${refused.error}`);
+        const moved = await setAside.exec(
+          [lock, keys.outbox(saleId), keys.deadLetter(saleId)],
+          [holder, String(written), refused.error, String(Date.now())],
+        );
+        if (moved !== 1) break; // lease lost: the next drain isolates it again, harmlessly
+        applied += written;
+        deadLettered++;
+        continue;
+      }
+      const trimmed = await lease.exec([lock, keys.outbox(saleId)], [holder, "trim", String(written)]);
       if (trimmed !== 1) break; // lease lost: the next drain re-applies these, harmlessly
-      applied += raw.length;
+      applied += written;
     }
   } finally {
     await lease.exec([lock, keys.outbox(saleId)], [holder, "release", "0"]).catch(() => undefined);
   }
-  return { applied, remaining: await redis.llen(keys.outbox(saleId)), skipped: null };
+  return { applied, deadLettered, remaining: await redis.llen(keys.outbox(saleId)), skipped: null };
 }

@@ -6,6 +6,7 @@ import { hashFromReply, scanKeys } from "../clients/redis";
 import { ApiError } from "../errors";
 import { keys } from "../keys";
 import { createReservationTransitions, parseReservation } from "../purchase/reservations";
+import { type DeadLetterSummary, readDeadLetters } from "./dead-letter";
 import { parseOrderEvent } from "./events";
 import { drainOutbox } from "./outbox";
 import { applyOrderEvents } from "./writer";
@@ -28,6 +29,8 @@ export type ReconcileReport = {
   missing_orders_written: number;
   excess_cancelled: number;
   cancelled_order_ids: string[];
+  /** Events Postgres refused, set aside by the drain: orders NOT in Postgres until someone acts. */
+  dead_letter: DeadLetterSummary;
 };
 
 type Deps = { redis: Redis; db: Database };
@@ -125,6 +128,7 @@ export async function reconcileSale(deps: Deps, saleId: string): Promise<Reconci
     missing_orders_written: missing.length,
     excess_cancelled: 0,
     cancelled_order_ids: [],
+    dead_letter: { count: 0, entries: [] },
   };
 
   for (const item of items) {
@@ -180,5 +184,6 @@ export async function reconcileSale(deps: Deps, saleId: string): Promise<Reconci
   }
   // The voids above wrote outbox events; apply them now so the report is the final word.
   await drainOutbox(deps, saleId, { budgetMs: 30_000 });
+  report.dead_letter = await readDeadLetters(redis, saleId);
   return report;
 }

@@ -15,12 +15,13 @@ export async function retireIfFinished(redis: Redis, saleId: string, nowMs: numb
   const retention = DEFAULTS.redisRetentionDays * 86_400_000;
   // A sale with no meta (never loaded, or already cleared) has nothing to hold on to.
   if (Number.isFinite(endMs) && endMs > 0 && nowMs < endMs + retention) return "kept";
-  const [pendingOrders, pendingDeadlines] = await Promise.all([
+  const [pendingOrders, pendingDeadlines, deadLettered] = await Promise.all([
     redis.llen(keys.outbox(saleId)),
     redis.zcard(keys.deadlines(saleId)),
+    redis.llen(keys.deadLetter(saleId)),
   ]);
-  // Orders not yet in Postgres, or reservations not yet expired, are never thrown away.
-  if (pendingOrders > 0 || pendingDeadlines > 0) return "kept";
+  // Orders not yet in Postgres (pending or set aside), or reservations not yet expired, are never thrown away.
+  if (pendingOrders > 0 || pendingDeadlines > 0 || deadLettered > 0) return "kept";
   for await (const batch of scanKeys(redis, keys.allOfSale(saleId))) await redis.unlink(...batch);
   await redis.srem(keys.activeSales(), saleId);
   return "retired";

@@ -1,7 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { flashSaleOrders, type NewFlashSaleOrder } from "../../schema/schema";
-import type { Database } from "../clients/db";
-import type { OrderEvent, ReservedEvent, StateEvent } from "./events";
+import { type Database, isPostgresOutage } from "../clients/db";
+import { type OrderEvent, parseOrderEvent, type ReservedEvent, type StateEvent } from "./events";
 
 export function orderRow(e: ReservedEvent): NewFlashSaleOrder {
   return {
@@ -73,4 +73,67 @@ async function applyState(db: Database, e: StateEvent): Promise<void> {
     .update(flashSaleOrders)
     .set(set)
     .where(and(eq(flashSaleOrders.orderId, e.order_id), from));
+}
+
+/** The outbox's head written up to (not including) `written`; `refused` says why the next event cannot be. */
+export type IsolatedWrite = { written: number; refused: { error: string } | null };
+
+/**
+ * Writes raw outbox events in order, isolating an event Postgres refuses: a batch that
+ * fails for the event's own sake (its data; see `isRefusal`) is split in halves, the
+ * first half written before the second is tried, until the culprit is alone. Everything
+ * ahead of it is then committed, and it is reported so the drain can set it aside: one
+ * bad event costs log2(batch) extra transactions instead of blocking the sale for ever.
+ * Anything else (Postgres away, a deadlock, a schema the code does not match) is thrown
+ * so every event stays where it is for the next drain.
+ */
+export async function writeIsolating(db: Database, raw: unknown[]): Promise<IsolatedWrite> {
+  const write = async (from: number, to: number): Promise<{ at: number; error: string } | null> => {
+    try {
+      await applyOrderEvents(db, raw.slice(from, to).map(parseOrderEvent));
+      return null;
+    } catch (err) {
+      if (!isRefusal(err)) throw err;
+      if (to - from === 1) return { at: from, error: describe(err) };
+    }
+    const mid = from + Math.ceil((to - from) / 2);
+    return (await write(from, mid)) ?? (await write(mid, to));
+  };
+  const refused = raw.length === 0 ? null : await write(0, raw.length);
+  return refused ? { written: refused.at, refused: { error: refused.error } } : { written: raw.length, refused: null };
+}
+
+/** SQLSTATE of the first error in the chain that has one (drizzle wraps the driver's). */
+function sqlState(err: unknown): string | null {
+  for (let e: unknown = err, depth = 0; e && typeof e === "object" && depth < 6; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
+    depth++;
+  }
+  return null;
+}
+
+/**
+ * An error that is the event's fault, so writing it again can never succeed: Postgres
+ * refusing its data (SQLSTATE class 22, data exception: too long, NUL, bad syntax; 23,
+ * integrity: unknown sale, duplicate token) or an event the code cannot even read (no
+ * SQLSTATE, not an outage). An outage, a serialization failure (40) or a schema that
+ * does not match the code (42) would dead-letter every event: those wait instead.
+ */
+export function isRefusal(err: unknown): boolean {
+  if (isPostgresOutage(err)) return false;
+  const state = sqlState(err);
+  return state === null || state.startsWith("22") || state.startsWith("23");
+}
+
+/** One line for a person: Postgres's own words and SQLSTATE, not the whole failed query. */
+function describe(err: unknown): string {
+  let innermost: unknown = err;
+  for (let e: unknown = err, depth = 0; e && typeof e === "object" && depth < 6; e = (e as { cause?: unknown }).cause) {
+    innermost = e;
+    depth++;
+  }
+  const message = innermost instanceof Error ? innermost.message : String(innermost);
+  const state = sqlState(err);
+  return (state ? `${message} (SQLSTATE ${state})` : message).slice(0, 500);
 }

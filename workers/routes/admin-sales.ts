@@ -4,7 +4,9 @@ import type { AppEnv } from "../env";
 import { notFound, type Problem, unprocessable } from "../errors";
 import { keys } from "../keys";
 import { readLatency, sampleRate } from "../metrics/latency";
+import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
 import { saleIdParam } from "../middleware/sale-id";
+import { readDeadLetters } from "../orders/dead-letter";
 import { reconcileSale } from "../orders/reconcile";
 import { cancelSale } from "../sales/cancel";
 import { ADMISSION_RATE_RANGE, saleInput, validateSale, wholeNumber } from "../sales/definition";
@@ -33,7 +35,7 @@ export const adminSales = new Hono<AppEnv>()
   .use("*", adminAuth())
   .use("/:saleId/*", saleIdParam())
   .use("/:saleId", saleIdParam())
-  .post("/", async (c) => {
+  .post("/", limitBody(BODY_LIMITS.createSale), async (c) => {
     const input = await parseBody(c, saleInput);
     const now = Date.now();
     const result = validateSale(input, now);
@@ -51,7 +53,7 @@ export const adminSales = new Hono<AppEnv>()
     return c.json({ sales: await Promise.all(records.map((r) => withFigures(c, r, now))) });
   })
   .get("/:saleId", async (c) => c.json(await withFigures(c, await requireSale(c), Date.now())))
-  .patch("/:saleId", async (c) => {
+  .patch("/:saleId", limitBody(BODY_LIMITS.small), async (c) => {
     // Only the admission rate is tunable live: everything else shapes promises already
     // made to shoppers (times, stock, prices, limits) or places already given (mode).
     const body = await parseBody(c, z.object({ admission_rate_per_second: z.number() }).strict());
@@ -80,13 +82,13 @@ export const adminSales = new Hono<AppEnv>()
     const queueNotified = await configureQueueQuietly(c.env, updated);
     return c.json({ ...(await withFigures(c, updated, Date.now())), queue_notified: queueNotified });
   })
-  .post("/:saleId/prewarm", async (c) => {
+  .post("/:saleId/prewarm", limitBody(BODY_LIMITS.small), async (c) => {
     const record = await requireSale(c);
     const result = await prewarmSale({ redis: c.var.redis, db: c.var.db() }, record);
     await configureQueueQuietly(c.env, record);
     return c.json(result);
   })
-  .post("/:saleId/cancel", async (c) => {
+  .post("/:saleId/cancel", limitBody(BODY_LIMITS.small), async (c) => {
     const record = await requireSale(c);
     const now = new Date();
     if (record.sale.status !== "cancelled" && now >= record.sale.endTime) {
@@ -110,10 +112,11 @@ export const adminSales = new Hono<AppEnv>()
     const saleId = record.sale.saleId;
     const deps = { redis: c.var.redis, db: c.var.db() };
     const snapshot = await readSnapshot(deps.redis, saleId);
-    const [figures, latency, outboxBacklog] = await Promise.all([
+    const [figures, latency, outboxBacklog, deadLetter] = await Promise.all([
       liveFigures(c.env, deps, saleId, snapshot),
       readLatency(deps.redis, saleId),
       deps.redis.llen(keys.outbox(saleId)),
+      readDeadLetters(deps.redis, saleId),
     ]);
     const sale = saleJson(record, snapshot, now);
     return c.json({
@@ -129,6 +132,8 @@ export const adminSales = new Hono<AppEnv>()
       })),
       // Orders decided in Redis and not yet written to Postgres: should drain to 0 within seconds.
       outbox_backlog: outboxBacklog,
+      // Events Postgres refused (their data, not an outage): those orders are NOT in Postgres.
+      dead_letter: deadLetter,
       purchase_latency: {
         ...latency,
         sample_rate: sampleRate(c.env),
@@ -136,7 +141,7 @@ export const adminSales = new Hono<AppEnv>()
       },
     });
   })
-  .post("/:saleId/reconcile", async (c) => {
+  .post("/:saleId/reconcile", limitBody(BODY_LIMITS.small), async (c) => {
     const record = await requireSale(c);
     return c.json(await reconcileSale({ redis: c.var.redis, db: c.var.db() }, record.sale.saleId));
   });

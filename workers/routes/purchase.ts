@@ -6,34 +6,42 @@ import { BUDGETS } from "../config";
 import type { AppEnv } from "../env";
 import { ApiError, DependencyError, notFound, unprocessable } from "../errors";
 import { recordPurchaseLatency, sampleRate, shouldSample } from "../metrics/latency";
+import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
 import { saleIdParam } from "../middleware/sale-id";
+import { COLUMN_CHARS } from "../orders/columns";
 import { drainOutbox } from "../orders/outbox";
 import { createPurchaseScript, newReservationToken, type PurchaseDecision, requestHash } from "../purchase/purchase";
 import { notifyStockChanged } from "../queue/client";
 import { within } from "../timeout";
-import { parseBody, z } from "../validation";
+import { parseBody, storableText, z } from "../validation";
 
 const PurchaseBody = z.object({
-  sku_id: z.string().min(1).max(50),
+  sku_id: storableText(COLUMN_CHARS.skuId),
   // Any number parses; whether it is a sensible quantity is a business rule (422 below).
   quantity: z.number(),
 });
 
-/** Printable ASCII, as a header can carry it; long enough for a UUID or a client's own scheme. */
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** Printable ASCII, as a header can carry it; long enough for a UUID or a client's own scheme; fits its column. */
+const IDEMPOTENCY_KEY = storableText(COLUMN_CHARS.idempotencyKey).regex(/^[\x21-\x7e]+$/);
 
 // The token check comes before the body: an unauthenticated caller learns nothing, and
 // a token bound to another sale (or a path that names no sale) is refused with 403.
 export const purchase = new Hono<AppEnv>().post(
   "/:saleId/purchase",
+  limitBody(BODY_LIMITS.purchase),
   admissionAuth(),
   saleIdParam(),
   async function purchaseHandler(c) {
     const saleId = c.req.param("saleId");
-    const idempotencyKey = c.req.header("idempotency-key");
-    if (!idempotencyKey || !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw new ApiError(400, "bad_request", "An Idempotency-Key header (1-255 printable characters) is required.");
+    const key = IDEMPOTENCY_KEY.safeParse(c.req.header("idempotency-key"));
+    if (!key.success) {
+      throw new ApiError(
+        400,
+        "bad_request",
+        `An Idempotency-Key header (1-${COLUMN_CHARS.idempotencyKey} printable ASCII characters) is required.`,
+      );
     }
+    const idempotencyKey = key.data;
     const body = await parseBody(c, PurchaseBody);
     if (!Number.isInteger(body.quantity) || body.quantity <= 0) {
       throw unprocessable("invalid_quantity", "The quantity must be a whole number of at least 1.", [

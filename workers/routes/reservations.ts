@@ -4,6 +4,8 @@ import { adminAuth } from "../auth/admin";
 import { shopperAuth } from "../auth/shopper";
 import type { AppEnv } from "../env";
 import { ApiError, DependencyError, forbidden, notFound } from "../errors";
+import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
+import { COLUMN_CHARS } from "../orders/columns";
 import { drainOutbox } from "../orders/outbox";
 import { saleIdOfToken } from "../purchase/purchase";
 import {
@@ -14,12 +16,12 @@ import {
   type TransitionResult,
 } from "../purchase/reservations";
 import { notifyStockChanged } from "../queue/client";
-import { parseBody, z } from "../validation";
+import { parseBody, storableText, z } from "../validation";
 
 const ConfirmBody = z
   .object({
-    payment_method_fingerprint: z.string().max(255).optional(),
-    shipping_address: z.string().max(2_000).optional(),
+    payment_method_fingerprint: storableText(COLUMN_CHARS.paymentMethodFingerprint, 0).optional(),
+    shipping_address: storableText(COLUMN_CHARS.shippingAddress, 0).optional(),
   })
   .optional();
 
@@ -90,7 +92,7 @@ export const reservations = new Hono<AppEnv>()
     }
     return c.json(view(r));
   })
-  .post("/:token/cancel", shopperAuth(), async (c) => {
+  .post("/:token/cancel", limitBody(BODY_LIMITS.small), shopperAuth(), async (c) => {
     const r = await load(c);
     if (r.userId !== c.var.shopper.sub) throw forbidden("This reservation belongs to another shopper.");
     const result = await step(c, r, "cancel", { actor: c.var.shopper.sub });
@@ -108,7 +110,7 @@ export const reservations = new Hono<AppEnv>()
         throw notFound("The reservation");
     }
   })
-  .post("/:token/confirm", adminAuth(), async (c) => {
+  .post("/:token/confirm", limitBody(BODY_LIMITS.confirm), adminAuth(), async (c) => {
     const body = await parseBody(c, ConfirmBody);
     const r = await load(c);
     const result = await step(c, r, "confirm", {

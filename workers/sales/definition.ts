@@ -1,6 +1,7 @@
 import { DEFAULTS } from "../config";
 import type { Problem } from "../errors";
-import { z } from "../validation";
+import { COLUMN_CHARS } from "../orders/columns";
+import { storableText, z } from "../validation";
 
 /**
  * A sale definition as the admin sends it, and the rules that make it sellable. The zod
@@ -14,7 +15,8 @@ const money = z.union([z.string(), z.number()]);
 export const saleItemInput = z
   .object({
     sku_id: z.string(),
-    name: z.string(),
+    // Lengths are business rules (422 below); what no column can hold at all is 400 here.
+    name: storableText(Number.MAX_SAFE_INTEGER, 0),
     flash_price: money,
     original_price: money,
     total_stock: z.number(),
@@ -24,7 +26,7 @@ export const saleItemInput = z
 
 export const saleInput = z
   .object({
-    name: z.string(),
+    name: storableText(Number.MAX_SAFE_INTEGER, 0),
     start_time: z.string(),
     end_time: z.string(),
     pre_queue_minutes: z.number().optional(),
@@ -115,7 +117,9 @@ export function validateSale(
 ): { ok: true; sale: SaleDefinition } | { ok: false; problems: Problem[] } {
   const problems: Problem[] = [];
   const name = input.name.trim();
-  if (name.length === 0 || name.length > 255) problems.push({ field: "name", problem: "must be 1 to 255 characters" });
+  // Characters as Postgres counts them (code points), so an emoji is one, as in the column.
+  if (name.length === 0 || [...name].length > COLUMN_CHARS.saleName)
+    problems.push({ field: "name", problem: `must be 1 to ${COLUMN_CHARS.saleName} characters` });
 
   const startTime = time(problems, "start_time", input.start_time);
   const endTime = time(problems, "end_time", input.end_time);
@@ -189,8 +193,8 @@ export function validateSale(
     }
     seen.add(item.sku_id);
     const itemName = item.name.trim();
-    if (itemName.length === 0 || itemName.length > 255)
-      problems.push({ field: at("name"), problem: "must be 1 to 255 characters" });
+    if (itemName.length === 0 || [...itemName].length > COLUMN_CHARS.itemName)
+      problems.push({ field: at("name"), problem: `must be 1 to ${COLUMN_CHARS.itemName} characters` });
     const flash = toCents(item.flash_price);
     const original = toCents(item.original_price);
     if (flash === null || flash <= 0)

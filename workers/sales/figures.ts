@@ -14,10 +14,11 @@ export async function liveFigures(
   saleId: string,
   snapshot: SaleSnapshot | null,
 ): Promise<LiveFigures> {
-  const [counters, orders, queue] = await Promise.all([
+  const [counters, orders, queue, deadLettered] = await Promise.all([
     deps.redis.hgetall(keys.counters(saleId)).then(hashFromReply),
     orderCounts(deps.db, saleId),
     queueStats(env, saleId),
+    deps.redis.llen(keys.deadLetter(saleId)),
   ]);
   const counter = (field: string) => Number(counters?.[field] ?? 0);
   return {
@@ -29,5 +30,6 @@ export async function liveFigures(
     cancelled: counter("cancelled"),
     remaining: snapshot ? totalRemaining(snapshot) : null,
     orders,
+    dead_lettered: deadLettered,
   };
 }

@@ -14,6 +14,8 @@ export type LiveFigures = {
   remaining: number | null;
   /** Order rows in Postgres by status, to compare with the Redis counters. */
   orders: OrderCounts;
+  /** Order events Postgres refused and the drain set aside: never silently 0 when they exist. */
+  dead_lettered: number;
 };
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);

@@ -1,0 +1,172 @@
+/**
+ * One order event Postgres refuses must never hold back the others (issue 10): the drain
+ * isolates it, writes every other order, and sets it aside in the sale's dead-letter list,
+ * which metrics, the admin's sale and reconcile report. An outage is not a refusal.
+ */
+import { readFileSync } from "node:fs";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import { keys } from "../../workers/keys";
+import { admin, neonPool, upstash } from "./helpers";
+import { until } from "./queue-helpers";
+import { admissionToken, buy, createActiveSale, cutOff } from "./sale-fixtures";
+
+const redis = upstash();
+
+/** A reserved event as purchase.lua writes it, with `poison` overriding what Postgres must refuse. */
+function reservedEvent(saleId: string, poison: Record<string, unknown>) {
+  const now = Date.now();
+  return JSON.stringify({
+    t: "reserved",
+    order_id: crypto.randomUUID(),
+    sale_id: saleId,
+    user_id: "poisoned-shopper",
+    sku_id: "PHONE",
+    quantity: 1,
+    price: "499.00",
+    token: `${saleId}.${crypto.randomUUID().slice(0, 22)}`,
+    deadline_ms: now + 600_000,
+    at_ms: now,
+    idempotency_key: crypto.randomUUID(),
+    device: "",
+    ...poison,
+  });
+}
+
+/** Holds the outbox lease as another drain would, so events pile up until the test lets go. */
+const lease = (saleId: string) => `${keys.outbox(saleId)}:lock`;
+const holdDrains = (saleId: string) => redis.set(lease(saleId), "the-test", { px: 60_000 });
+const releaseDrains = (saleId: string) => redis.del(lease(saleId));
+
+async function ordersInPostgres(saleId: string): Promise<string[]> {
+  const pool = neonPool(1);
+  try {
+    const { rows } = await pool.query("select order_id from flash_sale_orders where sale_id = $1", [saleId]);
+    return rows.map((r: { order_id: string }) => r.order_id);
+  } finally {
+    await pool.end();
+  }
+}
+
+async function buyOne(saleId: string, shopper: string) {
+  const res = await buy(saleId, await admissionToken(saleId, shopper, `dev-${shopper}`), {
+    sku_id: "PHONE",
+    quantity: 1,
+  });
+  expect(res.body.status).toBe("reserved");
+  return res.body.order_id as string;
+}
+
+describe("an order event Postgres refuses", () => {
+  afterEach(async () => {
+    await cutOff("postgres", false);
+  });
+
+  it("is set aside with its reason while every other order reaches Postgres, and is reported loudly", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 20 }] });
+    await holdDrains(saleId);
+    // The crowd test's case (a 256-character fingerprint for a 255 column), a NUL Postgres
+    // refuses in text, and a line that is not an event at all: at the head, among and at the tail.
+    const tooLong = reservedEvent(saleId, { device: "f".repeat(256) });
+    const withNul = reservedEvent(saleId, { user_id: "nul\u0000shopper" });
+    const good: string[] = [];
+    await redis.rpush(keys.outbox(saleId), tooLong);
+    for (let i = 0; i < 4; i++) good.push(await buyOne(saleId, `good-a-${i}`));
+    await redis.rpush(keys.outbox(saleId), withNul);
+    for (let i = 0; i < 5; i++) good.push(await buyOne(saleId, `good-b-${i}`));
+    await redis.rpush(keys.outbox(saleId), "not an order event");
+    expect(await redis.llen(keys.outbox(saleId))).toBe(12);
+    expect(await ordersInPostgres(saleId)).toEqual([]);
+
+    await releaseDrains(saleId);
+    const report = await admin(`/sales/${saleId}/reconcile`, { method: "POST" });
+    expect(report.status).toBe(200);
+
+    expect(new Set(await ordersInPostgres(saleId))).toEqual(new Set(good));
+    expect(await redis.llen(keys.outbox(saleId))).toBe(0);
+    expect(report.body.dead_letter.count).toBe(3);
+    const entries = report.body.dead_letter.entries;
+    // Newest first; each with the event as it was, the reason and the time.
+    expect(entries.map((e: { event: string }) => e.event)).toEqual(["not an order event", withNul, tooLong]);
+    expect(entries[2]).toMatchObject({
+      order_id: JSON.parse(tooLong).order_id,
+      event_type: "reserved",
+      error: expect.stringMatching(/too long.*22001/),
+      dead_lettered_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+    });
+    expect(entries[1].error).toMatch(/22021|0x00/);
+
+    const metrics = await admin(`/sales/${saleId}/metrics`);
+    expect(metrics.body.outbox_backlog).toBe(0);
+    expect(metrics.body.dead_letter).toEqual(report.body.dead_letter);
+    const shown = await admin(`/sales/${saleId}`);
+    expect(shown.body.figures.dead_lettered).toBe(3);
+
+    // Set aside, not retried in a loop: a second reconcile finds the same three and writes nothing twice.
+    const again = await admin(`/sales/${saleId}/reconcile`, { method: "POST" });
+    expect(again.body.dead_letter.count).toBe(3);
+    expect(new Set(await ordersInPostgres(saleId))).toEqual(new Set(good));
+  }, 60_000);
+
+  it("is never confused with an outage: while Postgres is away nothing is set aside, and everything waits", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 20 }] });
+    await holdDrains(saleId);
+    const good: string[] = [];
+    for (let i = 0; i < 5; i++) good.push(await buyOne(saleId, `wait-a-${i}`));
+    const tooLong = reservedEvent(saleId, { idempotency_key: "k".repeat(256) });
+    await redis.rpush(keys.outbox(saleId), tooLong);
+    await releaseDrains(saleId);
+
+    await cutOff("postgres", true);
+    // This purchase's own background drain meets the outage with six events to write.
+    good.push(await buyOne(saleId, "wait-during"));
+    const deadLettered = await until(
+      () => redis.llen(keys.deadLetter(saleId)),
+      (n) => n > 0,
+      6_000,
+    );
+    expect(deadLettered).toBe(0);
+    expect(await redis.llen(keys.outbox(saleId))).toBe(7);
+
+    await cutOff("postgres", false);
+    const report = await admin(`/sales/${saleId}/reconcile`, { method: "POST" });
+    expect(report.status).toBe(200);
+    expect(new Set(await ordersInPostgres(saleId))).toEqual(new Set(good));
+    // Only the event that is wrong in itself is set aside, once Postgres can say so.
+    expect(report.body.dead_letter.count).toBe(1);
+    expect(report.body.dead_letter.entries[0].event).toBe(tooLong);
+    expect(await redis.llen(keys.outbox(saleId))).toBe(0);
+  }, 60_000);
+
+  it("is kept in Redis after the sale is retired from Redis, until someone acts on it", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 5 }] });
+    await redis.rpush(keys.outbox(saleId), reservedEvent(saleId, { sku_id: "S".repeat(51) }));
+    expect((await admin(`/sales/${saleId}/reconcile`, { method: "POST" })).body.dead_letter.count).toBe(1);
+    // Eight days after the end: everything else about the sale would be freed now.
+    await redis.hset(keys.meta(saleId), { end_ms: String(Date.now() - 8 * 86_400_000) });
+    expect((await fetch(`${inject("workerUrl")}/cdn-cgi/local/scheduled`)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1_500)); // the cron's work runs after its answer
+    expect(await redis.llen(keys.deadLetter(saleId))).toBe(1);
+    expect(await redis.sismember(keys.activeSales(), saleId)).toBe(1);
+  }, 60_000);
+
+  it("moves only under the drain's lease, in one step with the trim of what was written ahead of it", async () => {
+    const saleId = crypto.randomUUID();
+    const script = readFileSync(new URL("../../workers/orders/outbox-dead-letter.lua", import.meta.url), "utf8");
+    const keysOf = [lease(saleId), keys.outbox(saleId), keys.deadLetter(saleId)];
+    await redis.rpush(keys.outbox(saleId), "written-1", "written-2", "culprit", "after");
+    await redis.set(lease(saleId), "current-holder", { px: 60_000 });
+    try {
+      // A drain that lost its lease changes nothing: the next holder re-isolates the culprit.
+      expect(await redis.eval(script, keysOf, ["stale-holder", "2", "why", "1"])).toBe(0);
+      expect(await redis.lrange(keys.outbox(saleId), 0, -1)).toEqual(["written-1", "written-2", "culprit", "after"]);
+      expect(await redis.llen(keys.deadLetter(saleId))).toBe(0);
+
+      expect(await redis.eval(script, keysOf, ["current-holder", "2", "why", "1764000000000"])).toBe(1);
+      expect(await redis.lrange(keys.outbox(saleId), 0, -1)).toEqual(["after"]);
+      const [entry] = (await redis.lrange(keys.deadLetter(saleId), 0, -1)) as string[];
+      expect(JSON.parse(entry!)).toEqual({ event: "culprit", error: "why", at_ms: 1764000000000 });
+    } finally {
+      await redis.del(...keysOf);
+    }
+  });
+});
