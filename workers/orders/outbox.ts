@@ -10,6 +10,17 @@ export type DrainResult = { applied: number; remaining: number; skipped: "locked
 
 const LEASE_MS = 30_000;
 
+/** What the lease script compares an event by ("<t>:<order_id>"); the raw text if it is not JSON. */
+export function eventIdentity(raw: unknown): string {
+  try {
+    const e = typeof raw === "string" ? JSON.parse(raw) : raw;
+    if (e && typeof e === "object") return `${String(e.t ?? "")}:${String(e.order_id ?? "")}`;
+  } catch {
+    /* not JSON: compared as written */
+  }
+  return String(raw);
+}
+
 /**
  * Writes a sale's outbox to Postgres, oldest first, and trims only what was written.
  *
@@ -35,11 +46,15 @@ export async function drainOutbox(
   let applied = 0;
   try {
     while (Date.now() < deadline) {
+      // The client sends the sync token of its lease SET with this read (readYourWrites,
+      // on by default), so a replica answers it only once it has every earlier trim.
       const raw = (await redis.lrange(keys.outbox(saleId), 0, batch - 1)) as unknown[];
       if (raw.length === 0) break;
       await applyOrderEvents(db, raw.map(parseOrderEvent));
-      const trimmed = await lease.exec([lock, keys.outbox(saleId)], [holder, "trim", String(raw.length)]);
-      if (trimmed !== 1) break; // lease lost: the next drain re-applies these, harmlessly
+      const [first, last] = [eventIdentity(raw[0]), eventIdentity(raw[raw.length - 1])];
+      const trimmed = await lease.exec([lock, keys.outbox(saleId)], [holder, "trim", String(raw.length), first, last]);
+      // Lease lost, or the head is not what was written: the next drain re-applies, harmlessly.
+      if (trimmed !== 1) break;
       applied += raw.length;
     }
   } finally {
