@@ -1,5 +1,7 @@
 /** Readable terminal output for the admin CLI (--json prints the API's answers instead). */
 
+import type { ReconcileReport } from "../../workers/orders/reconcile";
+
 type Item = {
   sku_id: string;
   name: string;
@@ -128,45 +130,64 @@ export function prewarmSummary(r: {
   sale_id: string;
   loaded: boolean;
   prewarmed_at: string;
-  items: Array<{ sku_id: string; total_stock: number; loaded: number }>;
+  items: Array<{ sku_id: string; total_stock: number; loaded: number; already_sold: number; stock: number }>;
 }): string {
   const head = r.loaded
     ? `Pre-warmed sale ${r.sale_id}:`
     : `Sale ${r.sale_id} was already pre-warmed at ${r.prewarmed_at}; nothing was reloaded:`;
-  return [head, ...r.items.map((i) => `  ${i.sku_id}  ${i.loaded} of ${i.total_stock} units on sale`)].join("\n");
+  const line = (i: (typeof r.items)[number]) =>
+    `  ${i.sku_id}  ${i.loaded} of ${i.total_stock} units on sale` +
+    (r.loaded && i.already_sold > 0 ? ` (${i.already_sold} already sold per Postgres: ${i.stock} loaded)` : "");
+  return [head, ...r.items.map(line)].join("\n");
 }
 
-export function reconcileSummary(r: {
-  sale_id: string;
-  checked_at: string;
-  items: Array<{
-    sku_id: string;
-    total_stock: number;
-    redis_remaining: number;
-    orders_reserved: number;
-    orders_paid: number;
-    excess_cancelled: number;
-    missing_orders_written: number;
-  }>;
-  excess_cancelled: number;
-  missing_orders_written: number;
-  dead_letter?: DeadLetter;
-}): string {
+export function reconcileSummary(r: ReconcileReport): string {
+  const head =
+    `Reconciled sale ${r.sale_id} at ${r.checked_at}: ${r.oversold_units} unit(s) found oversold, ` +
+    `${r.excess_cancelled} excess order(s) cancelled, ${r.missing_orders_written} missing order(s) written, ` +
+    `${r.orphans_restored + r.paid_restored} forgotten order(s) restored to Redis, ${r.orphans_expired} expired, ` +
+    `${r.states_repaired} state(s) repaired.`;
+  const notes = [
+    ...(r.stock_corrected
+      ? []
+      : ["  Stock NOT corrected: Redis does not hold the sale (pre-warm it, then reconcile again)."]),
+    ...r.refused.map((x) => `  REFUSED ${x.action} of order ${x.order_id}: ${x.answer}`),
+  ];
+  const n = (v: number | null) => (v === null ? "-" : String(v));
   return [
     ...deadLetterWarning(r.sale_id, r.dead_letter?.count ?? 0, r.dead_letter?.entries),
-    `Reconciled sale ${r.sale_id} at ${r.checked_at}: ${r.excess_cancelled} excess order(s) cancelled, ${r.missing_orders_written} missing order(s) written.`,
+    head,
     table([
-      ["SKU", "STOCK", "REDIS LEFT", "RESERVED", "PAID", "WRITTEN", "CANCELLED"],
+      [
+        "SKU",
+        "STOCK",
+        "LOADED",
+        "REDIS WAS",
+        "REDIS NOW",
+        "RESERVED",
+        "PAID",
+        "OVERSOLD",
+        "CANCELLED",
+        "RESTORED",
+        "EXPIRED",
+        "WRITTEN",
+      ],
       ...r.items.map((i) => [
         i.sku_id,
         String(i.total_stock),
-        String(i.redis_remaining),
+        String(i.loaded),
+        n(i.redis_stock_before),
+        n(i.redis_remaining),
         String(i.orders_reserved),
         String(i.orders_paid),
-        String(i.missing_orders_written),
+        String(i.oversold_units),
         String(i.excess_cancelled),
+        String(i.orphans_restored + i.paid_restored),
+        String(i.orphans_expired),
+        String(i.missing_orders_written),
       ]),
     ]).replace(/^/gm, "  "),
+    ...notes,
   ].join("\n");
 }
 

@@ -11,6 +11,10 @@
  * come back with status 400 and Redis's own message, which is what the client's
  * EVALSHA-to-EVAL fallback looks for ("NOSCRIPT ...").
  *
+ * Like Upstash, every answer carries an `upstash-sync-token` header, which the client
+ * sends back with its next request (read-your-writes). One Redis behind the bridge has no
+ * replica to wait for, so the token is only counted, never waited on.
+ *
  * Local tooling only: nothing under workers/ imports this file.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -145,6 +149,7 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
   };
 
   let available = true;
+  let syncToken = 0;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (!available) {
       req.socket.destroy();
@@ -159,6 +164,7 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
       send(res, 405, { error: "ERR only POST is supported by the local bridge" });
       return;
     }
+    res.setHeader("upstash-sync-token", String(++syncToken));
     const base64 = String(req.headers["upstash-encoding"] ?? "").toLowerCase() === "base64";
     const path = (req.url ?? "/").split("?")[0]!.replace(/\/+$/, "") || "/";
     try {

@@ -1,7 +1,51 @@
 import { describe, expect, it } from "vitest";
 import { keys } from "../../workers/keys";
-import { admin, neonPool, upstash } from "./helpers";
+import { admin, api, neonPool, shopperToken, upstash } from "./helpers";
 import { admissionToken, buy, createActiveSale } from "./sale-fixtures";
+
+type Bought = { order_id: string; reservation_token: string; shopper: string };
+
+/** One reservation of `quantity` units by a fresh shopper; fails the test if it is not reserved. */
+async function reserve(saleId: string, shopper: string, quantity = 1): Promise<Bought> {
+  const res = await buy(saleId, await admissionToken(saleId, shopper, `${shopper}-dev`), { sku_id: "PHONE", quantity });
+  expect(res.body.status, JSON.stringify(res.body)).toBe("reserved");
+  await new Promise((r) => setTimeout(r, 5)); // distinct reservation times
+  return { ...res.body, shopper };
+}
+
+async function pay(b: Bought) {
+  const res = await admin(`/../reservations/${b.reservation_token}/confirm`, { body: {} });
+  expect(res.status).toBe(200);
+}
+
+/** Waits until Postgres holds every order in the state given (the background writes are after the answer). */
+async function inPostgres(orders: Array<[Bought, string]>) {
+  const pool = neonPool(1);
+  const states = async () =>
+    (
+      await pool.query("select order_id, status from flash_sale_orders where order_id = any($1)", [
+        orders.map(([b]) => b.order_id),
+      ])
+    ).rows.map((r: { order_id: string; status: string }) => `${r.order_id}=${r.status}`);
+  await expect
+    .poll(async () => (await states()).sort(), { timeout: 10_000 })
+    .toEqual(orders.map(([b, s]) => `${b.order_id}=${s}`).sort());
+  await pool.end();
+}
+
+/** Redis forgets a reservation, as a promoted replica that never received it would. */
+async function forget(saleId: string, b: Bought) {
+  const redis = upstash();
+  await redis.del(keys.reservation(saleId, b.reservation_token), keys.bought(saleId, "PHONE", b.shopper));
+  await redis.zrem(keys.deadlines(saleId), b.reservation_token);
+}
+
+async function statuses(saleId: string): Promise<Record<string, string>> {
+  const pool = neonPool(1);
+  const { rows } = await pool.query("select order_id, status from flash_sale_orders where sale_id = $1", [saleId]);
+  await pool.end();
+  return Object.fromEntries(rows.map((r: { order_id: string; status: string }) => [r.order_id, r.status]));
+}
 
 describe("reconciliation", () => {
   it("cancels an oversold excess last-in-first-out after Redis lost decrements, and reports it", async () => {
@@ -76,5 +120,141 @@ describe("reconciliation", () => {
     );
     await pool.end();
     expect(rows).toEqual([{ status: "reserved", quantity: 2, reservation_token: res.body.reservation_token }]);
+  });
+
+  it("puts back what Redis forgot: a live reservation restored, a dead one expired, a paid one kept, and the stock from Postgres's truth", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 10 }] });
+    const live = await reserve(saleId, "forgot-live", 2);
+    const dead = await reserve(saleId, "forgot-dead");
+    const paid = await reserve(saleId, "forgot-paid");
+    await pay(paid);
+    await inPostgres([
+      [live, "reserved"],
+      [dead, "reserved"],
+      [paid, "paid"],
+    ]);
+    // A failover to a replica that never received any of it: no reservations, full stock.
+    for (const b of [live, dead, paid]) await forget(saleId, b);
+    await upstash().set(keys.stock(saleId, "PHONE"), "10");
+    const pool = neonPool(1);
+    await pool.query(
+      "update flash_sale_orders set payment_deadline = now() - interval '1 minute' where order_id = $1",
+      [dead.order_id],
+    );
+    await pool.end();
+
+    const report = await admin(`/sales/${saleId}/reconcile`, { method: "POST" });
+    expect(report.status).toBe(200);
+    expect(report.body).toMatchObject({
+      orphans_restored: 1,
+      orphans_expired: 1,
+      paid_restored: 1,
+      excess_cancelled: 0,
+      stock_corrected: true,
+      restored_order_ids: [live.order_id],
+      expired_order_ids: [dead.order_id],
+      refused: [],
+    });
+    expect(report.body.items).toEqual([
+      expect.objectContaining({
+        sku_id: "PHONE",
+        loaded: 10,
+        redis_stock_before: 10,
+        redis_remaining: 7,
+        stock_corrected: -3,
+        orders_reserved: 1,
+        orders_paid: 1,
+        units_held: 3,
+      }),
+    ]);
+    // The books agree: stock + reserved + paid = loaded.
+    const redis = upstash();
+    expect(await redis.get(keys.stock(saleId, "PHONE"))).toBe("7");
+    expect(await redis.get(keys.bought(saleId, "PHONE", live.shopper))).toBe("2");
+    expect(await redis.zscore(keys.deadlines(saleId), live.reservation_token)).not.toBeNull();
+    expect(await statuses(saleId)).toEqual({
+      [live.order_id]: "reserved",
+      [dead.order_id]: "expired",
+      [paid.order_id]: "paid",
+    });
+    // The restored reservation is a live one again: its shopper sees it and may cancel it.
+    const token = await shopperToken(live.shopper);
+    expect((await api(`/api/v1/reservations/${live.reservation_token}`, { token })).body.status).toBe("reserved");
+    const cancel = await api(`/api/v1/reservations/${live.reservation_token}/cancel`, { token, method: "POST" });
+    expect(cancel.status).toBe(200);
+    expect(await redis.get(keys.stock(saleId, "PHONE"))).toBe("9");
+    // And the paid one answers a repeated confirm as paid, not as unknown.
+    expect((await admin(`/../reservations/${paid.reservation_token}/confirm`, { body: {} })).body.status).toBe("paid");
+
+    const again = await admin(`/sales/${saleId}/reconcile`, { method: "POST" });
+    expect(again.body).toMatchObject({
+      orphans_restored: 0,
+      orphans_expired: 0,
+      paid_restored: 0,
+      excess_cancelled: 0,
+    });
+    expect(again.body.items[0]).toMatchObject({ redis_stock_before: 9, redis_remaining: 9, stock_corrected: 0 });
+  });
+
+  it("never cancels a paid order to make room for a dead reservation Redis forgot", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 2 }] });
+    const dead = await reserve(saleId, "room-dead");
+    await inPostgres([[dead, "reserved"]]);
+    await forget(saleId, dead);
+    await upstash().incrby(keys.stock(saleId, "PHONE"), 1); // its decrement forgotten too
+    const first = await reserve(saleId, "room-paid-1");
+    const second = await reserve(saleId, "room-paid-2");
+    await pay(first);
+    await pay(second);
+    const pool = neonPool(1);
+    await pool.query(
+      "update flash_sale_orders set payment_deadline = now() - interval '1 minute' where order_id = $1",
+      [dead.order_id],
+    );
+    await pool.end();
+    await inPostgres([
+      [dead, "reserved"],
+      [first, "paid"],
+      [second, "paid"],
+    ]);
+
+    const report = await admin(`/sales/${saleId}/reconcile`, { method: "POST" });
+    expect(report.body).toMatchObject({ orphans_expired: 1, excess_cancelled: 0, oversold_units: 0 });
+    expect(await statuses(saleId)).toEqual({
+      [dead.order_id]: "expired",
+      [first.order_id]: "paid",
+      [second.order_id]: "paid",
+    });
+    expect(await upstash().get(keys.stock(saleId, "PHONE"))).toBe("0");
+  });
+
+  it("cancels oversold reservations before any paid order, even a newer one", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 2 }] });
+    const reserved = await reserve(saleId, "first-reserved");
+    await upstash().incrby(keys.stock(saleId, "PHONE"), 1); // Redis forgot one decrement
+    const a = await reserve(saleId, "later-paid-1");
+    const b = await reserve(saleId, "later-paid-2");
+    await pay(a);
+    await pay(b);
+    await inPostgres([
+      [reserved, "reserved"],
+      [a, "paid"],
+      [b, "paid"],
+    ]);
+
+    const report = await admin(`/sales/${saleId}/reconcile`, { method: "POST" });
+    expect(report.body).toMatchObject({
+      oversold_units: 1,
+      excess_cancelled: 1,
+      cancelled_order_ids: [reserved.order_id],
+    });
+    expect(await statuses(saleId)).toEqual({
+      [reserved.order_id]: "cancelled",
+      [a.order_id]: "paid",
+      [b.order_id]: "paid",
+    });
+    const left = (await upstash().hgetall(keys.reservation(saleId, reserved.reservation_token))) as unknown as string[];
+    expect(left[left.indexOf("state") + 1]).toBe("cancelled");
+    expect(await upstash().get(keys.stock(saleId, "PHONE"))).toBe("0");
   });
 });

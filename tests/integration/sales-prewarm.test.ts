@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { admin, upstash, workerUrl } from "./helpers";
+import { admin, neonPool, upstash, workerUrl } from "./helpers";
+import { admissionToken, buy, createActiveSale } from "./sale-fixtures";
 import { createSale, inSeconds } from "./sales-fixtures";
 
 const key = (saleId: string, rest: string) => `fs:{${saleId}}:${rest}`;
@@ -29,8 +30,8 @@ describe("pre-warming a sale", () => {
       sale_id: sale.sale_id,
       loaded: true,
       items: [
-        { sku_id: "CASE-1", total_stock: 55, loaded: 50 },
-        { sku_id: "PHONE-1", total_stock: 1000, loaded: 900 },
+        { sku_id: "CASE-1", total_stock: 55, loaded: 49, already_sold: 0, stock: 49 },
+        { sku_id: "PHONE-1", total_stock: 1000, loaded: 900, already_sold: 0, stock: 900 },
       ],
     });
     const meta = await hash(key(sale.sale_id, "meta"));
@@ -54,21 +55,21 @@ describe("pre-warming a sale", () => {
     expect(await hash(key(sale.sale_id, "item:CASE-1"))).toMatchObject({
       price: "5.00",
       total: "55",
-      loaded: "50",
+      loaded: "49",
       limit: "1",
     });
     expect(await upstash().get(key(sale.sale_id, "stock:PHONE-1"))).toBe("900");
-    expect(await upstash().get(key(sale.sale_id, "stock:CASE-1"))).toBe("50");
+    expect(await upstash().get(key(sale.sale_id, "stock:CASE-1"))).toBe("49");
     expect(await upstash().sismember("fs:active-sales", sale.sale_id)).toBe(1);
     expect((await admin(`/sales/${sale.sale_id}`)).body.prewarmed_at).toBe(res.body.prewarmed_at);
   });
 
-  it("holds back 1% by default, rounding the buffer down", async () => {
+  it("holds back 1% by default, rounding the buffer up (never a buffer of nothing)", async () => {
     const sale = await createSale({
       items: [{ sku_id: "S", name: "S", flash_price: 1, original_price: 1, total_stock: 199 }],
     });
     const res = await admin(`/sales/${sale.sale_id}/prewarm`, { method: "POST" });
-    expect(res.body.items).toEqual([{ sku_id: "S", total_stock: 199, loaded: 198 }]);
+    expect(res.body.items).toEqual([{ sku_id: "S", total_stock: 199, loaded: 197, already_sold: 0, stock: 197 }]);
   });
 
   it("loads once when asked twice, never resetting stock that purchases took", async () => {
@@ -84,6 +85,37 @@ describe("pre-warming a sale", () => {
     const [a, b] = await Promise.all([1, 2].map(() => admin(`/sales/${sale.sale_id}/prewarm`, { method: "POST" })));
     expect([a!.body.loaded, b!.body.loaded]).toEqual([false, false]);
     expect(await upstash().get(key(sale.sale_id, "stock:PHONE-1"))).toBe("983");
+  });
+
+  it("loads only what Postgres says is unsold when Redis lost a sale that had sold, never the full stock again", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 10 }] });
+    const orders: string[] = [];
+    for (const shopper of ["lost-a", "lost-b"]) {
+      const res = await buy(saleId, await admissionToken(saleId, shopper, shopper), { sku_id: "PHONE", quantity: 2 });
+      expect(res.body.status).toBe("reserved");
+      orders.push(res.body.order_id);
+    }
+    const pool = neonPool(1);
+    const written = async () =>
+      (await pool.query("select count(*)::int as n from flash_sale_orders where order_id = any($1)", [orders])).rows[0]
+        .n;
+    await expect.poll(written, { timeout: 10_000 }).toBe(2);
+    await pool.end();
+    // Redis forgets the sale: every key of it gone, as after an eviction or a failover to an empty replica.
+    const redis = upstash();
+    let cursor = "0";
+    do {
+      const [next, found] = (await redis.scan(cursor, { match: `fs:{${saleId}}:*`, count: 500 })) as [string, string[]];
+      if (found.length > 0) await redis.del(...found);
+      cursor = String(next);
+    } while (cursor !== "0");
+
+    const again = await admin(`/sales/${saleId}/prewarm`, { method: "POST" });
+    expect(again.body).toMatchObject({
+      loaded: true,
+      items: [{ sku_id: "PHONE", total_stock: 10, loaded: 10, already_sold: 4, stock: 6 }],
+    });
+    expect(await redis.get(key(saleId, "stock:PHONE"))).toBe("6");
   });
 
   it("loads a sale by itself when its pre-queue opens, so no sale opens cold", async () => {

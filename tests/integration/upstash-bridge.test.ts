@@ -27,6 +27,23 @@ describe("the local Upstash bridge, through @upstash/redis", () => {
     await redis.del(key);
   });
 
+  it("answers with an upstash-sync-token, as Upstash does, that the client sends back (read your writes)", async () => {
+    const client = upstash();
+    const key = uniq("bridge:ryw");
+    await client.set(key, "1");
+    const token = client.readYourWritesSyncToken;
+    expect(token).toMatch(/^\d+$/);
+    expect(await client.get(key)).toBe("1");
+    expect(Number(client.readYourWritesSyncToken)).toBeGreaterThan(Number(token));
+    const echoed = await fetch(inject("upstashUrl"), {
+      method: "POST",
+      headers: { authorization: `Bearer ${inject("upstashToken")}`, "upstash-sync-token": token! },
+      body: JSON.stringify(["GET", key]),
+    });
+    expect(await echoed.json()).toEqual({ result: "1" });
+    await client.del(key);
+  });
+
   it("answers hashes in Redis's own reply shape, which the client turns into an object", async () => {
     const key = uniq("bridge:hash");
     await redis.hset(key, { a: "1", b: "two" });

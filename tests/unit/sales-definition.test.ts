@@ -64,12 +64,13 @@ describe("money", () => {
 });
 
 describe("the safety buffer", () => {
-  it("holds back the percentage, rounded down, and never more", () => {
+  it("holds back the percentage, rounded up: at least one unit whenever it is above 0%", () => {
     expect(loadedUnits(1000, 1)).toBe(990);
-    expect(loadedUnits(99, 1)).toBe(99);
+    expect(loadedUnits(99, 1)).toBe(98);
+    expect(loadedUnits(1, 0.01)).toBe(0);
     expect(loadedUnits(1000, 0)).toBe(1000);
-    expect(loadedUnits(1000, 1.15)).toBe(989);
-    expect(loadedUnits(10, 99.99)).toBe(1);
+    expect(loadedUnits(1000, 1.15)).toBe(988);
+    expect(loadedUnits(10, 99.99)).toBe(0);
   });
 });
 

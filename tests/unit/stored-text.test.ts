@@ -51,6 +51,7 @@ describe("the CLI names dead letters in words", () => {
         event_type: "reserved",
         error: "value too long for type character varying(255) (SQLSTATE 22001)",
         dead_lettered_at: "2026-11-30T05:00:00.000Z",
+        event: '{"t":"reserved"}',
       },
     ],
   };
@@ -74,8 +75,19 @@ describe("the CLI names dead letters in words", () => {
       sale_id: "s1",
       checked_at: "2026-11-30T05:00:00.000Z",
       items: [],
-      excess_cancelled: 0,
+      outbox_events_applied: 0,
       missing_orders_written: 0,
+      orphans_restored: 0,
+      orphans_expired: 0,
+      paid_restored: 0,
+      states_repaired: 0,
+      oversold_units: 0,
+      excess_cancelled: 0,
+      cancelled_order_ids: [],
+      expired_order_ids: [],
+      restored_order_ids: [],
+      stock_corrected: true,
+      refused: [],
       dead_letter: deadLetter,
     });
     expect(report).toContain("NOT in Postgres");

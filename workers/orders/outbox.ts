@@ -10,6 +10,17 @@ export type DrainResult = { applied: number; deadLettered: number; remaining: nu
 
 const LEASE_MS = 30_000;
 
+/** What the lease script compares an event by ("<t>:<order_id>"); the raw text if it is not JSON. */
+export function eventIdentity(raw: unknown): string {
+  try {
+    const e = typeof raw === "string" ? JSON.parse(raw) : raw;
+    if (e && typeof e === "object") return `${String(e.t ?? "")}:${String(e.order_id ?? "")}`;
+  } catch {
+    /* not JSON: compared as written */
+  }
+  return String(raw);
+}
+
 /**
  * Writes a sale's outbox to Postgres, oldest first, and trims only what was written.
  *
@@ -42,6 +53,8 @@ export async function drainOutbox(
   let deadLettered = 0;
   try {
     while (Date.now() < deadline) {
+      // The client sends the sync token of its lease SET with this read (readYourWrites,
+      // on by default), so a replica answers it only once it has every earlier trim.
       const raw = (await redis.lrange(keys.outbox(saleId), 0, batch - 1)) as unknown[];
       if (raw.length === 0) break;
       const { written, refused } = await writeIsolating(db, raw);
@@ -49,15 +62,18 @@ export async function drainOutbox(
         console.error(`sale ${saleId}: an order event Postgres refuses was set aside: ${refused.error}`);
         const moved = await setAside.exec(
           [lock, keys.outbox(saleId), keys.deadLetter(saleId)],
-          [holder, String(written), refused.error, String(Date.now())],
+          [holder, String(written), refused.error, String(Date.now()), eventIdentity(raw[written])],
         );
-        if (moved !== 1) break; // lease lost: the next drain isolates it again, harmlessly
+        // Lease lost, or the culprit is not where it was read: the next drain isolates it again, harmlessly.
+        if (moved !== 1) break;
         applied += written;
         deadLettered++;
         continue;
       }
-      const trimmed = await lease.exec([lock, keys.outbox(saleId)], [holder, "trim", String(written)]);
-      if (trimmed !== 1) break; // lease lost: the next drain re-applies these, harmlessly
+      const [first, last] = [eventIdentity(raw[0]), eventIdentity(raw[written - 1])];
+      const trimmed = await lease.exec([lock, keys.outbox(saleId)], [holder, "trim", String(written), first, last]);
+      // Lease lost, or the head is not what was written: the next drain re-applies, harmlessly.
+      if (trimmed !== 1) break;
       applied += written;
     }
   } finally {

@@ -3,6 +3,7 @@ import { hashFromReply } from "../clients/redis";
 import { sha256Hex } from "../hash";
 import { keys } from "../keys";
 import reservationLua from "./reservation.lua";
+import reservationReadLua from "./reservation-read.lua";
 
 export type ReservationState = "reserved" | "paid" | "cancelled" | "expired";
 export type TransitionAction = "confirm" | "cancel" | "expire" | "void";
@@ -57,8 +58,17 @@ export function parseReservation(
   };
 }
 
+/**
+ * A reservation by its token. The plain read may come from a replica; when it finds
+ * nothing, the reservation may be one another request made a moment ago that the
+ * replica has not received, so the answer "none" is only taken from the primary (one
+ * more command, spent only on a miss).
+ */
 export async function readReservation(redis: Redis, saleId: string, token: string): Promise<Reservation | null> {
-  const raw = await redis.hgetall(keys.reservation(saleId, token));
+  const key = keys.reservation(saleId, token);
+  const found = parseReservation(saleId, token, hashFromReply(await redis.hgetall(key)));
+  if (found) return found;
+  const raw = await redis.createScript<unknown>(reservationReadLua).exec([key], []);
   return parseReservation(saleId, token, hashFromReply(raw));
 }
 

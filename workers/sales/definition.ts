@@ -242,6 +242,7 @@ export function validateSale(
 
 /** Units put on sale in Redis: the safety buffer is held back for replication loss. */
 export function loadedUnits(totalStock: number, safetyBufferPercent: number): number {
-  // Integer maths in hundredths of a percent so 1% of 1000 is exactly 10, not 9.999….
-  return totalStock - Math.floor((totalStock * Math.round(safetyBufferPercent * 100)) / 10_000);
+  // Integer maths in hundredths of a percent so 1% of 1000 is exactly 10, not 10.000…1. The
+  // buffer rounds up: any buffer above 0% holds back at least one unit (1% of 99 is 1, not 0).
+  return totalStock - Math.ceil((totalStock * Math.round(safetyBufferPercent * 100)) / 10_000);
 }

@@ -5,7 +5,9 @@
 -- KEYS[2i+1]       fs:{sale}:stock:{sku_i}
 -- ARGV[1..7]       start_ms, end_ms, cancelled (0|1), payment_deadline_s, skus (comma list),
 --                  prewarmed_at (ms), sale name
--- ARGV[8+6(i-1)..] per SKU i: name, price, original_price, total, loaded, limit
+-- ARGV[8+7(i-1)..] per SKU i: name, price, original_price, total, loaded, limit, stock
+--                  (loaded is what the sale offers in all; stock is loaded minus what
+--                  Postgres already holds as sold, so a reload never resells a unit)
 --
 -- Returns {1, prewarmed_at} when it loaded the sale, {0, prewarmed_at of the first load}
 -- when the sale was already loaded.
@@ -29,11 +31,11 @@ end
 
 local n = (#KEYS - 1) / 2
 for i = 1, n do
-  local a = 7 + (i - 1) * 6
+  local a = 7 + (i - 1) * 7
   redis.call('HSET', KEYS[2 * i],
     'name', ARGV[a + 1], 'price', ARGV[a + 2], 'original_price', ARGV[a + 3],
     'total', ARGV[a + 4], 'loaded', ARGV[a + 5], 'limit', ARGV[a + 6])
-  redis.call('SET', KEYS[2 * i + 1], ARGV[a + 5])
+  redis.call('SET', KEYS[2 * i + 1], ARGV[a + 7])
 end
 
 redis.call('HSET', meta,

@@ -5,19 +5,27 @@ import { keys } from "../keys";
 import { configureQueue, type QueueSaleConfig } from "../queue/client";
 import { loadedUnits } from "./definition";
 import prewarmLua from "./prewarm.lua";
-import { markPrewarmed, type SaleRecord, salesDueForPrewarm } from "./store";
+import { markPrewarmed, type SaleRecord, salesDueForPrewarm, unitsHeldBySku } from "./store";
 
 export type PrewarmResult = {
   sale_id: string;
   /** false when an earlier call had already loaded the sale (nothing was changed). */
   loaded: boolean;
   prewarmed_at: string;
-  items: Array<{ sku_id: string; total_stock: number; loaded: number }>;
+  /**
+   * `loaded` is what the sale offers in all (total minus the safety buffer); `already_sold`
+   * the units Postgres holds as reserved or paid when this call ran; `stock` what the
+   * purchase script was handed (loaded minus already sold, never below 0).
+   */
+  items: Array<{ sku_id: string; total_stock: number; loaded: number; already_sold: number; stock: number }>;
 };
 
 /**
  * Loads a sale's definition and stock into Redis in one script (prewarm.lua), so the
- * purchase script never sees half a sale, and does it at most once per sale.
+ * purchase script never sees half a sale, and does it at most once per Redis lifetime of
+ * the sale. When Redis lost a sale that had sold (its keys evicted, or a failover to an
+ * empty replica), loading it again hands out only what Postgres says is unsold: the
+ * full stock again would resell every unit already taken.
  */
 export async function prewarmSale(
   deps: { redis: Redis; db: Database },
@@ -27,6 +35,9 @@ export async function prewarmSale(
   const { sale, items } = record;
   const buffer = Number(sale.safetyBufferPercent);
   const loaded = items.map((i) => loadedUnits(i.totalStock, buffer));
+  const held = await unitsHeldBySku(deps.db, sale.saleId);
+  const sold = items.map((i) => (held.get(i.skuId)?.reserved ?? 0) + (held.get(i.skuId)?.paid ?? 0));
+  const stock = items.map((_, i) => Math.max(0, loaded[i]! - sold[i]!));
   const keyList = [keys.meta(sale.saleId)];
   const args = [
     String(sale.startTime.getTime()),
@@ -46,6 +57,7 @@ export async function prewarmSale(
       String(item.totalStock),
       String(loaded[i]),
       String(item.perUserLimit),
+      String(stock[i]),
     );
   });
   const [didLoad, at] = await deps.redis.createScript<[number, string]>(prewarmLua).exec(keyList, args);
@@ -58,7 +70,13 @@ export async function prewarmSale(
     sale_id: sale.saleId,
     loaded: Number(didLoad) === 1,
     prewarmed_at: prewarmedAt.toISOString(),
-    items: items.map((item, i) => ({ sku_id: item.skuId, total_stock: item.totalStock, loaded: loaded[i]! })),
+    items: items.map((item, i) => ({
+      sku_id: item.skuId,
+      total_stock: item.totalStock,
+      loaded: loaded[i]!,
+      already_sold: sold[i]!,
+      stock: stock[i]!,
+    })),
   };
 }
 

@@ -126,3 +126,28 @@ export async function orderCounts(db: Database, saleId: string): Promise<OrderCo
   for (const row of rows) counts[row.status] = Number(row.n);
   return counts;
 }
+
+export type HeldUnits = { reserved: number; paid: number };
+
+/**
+ * Units Postgres says are taken, per SKU (reserved or paid): the truth that a second
+ * pre-warm and reconciliation put back into Redis after Redis forgot part of a sale.
+ */
+export async function unitsHeldBySku(db: Database, saleId: string): Promise<Map<string, HeldUnits>> {
+  const rows = await db
+    .select({
+      skuId: flashSaleOrders.skuId,
+      status: flashSaleOrders.status,
+      units: sql<number>`coalesce(sum(${flashSaleOrders.quantity}), 0)::int`,
+    })
+    .from(flashSaleOrders)
+    .where(and(eq(flashSaleOrders.saleId, saleId), inArray(flashSaleOrders.status, ["reserved", "paid"])))
+    .groupBy(flashSaleOrders.skuId, flashSaleOrders.status);
+  const held = new Map<string, HeldUnits>();
+  for (const row of rows) {
+    const entry = held.get(row.skuId) ?? { reserved: 0, paid: 0 };
+    if (row.status === "reserved" || row.status === "paid") entry[row.status] += Number(row.units);
+    held.set(row.skuId, entry);
+  }
+  return held;
+}
