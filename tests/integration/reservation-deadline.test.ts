@@ -142,8 +142,11 @@ describe("payment racing the sweeper", () => {
           if (i % 2 === 0) await pause();
           return run.transition(d.reservationToken, "expire", d.deadlineMs + 1);
         };
-        const [paid, swept] =
-          i % 4 < 2 ? await Promise.all([pay(), sweep()]) : (await Promise.all([sweep(), pay()])).reverse();
+        if (i % 4 < 2) {
+          const [paid, swept] = await Promise.all([pay(), sweep()]);
+          return { d, paid, swept };
+        }
+        const [swept, paid] = await Promise.all([sweep(), pay()]);
         return { d, paid, swept };
       }),
     );
