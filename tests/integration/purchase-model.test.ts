@@ -129,13 +129,17 @@ async function agree(m: Model, r: Real) {
     expect(Number(held ?? 0), `units held by ${user}`).toBe(m.bought.get(user) ?? 0);
   }
   for (const held of m.reservations) expect(await run.state(held.token), held.token).toBe(held.state);
-  expect(await run.redis.zcard(keys.deadlines(saleId))).toBe(m.reservations.filter((x) => x.state === "reserved").length);
+  expect(await run.redis.zcard(keys.deadlines(saleId))).toBe(
+    m.reservations.filter((x) => x.state === "reserved").length,
+  );
 }
 
 async function click(m: Model, r: Real, user: string, qty: number, key: string, twice: boolean) {
   const want = m.purchase(user, qty, key);
   const calls = twice ? [0, 1] : [0];
-  const answers = await Promise.all(calls.map(() => r.run.purchase(user, qty, { key, device: deviceOf(user), nowMs: m.now })));
+  const answers = await Promise.all(
+    calls.map(() => r.run.purchase(user, qty, { key, device: deviceOf(user), nowMs: m.now })),
+  );
   const first = answers.find((a) => !("replay" in a) || !a.replay) ?? answers[0]!;
   const got = describeDecision(first);
   if (want.expect.startsWith("replay:")) {
@@ -175,28 +179,24 @@ const step = (name: string, check: (m: Model) => boolean, body: (m: Model, r: Re
 
 const user = fc.constantFrom(...USERS);
 const commands = [
-  fc
-    .tuple(user, fc.integer({ min: 1, max: LIMIT + 1 }), fc.boolean())
-    .map(([u, q, twice]) =>
-      step(
-        `${twice ? "double-click" : "click"}(${u}, ${q})`,
-        () => true,
-        (m, r) => click(m, r, u, q, crypto.randomUUID(), twice),
-      ),
+  fc.tuple(user, fc.integer({ min: 1, max: LIMIT + 1 }), fc.boolean()).map(([u, q, twice]) =>
+    step(
+      `${twice ? "double-click" : "click"}(${u}, ${q})`,
+      () => true,
+      (m, r) => click(m, r, u, q, crypto.randomUUID(), twice),
     ),
-  fc
-    .tuple(fc.nat(), fc.boolean())
-    .map(([i, sameBody]) =>
-      step(
-        `retry(#${i}, ${sameBody ? "same body" : "other body"})`,
-        (m) => m.keysUsed.length > 0,
-        (m, r) => {
-          const used = m.keysUsed[i % m.keysUsed.length]!;
-          const qty = sameBody ? used.qty : (used.qty % (LIMIT + 1)) + 1;
-          return click(m, r, used.user, qty, used.key, false);
-        },
-      ),
+  ),
+  fc.tuple(fc.nat(), fc.boolean()).map(([i, sameBody]) =>
+    step(
+      `retry(#${i}, ${sameBody ? "same body" : "other body"})`,
+      (m) => m.keysUsed.length > 0,
+      (m, r) => {
+        const used = m.keysUsed[i % m.keysUsed.length]!;
+        const qty = sameBody ? used.qty : (used.qty % (LIMIT + 1)) + 1;
+        return click(m, r, used.user, qty, used.key, false);
+      },
     ),
+  ),
   ...(["cancel", "confirm", "expire"] as const).map((action) =>
     fc.nat().map((i) =>
       step(
