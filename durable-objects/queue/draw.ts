@@ -41,8 +41,8 @@ function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
 
-/** Unbiased integer in [0, bound) from a uint32 source. */
-function below(next: () => number, bound: number): number {
+/** Unbiased integer in [0, bound) from a uint32 source (exported for its statistical test). */
+export function below(next: () => number, bound: number): number {
   const limit = 2 ** 32 - (2 ** 32 % bound);
   for (;;) {
     const x = next();

@@ -1,21 +1,10 @@
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { keys } from "../../workers/keys";
+import { footprint } from "./footprint";
 import { admin, upstash } from "./helpers";
+import { eventually } from "./purchase-scripts";
 import { admissionToken, buy, createActiveSale, createSale } from "./sale-fixtures";
-
-/** Everything a purchase can change in Redis, to prove a refusal changed none of it. */
-async function footprint(saleId: string) {
-  const redis = upstash();
-  const [stock, counters, outbox, deadlines] = await Promise.all([
-    redis.get(keys.stock(saleId, "PHONE")),
-    redis.hgetall(keys.counters(saleId)),
-    redis.llen(keys.outbox(saleId)),
-    redis.zcard(keys.deadlines(saleId)),
-  ]);
-  const idem = await redis.scan(0, { match: `fs:{${saleId}}:idem:*`, count: 1000 });
-  return { stock, counters, outbox, deadlines, idem: idem[1].length };
-}
 
 const secret = new TextEncoder().encode("dev-admission-secret");
 
@@ -24,7 +13,27 @@ describe("purchase refusals: a clear error, and nothing written", () => {
     const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 5, per_user_limit: 2 }] });
     const other = await createSale({ items: [{ sku_id: "PHONE", total_stock: 5 }] });
     const token = await admissionToken(saleId, "careful", "careful-device");
+    // One real purchase first, so the footprint holds every kind of key a purchase writes
+    // (bought, device, idempotency, reservation, deadlines, outbox, counters), and waits
+    // for its order to reach Postgres so the background write does not move under the test.
+    expect(
+      (await buy(saleId, await admissionToken(saleId, "first-buyer", "fb"), { sku_id: "PHONE", quantity: 1 })).status,
+    ).toBe(200);
+    const redis = upstash();
+    await eventually("the first order's background write", async () => {
+      const [backlog, lock] = await Promise.all([
+        redis.llen(keys.outbox(saleId)),
+        redis.exists(`${keys.outbox(saleId)}:lock`),
+      ]);
+      return backlog === 0 && lock === 0;
+    });
     const before = await footprint(saleId);
+    expect(before.orders).toHaveLength(1);
+    const otherBefore = await footprint(other.saleId);
+    // The footprint is exact: it sees every key the sale has (a sanity check that it is not empty).
+    expect(Object.keys(before.redis)).toEqual(
+      expect.arrayContaining([keys.meta(saleId), keys.stock(saleId, "PHONE"), keys.item(saleId, "PHONE")]),
+    );
     const now = Math.floor(Date.now() / 1000);
     const unsigned =
       `${btoa(JSON.stringify({ alg: "none", typ: "JWT" }))}.${btoa(JSON.stringify({ sub: "x", sale: saleId, iss: "flash-sale-queue", aud: "flash-sale-purchase", jti: "j", iat: now, exp: now + 60 }))}.`.replace(
@@ -86,6 +95,7 @@ describe("purchase refusals: a clear error, and nothing written", () => {
       expect(typeof res.body.message, name).toBe("string");
     }
     expect(await footprint(saleId)).toEqual(before);
+    expect(await footprint(other.saleId)).toEqual(otherBefore);
   });
 
   it("refuses a click before start_time by the server's clock, whatever the client claims", async () => {
