@@ -79,14 +79,22 @@ async function attempt(saleId: string, token: string, key: string, sku: string):
  */
 export function startCrowd(
   saleId: string,
-  options: { shoppers: number; concurrency: number; sku: string; deadlineMs?: number; tag: string },
+  options: {
+    shoppers: number;
+    concurrency: number;
+    sku: string;
+    deadlineMs?: number;
+    tag: string;
+    /** How a shopper gets an admission token; by default one is minted as the queue would. */
+    admit?: (shopper: string) => Promise<string>;
+  },
 ): Crowd {
   const all: Attempt[] = [];
   let settled = 0;
   const deadline = Date.now() + (options.deadlineMs ?? 60_000);
   const buyer = async (i: number): Promise<Outcome> => {
     const shopper = `${options.tag}-${i}`;
-    const token = await admissionToken(saleId, shopper, `fp-${shopper}`);
+    const token = await (options.admit ?? ((s: string) => admissionToken(saleId, s, `fp-${s}`)))(shopper);
     const key = crypto.randomUUID();
     try {
       while (Date.now() < deadline) {
@@ -139,8 +147,12 @@ export function expectFailedClosed(attempts: Attempt[]): void {
 
 export type Watch = { stop(): Promise<{ page: number[]; status: number[]; staleStatus: number; slowestMs: number }> };
 
-/** Polls the sale page (a static asset) and the sale's status, each answer bounded in time. */
-export function watchServing(saleId: string): Watch {
+/**
+ * Polls the sale page (a static asset) and the sale's status, each answer bounded in
+ * time, as an open sale page does. Resolves once the status has answered once, so the
+ * fault meets a page that is already showing the sale.
+ */
+export async function watchServing(saleId: string): Promise<Watch> {
   const page: number[] = [];
   const status: number[] = [];
   let staleStatus = 0;
@@ -167,6 +179,7 @@ export function watchServing(saleId: string): Watch {
       await sleep(250);
     }
   })();
+  await until(() => status.includes(200), "the sale's status");
   return {
     async stop() {
       running = false;
