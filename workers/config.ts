@@ -23,6 +23,8 @@ export const DEFAULTS = {
   enterQueueLimitPeriodSeconds: 10,
   /** Share of purchases whose latency is recorded, unless PURCHASE_LATENCY_SAMPLE_RATE says otherwise. */
   latencySampleRate: 0.05,
+  /** How old a sale's last known status may be when it stands in for one Redis or the queue cannot give now. */
+  statusStaleSeconds: 300,
 } as const;
 
 /** Latency budgets for dependencies: past these the shopper gets 503 + Retry-After, never a hang. */
@@ -30,6 +32,18 @@ export const BUDGETS = {
   redisTimeoutMs: 2_000,
   postgresTimeoutMs: 3_000,
   retryAfterSeconds: 2,
+} as const;
+
+/**
+ * Circuit breakers in front of Redis and Postgres (workers/clients/breaker.ts): after
+ * `failures` consecutive failures or timeouts, none older than `windowMs`, the dependency
+ * is treated as down for `openMs` (requests answer 503 + Retry-After at once), then one
+ * probe request is let through to find out whether it is back.
+ */
+export const BREAKER = {
+  failures: 5,
+  windowMs: 10_000,
+  openMs: 2_000,
 } as const;
 
 const DEV_SECRETS = new Set(["dev-shopper-secret", "dev-admission-secret", "dev-admin-token", "dev-upstash-token"]);

@@ -70,11 +70,24 @@ export const unavailable = (dependency: string, retryAfterSeconds: number = BUDG
 
 /** Marks an error as a dependency outage so the edge answers 503 rather than 500. */
 export class DependencyError extends Error {
+  /** When the shopper should try again; a breaker that is open knows better than the default. */
+  readonly retryAfterSeconds: number;
   constructor(
     readonly dependency: "redis" | "postgres" | "queue",
     cause: unknown,
   ) {
     super(`${dependency} unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.retryAfterSeconds =
+      cause instanceof DependencyError ? cause.retryAfterSeconds : (BUDGETS.retryAfterSeconds as number);
+  }
+}
+
+/** A circuit breaker refused the call without trying: the dependency was found down moments ago. */
+export class CircuitOpenError extends DependencyError {
+  override readonly retryAfterSeconds: number;
+  constructor(dependency: "redis" | "postgres", retryAfterSeconds: number) {
+    super(dependency, new Error("found down moments ago (circuit open); not tried"));
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
@@ -84,7 +97,7 @@ export function errorResponse(err: Error, c: Context): Response {
     return c.json(errorBody(err.code, err.message, err.details), err.status);
   }
   if (err instanceof DependencyError) {
-    c.header("Retry-After", String(BUDGETS.retryAfterSeconds));
+    c.header("Retry-After", String(err.retryAfterSeconds));
     return c.json(
       { error: "dependency_unavailable", message: `${err.dependency} is not answering; try again shortly.` },
       503,

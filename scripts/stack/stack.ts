@@ -15,12 +15,23 @@ import { ensurePostgres, ensureRedis } from "./services";
 import { startUpstashBridge } from "./upstash-bridge";
 import { PROJECT_ROOT, startWorker } from "./worker-process";
 
+/** The parts of the stack a fault test can kill and start again, on the same port. */
+export type StackPart = "bridge" | "proxy" | "worker";
+
 export type RunningStack = {
   config: StackConfig;
   workerUrl: string | null;
   started: string[];
   /** Fault injection for tests: take a dependency away from the Worker, or give it back. */
   setAvailable(dependency: "redis" | "postgres", available: boolean): void;
+  /**
+   * Fault injection for tests: stop a part at once (open connections are cut, the port
+   * refuses), as a crash would. The Worker's whole process group is killed, so its
+   * isolates and Durable Objects are evicted; their storage stays in `stateDir`.
+   */
+  kill(part: StackPart): Promise<void>;
+  /** Starts a killed part again on its old port, with its old settings. */
+  revive(part: StackPart): Promise<void>;
   stop(): Promise<void>;
 };
 
@@ -66,16 +77,17 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       started.push(postgres.what);
     }
 
-    const bridge = await startUpstashBridge({
-      redisUrl: config.redisUrl,
-      token: config.upstashToken,
-      port: upstashPort(config),
-    });
-    stops.push(bridge.close);
+    const startBridge = (port: number) =>
+      startUpstashBridge({ redisUrl: config.redisUrl, token: config.upstashToken, port });
+    let bridge: Awaited<ReturnType<typeof startBridge>> | null = await startBridge(upstashPort(config));
+    const bridgePort = bridge.port;
+    stops.push(async () => bridge?.close());
     started.push(`Upstash REST bridge on ${bridge.url} -> ${config.redisUrl}`);
 
-    const proxy = await startNeonWsProxy({ port: config.neonProxyPort, postgresHost: pg.host, postgresPort: pg.port });
-    stops.push(proxy.close);
+    const startProxy = (port: number) => startNeonWsProxy({ port, postgresHost: pg.host, postgresPort: pg.port });
+    let proxy: Awaited<ReturnType<typeof startProxy>> | null = await startProxy(config.neonProxyPort);
+    const proxyPort = proxy.port;
+    stops.push(async () => proxy?.close());
     started.push(`Neon WebSocket proxy on 127.0.0.1:${proxy.port} -> ${pg.host}:${pg.port}`);
     useLocalNeonProxy(proxy.port);
 
@@ -84,30 +96,33 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     await applyMigrations(config.databaseUrl);
 
     let workerUrl: string | null = null;
+    let worker: Awaited<ReturnType<typeof startWorker>> | null = null;
+    const workerOptions = {
+      port: config.workerPort,
+      url: `http://127.0.0.1:${config.workerPort}`,
+      persistTo: join(stateDir, "wrangler"),
+      echo: options.echoWorker,
+      vars: {
+        ENVIRONMENT: "development",
+        UPSTASH_REDIS_REST_URL: bridge.url,
+        UPSTASH_REDIS_REST_TOKEN: config.upstashToken,
+        DATABASE_URL: config.databaseUrl,
+        NEON_LOCAL_WS_PROXY: `127.0.0.1:${proxy.port}/v1`,
+        ADMIN_TOKEN: config.adminToken,
+        ...options.vars,
+      },
+    };
     if (options.worker) {
       log("building sale pages");
       await buildSite({ apiBase: "" });
       log("starting the Worker in workerd (wrangler dev)");
-      const worker = await startWorker({
-        port: config.workerPort,
-        persistTo: join(stateDir, "wrangler"),
-        echo: options.echoWorker,
-        vars: {
-          ENVIRONMENT: "development",
-          UPSTASH_REDIS_REST_URL: bridge.url,
-          UPSTASH_REDIS_REST_TOKEN: config.upstashToken,
-          DATABASE_URL: config.databaseUrl,
-          NEON_LOCAL_WS_PROXY: `127.0.0.1:${proxy.port}/v1`,
-          ADMIN_TOKEN: config.adminToken,
-          ...options.vars,
-        },
-      });
-      stops.push(worker.stop);
+      worker = await startWorker(workerOptions);
+      stops.push(async () => worker?.stop());
       workerUrl = worker.url;
       started.push(`Worker (wrangler dev, pid ${worker.pid}) on ${worker.url}`);
       if (options.cron) {
         const fire = () =>
-          fetch(`${worker.url}/cdn-cgi/local/scheduled`)
+          fetch(`${workerOptions.url}/cdn-cgi/local/scheduled`)
             .then((r) => r.arrayBuffer())
             .catch(() => undefined);
         const timer = setInterval(fire, 60_000);
@@ -116,8 +131,21 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       }
     }
     const setAvailable = (dependency: "redis" | "postgres", available: boolean) =>
-      (dependency === "redis" ? bridge : proxy).setAvailable(available);
-    return { config, workerUrl, started, setAvailable, stop: stopAll };
+      (dependency === "redis" ? bridge : proxy)?.setAvailable(available);
+    const kill = async (part: StackPart) => {
+      if (part === "bridge") await bridge?.close();
+      if (part === "proxy") await proxy?.close();
+      if (part === "worker") await worker?.stop();
+      if (part === "bridge") bridge = null;
+      if (part === "proxy") proxy = null;
+      if (part === "worker") worker = null;
+    };
+    const revive = async (part: StackPart) => {
+      if (part === "bridge") bridge ??= await startBridge(bridgePort);
+      if (part === "proxy") proxy ??= await startProxy(proxyPort);
+      if (part === "worker" && options.worker) worker ??= await startWorker(workerOptions);
+    };
+    return { config, workerUrl, started, setAvailable, kill, revive, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -56,11 +56,7 @@ export async function createSale(options: {
 }
 
 /** A sale already open for purchases. */
-export async function createActiveSale(options: {
-  items: FixtureItem[];
-  durationMs?: number;
-  paymentDeadlineSeconds?: number;
-}) {
+export async function createActiveSale(options: Omit<Parameters<typeof createSale>[0], "startInMs">) {
   const sale = await createSale({ ...options, startInMs: 1_200 });
   const wait = sale.startMs - Date.now() + 50;
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));

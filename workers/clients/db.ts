@@ -2,6 +2,7 @@ import { neonConfig, Pool } from "@neondatabase/serverless";
 import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
 import * as schema from "../../schema/schema";
 import { BUDGETS } from "../config";
+import { breakers, type CircuitBreaker } from "./breaker";
 
 export type Database = NeonDatabase<typeof schema>;
 
@@ -18,10 +19,29 @@ export function configureNeon(localWsProxy: string | undefined): void {
 }
 
 /**
+ * Passes the pool's queries and checkouts (what drizzle calls: `query` for statements,
+ * `connect` for a transaction) through the isolate's Postgres breaker. Callback forms
+ * are the pool's own internals and pass untouched.
+ */
+function guard(pool: Pool, breaker: CircuitBreaker): void {
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  pool.query = ((...args: unknown[]) =>
+    typeof args.at(-1) === "function" || typeof (args[0] as { submit?: unknown })?.submit === "function"
+      ? query(...args)
+      : breaker.run(async () => query(...args), isPostgresOutage)) as Pool["query"];
+  const connect = pool.connect.bind(pool) as (...args: unknown[]) => unknown;
+  pool.connect = ((...args: unknown[]) =>
+    args.length > 0 ? connect(...args) : breaker.run(async () => connect(), isPostgresOutage)) as Pool["connect"];
+}
+
+/**
  * A pool lives for one request: Workers cannot keep sockets across requests. The caller
  * ends it with `ctx.waitUntil(pool.end())`.
  */
-export function createDb(env: Pick<Env, "DATABASE_URL" | "NEON_LOCAL_WS_PROXY">): { db: Database; pool: Pool } {
+export function createDb(
+  env: Pick<Env, "DATABASE_URL" | "NEON_LOCAL_WS_PROXY">,
+  breaker: CircuitBreaker = breakers.postgres,
+): { db: Database; pool: Pool } {
   configureNeon(env.NEON_LOCAL_WS_PROXY);
   const pool = new Pool({
     connectionString: env.DATABASE_URL,
@@ -31,6 +51,7 @@ export function createDb(env: Pick<Env, "DATABASE_URL" | "NEON_LOCAL_WS_PROXY">)
   });
   // An idle client's socket error must not become an unhandled rejection.
   pool.on("error", (err: Error) => console.error("postgres pool error", err.message));
+  guard(pool, breaker);
   return { db: drizzle(pool, { schema }), pool };
 }
 

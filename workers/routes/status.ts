@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { DEFAULTS } from "../config";
 import type { AppEnv } from "../env";
-import { notFound } from "../errors";
+import { DependencyError, notFound } from "../errors";
 import { saleIdParam } from "../middleware/sale-id";
 import { saleStatus } from "../sales/status";
 
@@ -14,9 +14,41 @@ import { saleStatus } from "../sales/status";
 const inflight = new Map<string, Promise<string | null>>();
 
 /**
+ * The last answer this isolate computed for each sale, to stand in while Redis or the
+ * queue cannot give a new one: the page keeps its countdown and names, and the stock
+ * figure is only a display (purchases are decided by Redis, and fail closed meanwhile).
+ */
+const lastKnown = new Map<string, { text: string; atMs: number }>();
+const LAST_KNOWN_SALES = 1_000;
+
+function remember(saleId: string, text: string): void {
+  lastKnown.delete(saleId);
+  lastKnown.set(saleId, { text, atMs: Date.now() });
+  // Oldest first out: a flood of sale ids cannot grow the isolate's memory.
+  if (lastKnown.size > LAST_KNOWN_SALES) lastKnown.delete(lastKnown.keys().next().value as string);
+}
+
+/** The last known answer if it is recent enough, marked with its age and never cached. */
+function lastKnownAnswer(saleId: string): Response | null {
+  const known = lastKnown.get(saleId);
+  if (!known) return null;
+  const age = Math.floor((Date.now() - known.atMs) / 1000);
+  if (age > DEFAULTS.statusStaleSeconds) return null;
+  return new Response(known.text, {
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+      age: String(age),
+      "x-status-stale": "true",
+    },
+  });
+}
+
+/**
  * `GET /api/v1/flash-sale/:saleId/status`: served from the edge cache for about a second
  * (Cache API, and Cache-Control for the CDN and browsers in front of it), so a refresh
- * storm reaches Redis about once a second per location. The cache key is the sale
+ * storm reaches Redis about once a second per location. While Redis or the queue is
+ * away it answers the isolate's last known status (`x-status-stale`, `age`) instead of 503. The cache key is the sale
  * alone: query strings and headers a client adds (a forged Date, a cache-buster) neither
  * change the answer nor get past the cache.
  */
@@ -29,9 +61,11 @@ export const status = new Hono<AppEnv>().get("/:saleId/status", saleIdParam(), a
 
   let body = inflight.get(saleId);
   if (!body) {
-    const computing = saleStatus(c.env, { redis: c.var.redis, db: c.var.db }, saleId).then((s) =>
-      s ? JSON.stringify(s) : null,
-    );
+    const computing = saleStatus(c.env, { redis: c.var.redis, db: c.var.db }, saleId).then((s) => {
+      const text = s ? JSON.stringify(s) : null;
+      if (text !== null) remember(saleId, text);
+      return text;
+    });
     body = computing;
     inflight.set(saleId, computing);
     c.executionCtx.waitUntil(
@@ -43,7 +77,15 @@ export const status = new Hono<AppEnv>().get("/:saleId/status", saleIdParam(), a
         .finally(() => inflight.delete(saleId)),
     );
   }
-  const text = await body;
+  let text: string | null;
+  try {
+    text = await body;
+  } catch (err) {
+    // A dependency away (or its breaker open): the last answer beats a 503 for the page.
+    const stale = err instanceof DependencyError ? lastKnownAnswer(saleId) : null;
+    if (stale) return stale;
+    throw err;
+  }
   if (text === null) throw notFound("Sale");
   return answer(text);
 });

@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { createActiveSale } from "../integration/sale-fixtures";
+import { expectBooksBalance, expectFailedClosed, redisClient, sleep, startCrowd, until } from "./chaos";
+
+describe("SCRIPT FLUSH under load", () => {
+  it("costs no purchase anything: EVALSHA that meets NOSCRIPT falls back to EVAL, and the books balance", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 120 }] });
+    const crowd = startCrowd(saleId, { shoppers: 160, concurrency: 8, sku: "PHONE", tag: "flush" });
+    await until(() => crowd.settled() >= 20, "the first buyers");
+
+    const redis = redisClient();
+    let flushes = 0;
+    try {
+      while (crowd.settled() < 140) {
+        await redis.script("FLUSH");
+        flushes++;
+        await sleep(50);
+      }
+    } finally {
+      redis.disconnect();
+    }
+    const outcomes = await crowd.finished;
+
+    expect(flushes).toBeGreaterThan(10);
+    const attempts = crowd.attempts();
+    expectFailedClosed(attempts);
+    expect(attempts.filter((a) => a.status !== 200)).toEqual([]);
+    expect(outcomes.filter((o) => o.kind === "reserved")).toHaveLength(120);
+    await expectBooksBalance(saleId, "PHONE", outcomes);
+  });
+});
