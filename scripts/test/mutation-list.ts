@@ -2,7 +2,7 @@
  * The mutation list: every `tests/mutations/*.json` entry is a one-line break of a guard
  * and the tests that must go red when it is applied. Read and checked here, once.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 
@@ -62,6 +62,8 @@ export function staleReason(root: string, m: Mutation): string | null {
   } catch {
     return `${m.file} does not exist`;
   }
+  const missing = m.tests.filter((t) => !existsSync(join(root, t)));
+  if (missing.length) return `its tests do not exist: ${missing.join(", ")}`;
   const n = occurrences(text, m.find);
   if (n !== 1) return `\`find\` occurs ${n} times in ${m.file} (must be exactly once)`;
   if (m.find === m.replace) return "`replace` equals `find`: nothing would change";

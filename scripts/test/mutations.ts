@@ -9,6 +9,8 @@
  *   npm run test:mutations -- --only <id>[,<id>]  some entries (repeatable)
  *   npm run test:mutations -- --list             the entries, and whether each still applies
  *   npm run test:mutations -- --jobs 2           two mutants at a time (two sandboxes)
+ *   npm run test:mutations -- --baseline         first runs each entry's tests unbroken and requires them to
+ *                                                 PASS (CI skips this: `npm test` has just run them all green)
  *   npm run test:mutations -- --self-check       proves the gate can fail: runs a fixture with a
  *                                                 mutant known to survive, one stale and one killed,
  *                                                 and passes only if each gets exactly that verdict
@@ -34,6 +36,7 @@ const { values: args } = parseArgs({
     jobs: { type: "string", default: "1" },
     timeout: { type: "string", default: "600" },
     "self-check": { type: "boolean", default: false },
+    baseline: { type: "boolean", default: false },
   },
 });
 
@@ -66,7 +69,7 @@ const timeoutMs = Number(args.timeout) * 1000;
 const jobs = Math.max(1, Math.min(Number(args.jobs) || 1, 4));
 
 /** Runs the mutant's tests in the sandbox; vitest's JSON report tells a failed test from a broken run. */
-async function runTests(sandbox: Sandbox, m: Mutation): Promise<{ verdict: Verdict; detail: string }> {
+async function runTests(sandbox: Sandbox, m: Pick<Mutation, "tests">): Promise<{ verdict: Verdict; detail: string }> {
   const reportDir = mkdtempSync(join(tmpdir(), "flashsale-mutant-report-"));
   const report = join(reportDir, "report.json");
   const argv = ["vitest", "run", ...projectsOf(m).flatMap((p) => ["--project", p]), ...m.tests];
@@ -130,6 +133,24 @@ console.log(
     `${jobs > 1 ? `, ${jobs} at a time` : ""}`,
 );
 for (const o of outcomes) console.log(`  ✘ STALE     ${o.m.id}: ${o.detail}`);
+
+if (args.baseline) {
+  // A test that fails without any break would "kill" every mutant: prove each set green first.
+  const sets = [...new Map(runnable.map((m) => [m.tests.join(" "), m])).values()];
+  const sandbox = createSandbox(root);
+  try {
+    for (const m of sets) {
+      const { verdict, detail } = await runTests(sandbox, m);
+      console.log(`  ${verdict === "survived" ? "✔" : "✘"} baseline ${m.tests.join(" ")} (${detail.split("\n")[0]})`);
+      if (verdict !== "survived") {
+        console.error(`\n✘ mutation gate: the tests above fail with no break applied; fix them first.\n${detail}`);
+        process.exit(1);
+      }
+    }
+  } finally {
+    sandbox.remove();
+  }
+}
 
 let done = 0;
 let next = 0;

@@ -4,8 +4,25 @@
  * workerd, integration tests on the real local stack, and the production bundle.
  */
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PROJECT_ROOT } from "../stack/worker-process";
+import { checkTestReport } from "./test-count";
 
-type Step = { name: string; command: string; args: string[]; env?: Record<string, string> };
+type Step = {
+  name: string;
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
+  /** A further check once the command passed: a problem fails the step. */
+  after?: () => string | null;
+};
+
+// Vitest reports here, so a skipped test or a test file that stopped running fails the run.
+const reportDir = mkdtempSync(join(tmpdir(), "flashsale-test-report-"));
+const report = join(reportDir, "vitest.json");
+let testsRan = 0;
 
 const steps: Step[] = [
   // Formatting and lint first: cheapest to fail, and `npm run fix` repairs most of it.
@@ -21,7 +38,16 @@ const steps: Step[] = [
   { name: "typecheck (sale page)", command: "tsc", args: ["--noEmit", "-p", "static-site/tsconfig.json"] },
   { name: "typecheck (end-to-end tests)", command: "tsc", args: ["--noEmit", "-p", "tests/e2e/tsconfig.json"] },
   { name: "migrations match the schema", command: "tsx", args: ["scripts/db/check-migrations.ts"] },
-  { name: "unit and integration tests", command: "vitest", args: ["run"] },
+  {
+    name: "unit and integration tests",
+    command: "vitest",
+    args: ["run", "--allowOnly=false", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`],
+    after: () => {
+      const { ran, problem } = checkTestReport(PROJECT_ROOT, report);
+      testsRan = ran;
+      return problem;
+    },
+  },
   { name: "production bundle (wrangler deploy --dry-run)", command: "tsx", args: ["scripts/test/check-bundle.ts"] },
 ];
 
@@ -51,7 +77,10 @@ for (const step of steps) {
   console.log(`\n▶ ${step.name}`);
   const result = spawnSync(step.command, step.args, { stdio: "inherit", env: { ...process.env, ...step.env } });
   const seconds = ((Date.now() - t0) / 1000).toFixed(1);
-  if (result.status !== 0) {
+  const problem = result.status === 0 && step.after ? step.after() : null;
+  if (problem) console.error(`\n${problem}`);
+  if (result.status !== 0 || problem) {
+    rmSync(reportDir, { recursive: true, force: true });
     console.error(`\n✘ ${step.name} failed after ${seconds} s`);
     console.log(`${passed} passed, 1 failed`);
     process.exit(1);
@@ -61,5 +90,8 @@ for (const step of steps) {
 }
 if (skipped)
   console.log("\n⚠ end-to-end browser test SKIPPED: Chromium is not installed (apt-get install -y chromium).");
+rmSync(reportDir, { recursive: true, force: true });
 console.log(`\nAll checks green in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
-console.log(skipped ? `${passed} passed, 0 failed, ${skipped} skipped` : `${passed} passed, 0 failed`);
+console.log(
+  `${passed} steps passed, 0 failed${skipped ? `, ${skipped} skipped` : ""}; ${testsRan} unit and integration tests ran`,
+);

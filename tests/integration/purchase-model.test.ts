@@ -15,11 +15,11 @@ import { admin } from "./helpers";
 import { scripts } from "./purchase-scripts";
 import { createSale } from "./sale-fixtures";
 
-const LOADED = 7;
+const LOADED = 4;
 const LIMIT = 3;
-const USERS = ["ann", "bob", "cyd", "dee"] as const;
-/** dee shops without a device fingerprint: the device rule cannot apply to her. */
-const deviceOf = (user: string) => (user === "dee" ? null : `${user}-phone`);
+const USERS = ["ann", "bob", "cyd"] as const;
+/** cyd shops without a device fingerprint: the device rule cannot apply to her. */
+const deviceOf = (user: string) => (user === "cyd" ? null : `${user}-phone`);
 
 type State = "reserved" | "paid" | "cancelled" | "expired";
 type Held = { token: string; user: string; qty: number; deadline: number; state: State };
@@ -39,8 +39,7 @@ class Model {
     readonly end: number,
     readonly windowMs: number,
   ) {
-    // A millisecond before the start: the first clicks meet a sale not yet open.
-    this.now = start - 1;
+    this.now = start;
   }
 
   units(state: State) {
@@ -98,6 +97,10 @@ class Model {
 
 type Real = { saleId: string; run: ReturnType<typeof scripts> };
 
+/** What the runs exercised, so the property cannot pass by never reaching a rule. */
+const seen = new Map<string, number>();
+const tally = (what: string) => seen.set(what, (seen.get(what) ?? 0) + 1);
+
 const describeDecision = (d: PurchaseDecision): string => {
   switch (d.kind) {
     case "not_active":
@@ -146,6 +149,7 @@ async function click(m: Model, r: Real, user: string, qty: number, key: string, 
     expect(`replay:${first.kind}`).toBe(want.expect);
     expect("replay" in first && first.replay).toBe(true);
   } else expect(got).toBe(want.expect);
+  tally(`click ${want.expect.replace(/:\d+$/, "")}`);
   // A double click is one decision: the second answer is the first one again.
   if (twice) {
     const [a, b] = answers as [PurchaseDecision, PurchaseDecision];
@@ -207,11 +211,12 @@ const commands = [
           const want = m.transition(held, action);
           const got = await r.run.transition(held.token, action, m.now, action === "cancel" ? held.user : undefined);
           expect(describeTransition(got)).toBe(want);
+          tally(`${action} ${want}`);
         },
       ),
     ),
   ),
-  fc.constantFrom(1, 1_000, 299_000, 300_000, 600_000).map((ms) =>
+  fc.constantFrom(1, 1_000, 299_999, 300_000, 600_000).map((ms) =>
     step(
       `clock +${ms} ms`,
       (m) => m.now + ms < m.end + 600_000,
@@ -228,6 +233,7 @@ const commands = [
         const due = m.reservations.filter((x) => x.state === "reserved" && x.deadline <= m.now);
         for (const held of due) m.transition(held, "expire");
         expect(await expireDue(r.run.redis, r.saleId, m.now)).toBe(due.length);
+        if (due.length) tally("sweep expired some");
       },
     ),
   ),
@@ -246,11 +252,11 @@ const commands = [
 describe("the purchase rules, against a model", () => {
   it("Redis agrees with the model after every step of random click, pay, cancel, clock and sweep sequences", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.commands(commands, { maxCommands: 30 }), async (cmds) => {
+      fc.asyncProperty(fc.commands(commands, { maxCommands: 40, size: "+1" }), async (cmds) => {
         const { saleId } = await createSale({
           items: [{ sku_id: "PHONE", total_stock: LOADED, per_user_limit: LIMIT }],
           startInMs: 60_000,
-          durationMs: 1_200_000,
+          durationMs: 3_600_000,
           paymentDeadlineSeconds: 300,
         });
         const run = scripts(saleId);
@@ -258,7 +264,31 @@ describe("the purchase rules, against a model", () => {
         const model = new Model(Number(meta.start_ms), Number(meta.end_ms), Number(meta.payment_deadline_s) * 1000);
         await fc.asyncModelRun(() => ({ model, real: { saleId, run } }), cmds);
       }),
-      { numRuns: 30, endOnFailure: true },
+      // A fixed seed by default, so CI and the mutation gate always run the same sequences
+      // (FC_SEED=<n> explores others; a failure prints the seed and path to replay it).
+      { numRuns: 20, endOnFailure: true, seed: Number(process.env.FC_SEED ?? 20261130) },
     );
+    console.log(
+      [...seen]
+        .sort()
+        .map(([k, n]) => `${k}: ${n}`)
+        .join("\n"),
+    );
+    // Not vacuous: every rule was reached at least once across the runs.
+    const reached = [...seen.keys()];
+    for (const rule of [
+      "click reserved",
+      "click sold_out",
+      "click limit_exceeded:per_user_limit",
+      "click limit_exceeded:device",
+      "click replay:reserved",
+      "click over_limit",
+      "cancel ok:cancelled",
+      "confirm ok:paid",
+    ])
+      expect(reached, rule).toContain(rule);
+    expect(
+      reached.some((r) => r === "expire ok:expired" || r === "sweep expired some" || r === "confirm expired"),
+    ).toBe(true);
   }, 120_000);
 });

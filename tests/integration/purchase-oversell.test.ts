@@ -1,6 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { keys } from "../../workers/keys";
 import { admin, neonPool, upstash } from "./helpers";
+import { eventually } from "./purchase-scripts";
 import { admissionToken, buy, createActiveSale, inParallel } from "./sale-fixtures";
 
 describe("the purchase decision under a crowd", () => {
@@ -52,16 +53,36 @@ describe("the purchase decision under a crowd", () => {
     const redis = upstash();
     expect(await redis.get(keys.stock(saleId, "PHONE"))).toBe("0");
 
-    // Every reservation is an order row once the outbox has drained.
-    const report = await admin(`/sales/${saleId}/reconcile`, { method: "POST" });
-    expect(report.status).toBe(200);
-    expect(report.body.excess_cancelled).toBe(0);
-    const pool = neonPool(1);
-    const { rows } = await pool.query(
-      "select count(*)::int as orders, coalesce(sum(quantity), 0)::int as units from flash_sale_orders where sale_id = $1 and status = 'reserved'",
-      [saleId],
+    // Every reservation is an order row once the outbox has drained, counted BEFORE
+    // reconcile (which rebuilds missing rows from Redis and would hide a lost event). The
+    // drains after each answer write them; an event that arrived as the last drain let go
+    // waits for the every-minute cron, which is run here rather than waited for.
+    await eventually(
+      "the outbox to drain",
+      async () => {
+        if ((await redis.llen(keys.outbox(saleId))) === 0) return true;
+        await fetch(`${inject("workerUrl")}/cdn-cgi/local/scheduled`);
+        return false;
+      },
+      30_000,
     );
-    await pool.end();
-    expect(rows[0]).toEqual({ orders: reserved.length, units: 1_000 });
+    const pool = neonPool(1);
+    const count = async () =>
+      (
+        await pool.query(
+          "select count(*)::int as orders, coalesce(sum(quantity), 0)::int as units from flash_sale_orders where sale_id = $1 and status = 'reserved'",
+          [saleId],
+        )
+      ).rows[0];
+    try {
+      expect(await count()).toEqual({ orders: reserved.length, units: 1_000 });
+      const report = await admin(`/sales/${saleId}/reconcile`, { method: "POST" });
+      expect(report.status).toBe(200);
+      expect(report.body.excess_cancelled).toBe(0);
+      expect(report.body.missing_orders_written).toBe(0);
+      expect(await count()).toEqual({ orders: reserved.length, units: 1_000 });
+    } finally {
+      await pool.end();
+    }
   }, 240_000);
 });

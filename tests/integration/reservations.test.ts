@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { keys } from "../../workers/keys";
 import { admin, api, neonPool, shopperToken, upstash } from "./helpers";
+import { eventually, pastDeadline } from "./purchase-scripts";
 import { admissionToken, buy, createActiveSale } from "./sale-fixtures";
 
 async function reserve(saleId: string, shopper: string, quantity = 1) {
@@ -10,14 +11,6 @@ async function reserve(saleId: string, shopper: string, quantity = 1) {
   });
   expect(res.body.status).toBe("reserved");
   return res.body as { reservation_token: string; order_id: string; payment_deadline: string };
-}
-
-/** Moves a reservation's deadline into the past, as the clock would after ten minutes. */
-async function pastDeadline(saleId: string, token: string) {
-  const redis = upstash();
-  const past = Date.now() - 1_000;
-  await redis.hset(keys.reservation(saleId, token), { deadline_ms: String(past) });
-  await redis.zadd(keys.deadlines(saleId), { score: past, member: token });
 }
 
 async function orderStatus(orderId: string): Promise<string | null> {
@@ -32,15 +25,6 @@ async function orderStatus(orderId: string): Promise<string | null> {
   } finally {
     await pool.end();
   }
-}
-
-async function eventually(check: () => Promise<boolean>, ms = 5_000) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
 }
 
 describe("reservations", () => {
@@ -111,7 +95,7 @@ describe("reservations", () => {
     expect([a.status, b.status]).toEqual([200, 200]);
     expect(a.body.status).toBe("cancelled");
     expect(await redis.get(keys.stock(saleId, "PHONE"))).toBe("5");
-    expect(await eventually(async () => (await orderStatus(r.order_id)) === "cancelled")).toBe(true);
+    await eventually("the order row to read cancelled", async () => (await orderStatus(r.order_id)) === "cancelled");
     // The shopper may buy again: the limit and the device were given back with the units.
     await reserve(saleId, "canceller", 2);
   });
@@ -141,7 +125,7 @@ describe("reservations", () => {
     });
     expect(cancel.status).toBe(409);
     expect(await upstash().get(keys.stock(saleId, "PHONE"))).toBe("4");
-    expect(await eventually(async () => (await orderStatus(r.order_id)) === "paid")).toBe(true);
+    await eventually("the order row to read paid", async () => (await orderStatus(r.order_id)) === "paid");
   });
 
   it("expires at its deadline: 410 to a late payment, units back to stock exactly once", async () => {
@@ -156,7 +140,7 @@ describe("reservations", () => {
     const view = await api(`/api/v1/reservations/${r.reservation_token}`, { token: await shopperToken("slow-payer") });
     expect(view.body.status).toBe("expired");
     expect(await upstash().get(keys.stock(saleId, "PHONE"))).toBe("5");
-    expect(await eventually(async () => (await orderStatus(r.order_id)) === "expired")).toBe(true);
+    await eventually("the order row to read expired", async () => (await orderStatus(r.order_id)) === "expired");
   });
 
   it("a reservation nobody looks at expires with the sweep, and its shopper's view agrees", async () => {
@@ -165,10 +149,13 @@ describe("reservations", () => {
     await pastDeadline(saleId, r.reservation_token);
     const cron = await fetch(`${(await import("vitest")).inject("workerUrl")}/cdn-cgi/local/scheduled`);
     expect(cron.status).toBe(200);
-    expect(await eventually(async () => (await upstash().get(keys.stock(saleId, "PHONE"))) === "5")).toBe(true);
+    await eventually(
+      "the sweep to give the unit back",
+      async () => (await upstash().get(keys.stock(saleId, "PHONE"))) === "5",
+    );
     const view = await api(`/api/v1/reservations/${r.reservation_token}`, { token: await shopperToken("forgetful") });
     expect(view.body.status).toBe("expired");
-    expect(await eventually(async () => (await orderStatus(r.order_id)) === "expired")).toBe(true);
+    await eventually("the order row to read expired", async () => (await orderStatus(r.order_id)) === "expired");
   });
 
   it("lets one payment method pay once per sale, and one account ship to an address", async () => {

@@ -47,12 +47,14 @@ async function poll(saleId: string, token: string): Promise<QueueView> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls until `done` holds (bounded), for state that reaches shards on their next report. */
+/** Polls until `done` holds, for state that reaches shards on their next report; throws on timeout. */
 async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 5_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
+    if (done(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms; last read: ${JSON.stringify(value).slice(0, 500)}`);
     await sleep(50);
   }
 }

@@ -99,6 +99,11 @@ describe("the purchase route takes only a well-formed admission token", () => {
     expect(res).toEqual({ status: 401, body: expect.objectContaining({ error: "unauthorized" }) });
   });
 
+  it("refuses the queue's token for another sale: 403", async () => {
+    const res = await buy(await admission({ claims: { sale: crypto.randomUUID() } }));
+    expect(res).toEqual({ status: 403, body: expect.objectContaining({ error: "forbidden" }) });
+  });
+
   it("refuses an unsigned (alg: none) token: 401", async () => {
     const res = await buy(
       unsigned({
