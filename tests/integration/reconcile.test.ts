@@ -257,4 +257,30 @@ describe("reconciliation", () => {
     expect(left[left.indexOf("state") + 1]).toBe("cancelled");
     expect(await upstash().get(keys.stock(saleId, "PHONE"))).toBe("0");
   });
+
+  it("absorbs a loss within the safety buffer: nothing cancelled, and the stock set to 0, never below", async () => {
+    const start = Date.now() + 1_200;
+    const created = await admin("/sales", {
+      body: {
+        name: "Buffer sale",
+        start_time: new Date(start).toISOString(),
+        end_time: new Date(start + 3_600_000).toISOString(),
+        safety_buffer_percent: 10,
+        items: [{ sku_id: "PHONE", name: "Phone", flash_price: "1.00", original_price: "2.00", total_stock: 10 }],
+      },
+    });
+    const saleId: string = created.body.sale_id;
+    expect((await admin(`/sales/${saleId}/prewarm`, { method: "POST" })).body.items[0].loaded).toBe(9);
+    await new Promise((r) => setTimeout(r, start - Date.now() + 50));
+    const bought: Bought[] = [];
+    for (let i = 0; i < 9; i++) bought.push(await reserve(saleId, `buffer-${i}`));
+    await upstash().set(keys.stock(saleId, "PHONE"), "1"); // a failover forgot the last decrement
+    bought.push(await reserve(saleId, "buffer-9"));
+    await inPostgres(bought.map((b) => [b, "reserved"]));
+
+    const report = await admin(`/sales/${saleId}/reconcile`, { method: "POST" });
+    expect(report.body).toMatchObject({ oversold_units: 0, excess_cancelled: 0 });
+    expect(report.body.items[0]).toMatchObject({ total_stock: 10, loaded: 9, units_held: 10, redis_remaining: 0 });
+    expect(await upstash().get(keys.stock(saleId, "PHONE"))).toBe("0");
+  });
 });
