@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { keys } from "../../workers/keys";
+import stockLua from "../../workers/orders/reconcile-stock.lua";
 import { admin, api, neonPool, shopperToken, upstash } from "./helpers";
 import { admissionToken, buy, createActiveSale } from "./sale-fixtures";
 
@@ -282,5 +283,28 @@ describe("reconciliation", () => {
     expect(report.body).toMatchObject({ oversold_units: 0, excess_cancelled: 0 });
     expect(report.body.items[0]).toMatchObject({ total_stock: 10, loaded: 9, units_held: 10, redis_remaining: 0 });
     expect(await upstash().get(keys.stock(saleId, "PHONE"))).toBe("0");
+  });
+});
+
+describe("the reconcile stock script", () => {
+  it("never sets the stock over a decision it has not counted (an outbox longer than the totals include)", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 10 }] });
+    const redis = upstash();
+    const lock = `${keys.outbox(saleId)}:lock`;
+    await redis.set(lock, "reconcile-test", { px: 10_000 });
+    // A purchase landed after the totals were read: its event is the outbox's third.
+    await redis.rpush(keys.outbox(saleId), "a", "b", "c");
+    await redis.set(keys.stock(saleId, "PHONE"), "4");
+    const script = redis.createScript<unknown>(stockLua);
+    const run = (seen: number) =>
+      script.exec(
+        [lock, keys.outbox(saleId), keys.meta(saleId), keys.stock(saleId, "PHONE")],
+        ["reconcile-test", String(seen), "7"],
+      );
+    expect(await run(2)).toEqual(["MOVED", 3]);
+    expect(await redis.get(keys.stock(saleId, "PHONE"))).toBe("4");
+    expect(await run(3)).toEqual(["OK", 4]);
+    expect(await redis.get(keys.stock(saleId, "PHONE"))).toBe("7");
+    await redis.del(lock, keys.outbox(saleId));
   });
 });
