@@ -151,6 +151,7 @@ export function reconcileSummary(r: ReconcileReport): string {
     ...(r.stock_corrected
       ? []
       : ["  Stock NOT corrected: Redis does not hold the sale (pre-warm it, then reconcile again)."]),
+    ...(r.cancelled_order_ids.length > 0 ? [`  Cancelled as oversold: ${r.cancelled_order_ids.join(", ")}`] : []),
     ...r.refused.map((x) => `  REFUSED ${x.action} of order ${x.order_id}: ${x.answer}`),
   ];
   const n = (v: number | null) => (v === null ? "-" : String(v));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { keys } from "../../workers/keys";
+import stockLua from "../../workers/orders/reconcile-stock.lua";
 import { admin, api, neonPool, shopperToken, upstash } from "./helpers";
 import { admissionToken, buy, createActiveSale } from "./sale-fixtures";
 
@@ -256,5 +257,54 @@ describe("reconciliation", () => {
     const left = (await upstash().hgetall(keys.reservation(saleId, reserved.reservation_token))) as unknown as string[];
     expect(left[left.indexOf("state") + 1]).toBe("cancelled");
     expect(await upstash().get(keys.stock(saleId, "PHONE"))).toBe("0");
+  });
+
+  it("absorbs a loss within the safety buffer: nothing cancelled, and the stock set to 0, never below", async () => {
+    const start = Date.now() + 1_200;
+    const created = await admin("/sales", {
+      body: {
+        name: "Buffer sale",
+        start_time: new Date(start).toISOString(),
+        end_time: new Date(start + 3_600_000).toISOString(),
+        safety_buffer_percent: 10,
+        items: [{ sku_id: "PHONE", name: "Phone", flash_price: "1.00", original_price: "2.00", total_stock: 10 }],
+      },
+    });
+    const saleId: string = created.body.sale_id;
+    expect((await admin(`/sales/${saleId}/prewarm`, { method: "POST" })).body.items[0].loaded).toBe(9);
+    await new Promise((r) => setTimeout(r, start - Date.now() + 50));
+    const bought: Bought[] = [];
+    for (let i = 0; i < 9; i++) bought.push(await reserve(saleId, `buffer-${i}`));
+    await upstash().set(keys.stock(saleId, "PHONE"), "1"); // a failover forgot the last decrement
+    bought.push(await reserve(saleId, "buffer-9"));
+    await inPostgres(bought.map((b) => [b, "reserved"]));
+
+    const report = await admin(`/sales/${saleId}/reconcile`, { method: "POST" });
+    expect(report.body).toMatchObject({ oversold_units: 0, excess_cancelled: 0 });
+    expect(report.body.items[0]).toMatchObject({ total_stock: 10, loaded: 9, units_held: 10, redis_remaining: 0 });
+    expect(await upstash().get(keys.stock(saleId, "PHONE"))).toBe("0");
+  });
+});
+
+describe("the reconcile stock script", () => {
+  it("never sets the stock over a decision it has not counted (an outbox longer than the totals include)", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 10 }] });
+    const redis = upstash();
+    const lock = `${keys.outbox(saleId)}:lock`;
+    await redis.set(lock, "reconcile-test", { px: 10_000 });
+    // A purchase landed after the totals were read: its event is the outbox's third.
+    await redis.rpush(keys.outbox(saleId), "a", "b", "c");
+    await redis.set(keys.stock(saleId, "PHONE"), "4");
+    const script = redis.createScript<unknown>(stockLua);
+    const run = (seen: number) =>
+      script.exec(
+        [lock, keys.outbox(saleId), keys.meta(saleId), keys.stock(saleId, "PHONE")],
+        ["reconcile-test", String(seen), "7"],
+      );
+    expect(await run(2)).toEqual(["MOVED", 3]);
+    expect(await redis.get(keys.stock(saleId, "PHONE"))).toBe("4");
+    expect(await run(3)).toEqual(["OK", 4]);
+    expect(await redis.get(keys.stock(saleId, "PHONE"))).toBe("7");
+    await redis.del(lock, keys.outbox(saleId));
   });
 });

@@ -42,7 +42,7 @@ describe("the shopper's sale status", () => {
           flash_price: "5.00",
           original_price: "20.00",
           total_stock: 55,
-          remaining: 55,
+          remaining: 54, // 1% of 55 held back, rounded up
           per_user_limit: 1,
         },
         {
