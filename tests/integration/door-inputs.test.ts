@@ -7,6 +7,7 @@
 import { SignJWT } from "jose";
 import { describe, expect, inject, it } from "vitest";
 import { keys } from "../../workers/keys";
+import { BODY_LIMITS } from "../../workers/middleware/body-limit";
 import { admin, api, neonPool, shopperToken, upstash } from "./helpers";
 import { until } from "./queue-helpers";
 import { admissionToken, buy, createActiveSale } from "./sale-fixtures";
@@ -227,29 +228,48 @@ describe("the door and the orders table agree", () => {
     const coldBefore = await footprint(cold);
     const admissionFor413 = await admissionToken(saleId, "big-buyer", "big-device");
     const json = JSON.stringify({ sku_id: SKU, quantity: 1, padding: "x".repeat(2 * 1024 * 1024) });
-    const routes: Array<[string, string, Record<string, string>]> = [
-      ["POST", `/api/v1/flash-sale/${saleId}/enter-queue`, { authorization: `Bearer ${await shopperToken("big")}` }],
+    const adminAuth = { authorization: `Bearer ${inject("adminToken")}` };
+    const routes: Array<[string, string, Record<string, string>, number]> = [
+      [
+        "POST",
+        `/api/v1/flash-sale/${saleId}/enter-queue`,
+        { authorization: `Bearer ${await shopperToken("big")}` },
+        BODY_LIMITS.enterQueue,
+      ],
       [
         "POST",
         `/api/v1/flash-sale/${saleId}/purchase`,
         { authorization: `Bearer ${admissionFor413}`, "idempotency-key": crypto.randomUUID() },
+        BODY_LIMITS.purchase,
       ],
-      ["POST", `/api/v1/reservations/${token}/cancel`, { authorization: `Bearer ${await shopperToken("holder-413")}` }],
-      ["POST", `/api/v1/reservations/${token}/confirm`, { authorization: `Bearer ${inject("adminToken")}` }],
-      ["POST", "/api/v1/admin/sales", { authorization: `Bearer ${inject("adminToken")}` }],
-      ["PATCH", `/api/v1/admin/sales/${saleId}`, { authorization: `Bearer ${inject("adminToken")}` }],
-      ["POST", `/api/v1/admin/sales/${cold}/prewarm`, { authorization: `Bearer ${inject("adminToken")}` }],
-      ["POST", `/api/v1/admin/sales/${saleId}/cancel`, { authorization: `Bearer ${inject("adminToken")}` }],
-      ["POST", `/api/v1/admin/sales/${saleId}/reconcile`, { authorization: `Bearer ${inject("adminToken")}` }],
-      ["POST", `/api/v1/flash-sale/${saleId}/queue-bench`, { authorization: `Bearer ${inject("adminToken")}` }],
+      [
+        "POST",
+        `/api/v1/reservations/${token}/cancel`,
+        { authorization: `Bearer ${await shopperToken("holder-413")}` },
+        BODY_LIMITS.small,
+      ],
+      ["POST", `/api/v1/reservations/${token}/confirm`, adminAuth, BODY_LIMITS.confirm],
+      ["POST", "/api/v1/admin/sales", adminAuth, BODY_LIMITS.createSale],
+      ["PATCH", `/api/v1/admin/sales/${saleId}`, adminAuth, BODY_LIMITS.small],
+      ["POST", `/api/v1/admin/sales/${cold}/prewarm`, adminAuth, BODY_LIMITS.small],
+      ["POST", `/api/v1/admin/sales/${saleId}/cancel`, adminAuth, BODY_LIMITS.small],
+      ["POST", `/api/v1/admin/sales/${saleId}/reconcile`, adminAuth, BODY_LIMITS.small],
+      ["POST", `/api/v1/flash-sale/${saleId}/queue-bench`, adminAuth, BODY_LIMITS.small],
     ];
-    for (const [method, path, headers] of routes) {
-      // Once with a Content-Length (refused before a byte is read), once streamed without one.
-      for (const streamed of [false, true]) {
-        const { status, text } = await sendLarge(`${inject("workerUrl")}${path}`, method, headers, json, streamed);
-        const route = `${method} ${path} streamed=${streamed}: ${text.slice(0, 200)}`;
-        expect(status, route).toBe(413);
-        expect(JSON.parse(text), route).toMatchObject({ error: "payload_too_large", message: expect.any(String) });
+    const overLimit = (bytes: number) => JSON.stringify({ padding: "x".repeat(bytes) });
+    for (const [method, path, headers, limit] of routes) {
+      // 2 MB, and one byte over the route's own limit; with a Content-Length (refused before
+      // a byte is read) and streamed without one (counted as it arrives).
+      for (const [size, body] of [
+        ["2 MB", json],
+        [`${limit + 1} bytes`, overLimit(limit + 1 - overLimit(0).length)],
+      ] as const) {
+        for (const streamed of [false, true]) {
+          const { status, text } = await sendLarge(`${inject("workerUrl")}${path}`, method, headers, body, streamed);
+          const route = `${method} ${path} ${size} streamed=${streamed}: ${text.slice(0, 200)}`;
+          expect(status, route).toBe(413);
+          expect(JSON.parse(text), route).toMatchObject({ error: "payload_too_large", message: expect.any(String) });
+        }
       }
     }
     expect(await footprint(saleId)).toEqual(before);
