@@ -3,7 +3,7 @@ import type { Database } from "../clients/db";
 import { keys } from "../keys";
 import deadLetterLua from "./outbox-dead-letter.lua";
 import leaseLua from "./outbox-lease.lua";
-import { writeIsolating } from "./writer";
+import { saleIsKnown, writeIsolating } from "./writer";
 
 /** `remaining` is -1 when the drain was skipped because another held the lease. */
 export type DrainResult = { applied: number; deadLettered: number; remaining: number; skipped: "locked" | null };
@@ -46,6 +46,7 @@ export async function drainOutbox(
       if (raw.length === 0) break;
       const { written, refused } = await writeIsolating(db, raw);
       if (refused) {
+        if (!(await saleIsKnown(db, saleId))) throw new Error(`sale ${saleId} is not in Postgres; its outbox waits`);
         console.error(`sale ${saleId}: an order event Postgres refuses was set aside: ${refused.error}`);
         const moved = await setAside.exec(
           [lock, keys.outbox(saleId), keys.deadLetter(saleId)],
