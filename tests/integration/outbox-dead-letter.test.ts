@@ -48,6 +48,18 @@ async function ordersInPostgres(saleId: string): Promise<string[]> {
   }
 }
 
+/** Gives the background drain time to (wrongly) set something aside, then checks every event still waits. */
+async function expectAllWaiting(saleId: string, events: number) {
+  expect(
+    await until(
+      () => redis.llen(keys.deadLetter(saleId)),
+      (n) => n > 0,
+      6_000,
+    ),
+  ).toBe(0);
+  expect(await redis.llen(keys.outbox(saleId))).toBe(events);
+}
+
 async function buyOne(saleId: string, shopper: string) {
   const res = await buy(saleId, await admissionToken(saleId, shopper, `dev-${shopper}`), {
     sku_id: "PHONE",
@@ -120,13 +132,7 @@ describe("an order event Postgres refuses", () => {
     await cutOff("postgres", true);
     // This purchase's own background drain meets the outage with six events to write.
     good.push(await buyOne(saleId, "wait-during"));
-    const deadLettered = await until(
-      () => redis.llen(keys.deadLetter(saleId)),
-      (n) => n > 0,
-      6_000,
-    );
-    expect(deadLettered).toBe(0);
-    expect(await redis.llen(keys.outbox(saleId))).toBe(7);
+    await expectAllWaiting(saleId, 7);
 
     await cutOff("postgres", false);
     const report = await admin(`/sales/${saleId}/reconcile`, { method: "POST" });
@@ -148,13 +154,7 @@ describe("an order event Postgres refuses", () => {
     await pool.end();
     await releaseDrains(saleId);
     await buyOne(saleId, "unknown-sale-trigger"); // its background drain meets the foreign-key refusal
-    const deadLettered = await until(
-      () => redis.llen(keys.deadLetter(saleId)),
-      (n) => n > 0,
-      5_000,
-    );
-    expect(deadLettered).toBe(0);
-    expect(await redis.llen(keys.outbox(saleId))).toBe(4);
+    await expectAllWaiting(saleId, 4);
   }, 60_000);
 
   it("is kept in Redis after the sale is retired from Redis, until someone acts on it", async () => {
