@@ -3,7 +3,7 @@ import type { Database } from "../clients/db";
 import { keys } from "../keys";
 import deadLetterLua from "./outbox-dead-letter.lua";
 import leaseLua from "./outbox-lease.lua";
-import { saleIsKnown, writeIsolating } from "./writer";
+import { writeIsolating } from "./writer";
 
 /** `remaining` is -1 when the drain was skipped because another held the lease. */
 export type DrainResult = { applied: number; deadLettered: number; remaining: number; skipped: "locked" | null };
@@ -44,9 +44,8 @@ export async function drainOutbox(
     while (Date.now() < deadline) {
       const raw = (await redis.lrange(keys.outbox(saleId), 0, batch - 1)) as unknown[];
       if (raw.length === 0) break;
-      const { written, refused } = await writeIsolating(db, raw);
+      const { written, refused } = await writeIsolating(db, saleId, raw);
       if (refused) {
-        if (!(await saleIsKnown(db, saleId))) throw new Error(`sale ${saleId} is not in Postgres; its outbox waits`);
         console.error(`sale ${saleId}: an order event Postgres refuses was set aside: ${refused.error}`);
         const moved = await setAside.exec(
           [lock, keys.outbox(saleId), keys.deadLetter(saleId)],

@@ -88,7 +88,7 @@ export type IsolatedWrite = { written: number; refused: { error: string } | null
  * Anything else (Postgres away, a deadlock, a schema the code does not match) is thrown
  * so every event stays where it is for the next drain.
  */
-export async function writeIsolating(db: Database, raw: unknown[]): Promise<IsolatedWrite> {
+export async function writeIsolating(db: Database, saleId: string, raw: unknown[]): Promise<IsolatedWrite> {
   const attempt = async (from: number, to: number): Promise<unknown> => {
     try {
       await applyOrderEvents(db, raw.slice(from, to).map(parseOrderEvent));
@@ -98,8 +98,8 @@ export async function writeIsolating(db: Database, raw: unknown[]): Promise<Isol
       return err;
     }
   };
-  const write = async (from: number, to: number): Promise<{ at: number; error: string } | null> => {
-    if ((await attempt(from, to)) === null) return null;
+  const write = async (from: number, to: number, failed = false): Promise<{ at: number; error: string } | null> => {
+    if (!failed && (await attempt(from, to)) === null) return null;
     if (to - from === 1) {
       // Alone, once more before it is set aside: an error that passes now was not the event's.
       const again = await attempt(from, to);
@@ -108,7 +108,10 @@ export async function writeIsolating(db: Database, raw: unknown[]): Promise<Isol
     const mid = from + Math.ceil((to - from) / 2);
     return (await write(from, mid)) ?? (await write(mid, to));
   };
-  const refused = raw.length === 0 ? null : await write(0, raw.length);
+  if (raw.length === 0 || (await attempt(0, raw.length)) === null) return { written: raw.length, refused: null };
+  // Before any event is blamed: a Postgres that does not hold the sale refuses them all.
+  if (!(await saleIsKnown(db, saleId))) throw new Error(`sale ${saleId} is not in Postgres; its outbox waits`);
+  const refused = await write(0, raw.length, true);
   return refused ? { written: refused.at, refused: { error: refused.error } } : { written: raw.length, refused: null };
 }
 
@@ -117,7 +120,7 @@ export async function writeIsolating(db: Database, raw: unknown[]): Promise<Isol
  * written yet, a test stack's own database beside a shared Redis) refuses every event of
  * it for a reason none of them owns: they wait rather than being set aside.
  */
-export async function saleIsKnown(db: Database, saleId: string): Promise<boolean> {
+async function saleIsKnown(db: Database, saleId: string): Promise<boolean> {
   const found = await db
     .select({ saleId: flashSales.saleId })
     .from(flashSales)
