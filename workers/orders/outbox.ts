@@ -57,7 +57,7 @@ export async function drainOutbox(
       // on by default), so a replica answers it only once it has every earlier trim.
       const raw = (await redis.lrange(keys.outbox(saleId), 0, batch - 1)) as unknown[];
       if (raw.length === 0) break;
-      const { written, refused } = await writeIsolating(db, raw);
+      const { written, refused } = await writeIsolating(db, saleId, raw);
       if (refused) {
         console.error(`sale ${saleId}: an order event Postgres refuses was set aside: ${refused.error}`);
         const moved = await setAside.exec(

@@ -1,5 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
-import { flashSaleOrders, type NewFlashSaleOrder } from "../../schema/schema";
+import { flashSaleOrders, flashSales, type NewFlashSaleOrder } from "../../schema/schema";
 import { type Database, isPostgresOutage } from "../clients/db";
 import { type OrderEvent, parseOrderEvent, type ReservedEvent, type StateEvent } from "./events";
 
@@ -87,20 +87,45 @@ export type IsolatedWrite = { written: number; refused: { error: string } | null
  * Anything else (Postgres away, a deadlock, a schema the code does not match) is thrown
  * so every event stays where it is for the next drain.
  */
-export async function writeIsolating(db: Database, raw: unknown[]): Promise<IsolatedWrite> {
-  const write = async (from: number, to: number): Promise<{ at: number; error: string } | null> => {
+export async function writeIsolating(db: Database, saleId: string, raw: unknown[]): Promise<IsolatedWrite> {
+  const attempt = async (from: number, to: number): Promise<unknown> => {
     try {
       await applyOrderEvents(db, raw.slice(from, to).map(parseOrderEvent));
       return null;
     } catch (err) {
       if (!isRefusal(err)) throw err;
-      if (to - from === 1) return { at: from, error: describe(err) };
+      return err;
+    }
+  };
+  const write = async (from: number, to: number, failed = false): Promise<{ at: number; error: string } | null> => {
+    if (!failed && (await attempt(from, to)) === null) return null;
+    if (to - from === 1) {
+      // Alone, once more before it is set aside: an error that passes now was not the event's.
+      const again = await attempt(from, to);
+      return again === null ? null : { at: from, error: describe(again) };
     }
     const mid = from + Math.ceil((to - from) / 2);
     return (await write(from, mid)) ?? (await write(mid, to));
   };
-  const refused = raw.length === 0 ? null : await write(0, raw.length);
+  if (raw.length === 0 || (await attempt(0, raw.length)) === null) return { written: raw.length, refused: null };
+  // Before any event is blamed: a Postgres that does not hold the sale refuses them all.
+  if (!(await saleIsKnown(db, saleId))) throw new Error(`sale ${saleId} is not in Postgres; its outbox waits`);
+  const refused = await write(0, raw.length, true);
   return refused ? { written: refused.at, refused: { error: refused.error } } : { written: raw.length, refused: null };
+}
+
+/**
+ * Whether this Postgres holds the sale. One that does not (a wrong DATABASE_URL, a sale not
+ * written yet, a test stack's own database beside a shared Redis) refuses every event of
+ * it for a reason none of them owns: they wait rather than being set aside.
+ */
+async function saleIsKnown(db: Database, saleId: string): Promise<boolean> {
+  const found = await db
+    .select({ saleId: flashSales.saleId })
+    .from(flashSales)
+    .where(eq(flashSales.saleId, saleId))
+    .limit(1);
+  return found.length > 0;
 }
 
 /** SQLSTATE of the first error in the chain that has one (drizzle wraps the driver's). */
