@@ -121,7 +121,11 @@ export function startCrowd(
       outcomes[i] = await buyer(i);
     }
   });
-  return { settled: () => settled, attempts: () => all, finished: Promise.all(lanes).then(() => outcomes) };
+  return {
+    settled: () => settled,
+    attempts: () => all,
+    finished: Promise.all(lanes).then(() => outcomes),
+  };
 }
 
 export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000) {
@@ -205,9 +209,8 @@ export function redisClient(): IORedis {
 }
 
 /** One query on the suite's own Postgres, straight through psql (not through the proxy under test). */
-export function psql(sql: string, params: Record<string, string> = {}): string {
+export function psql(sql: string): string {
   const args = ["-h", "127.0.0.1", "-p", String(inject("postgresPort")), "-U", "postgres", "-d", "flashsale"];
-  for (const [k, v] of Object.entries(params)) args.push("-v", `${k}=${v}`);
   const result = spawnSync("psql", [...args, "-v", "ON_ERROR_STOP=1", "-Atc", sql], { encoding: "utf8" });
   if (result.status !== 0) throw new Error(`psql: ${result.stderr}`);
   return result.stdout.trim();
@@ -277,5 +280,3 @@ export async function expectBooksBalance(saleId: string, sku: string, outcomes: 
     redis.disconnect();
   }
 }
-
-export { api };
