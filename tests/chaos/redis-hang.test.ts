@@ -30,9 +30,9 @@ describe("Redis hangs mid-sale (the process frozen: connections open, nothing an
     // Each request alone would wait out Redis's 2 s budget; the breaker makes most of
     // them answer well within it (the local Worker's own overhead is a few hundred ms).
     const refused = attempts.filter((a) => a.status === 503 && a.startedAt > frozenAt + 2_500);
-    expect(refused.length).toBeGreaterThanOrEqual(10);
     const atOnce = refused.filter((a) => a.ms < 1_000);
     expect(atOnce.length / refused.length).toBeGreaterThan(0.7);
+    expect(refused.length).toBeGreaterThanOrEqual(10);
     expect(served.page.every((s) => s === 200)).toBe(true);
     expect(served.status.every((s) => s === 200)).toBe(true);
 
