@@ -62,8 +62,15 @@ export class DependencyError extends Error {
     cause: unknown,
   ) {
     super(`${dependency} unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    this.retryAfterSeconds =
-      cause instanceof DependencyError ? cause.retryAfterSeconds : (BUDGETS.retryAfterSeconds as number);
+    // An open breaker anywhere in the cause chain (drizzle wraps what the pool threw) knows best.
+    let retryAfter: number = BUDGETS.retryAfterSeconds;
+    for (let e: unknown = cause, depth = 0; e instanceof Error && depth < 6; e = e.cause, depth++) {
+      if (e instanceof DependencyError) {
+        retryAfter = e.retryAfterSeconds;
+        break;
+      }
+    }
+    this.retryAfterSeconds = retryAfter;
   }
 }
 
@@ -89,6 +96,7 @@ export function isPostgresOutage(err: unknown): boolean {
   // A dead WebSocket surfaces as an ErrorEvent (its `error` holds the Error), not an Error.
   const next = (e: unknown) => (e as { cause?: unknown }).cause ?? (e as { error?: unknown }).error;
   for (let e: unknown = err, depth = 0; e && typeof e === "object" && depth < 6; e = next(e), depth++) {
+    if (e instanceof CircuitOpenError) return e.dependency === "postgres";
     const { code, message } = e as { code?: unknown; message?: unknown };
     if (typeof code === "string" && /^(08|53|57P)/.test(code)) return true;
     if (typeof message === "string" && POSTGRES_OUTAGE.test(message)) return true;
