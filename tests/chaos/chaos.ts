@@ -30,7 +30,9 @@ export type Attempt = {
   error: string | null;
 };
 
-export type Outcome = { kind: "reserved"; orderId: string; qty: number } | { kind: "sold_out" | "gave_up" };
+export type Outcome =
+  | { kind: "reserved"; orderId: string; qty: number }
+  | { kind: "sold_out" | "limit_exceeded" | "gave_up" };
 
 export type Crowd = {
   /** Shoppers who have their final answer. */
@@ -103,8 +105,11 @@ export function startCrowd(
         all.push(recorded);
         if (a.status === 200 && body?.status === "reserved")
           return { kind: "reserved", orderId: body.order_id, qty: 1 };
-        if (a.status === 200) return { kind: "sold_out" };
-        if (a.status === 503) await sleep(Math.min(a.retryAfter ?? 1, 2) * 1_000);
+        if (a.status === 200 && (body?.status === "sold_out" || body?.status === "limit_exceeded"))
+          return { kind: body.status };
+        // A 200 whose body was cut off (a dying Worker) is no answer: ask again, same key.
+        if (a.status === 200) await sleep(200);
+        else if (a.status === 503) await sleep(Math.min(a.retryAfter ?? 1, 2) * 1_000);
         else if (typeof a.status === "string") await sleep(200);
         else throw new Error(`buyer ${shopper}: unexpected ${a.status} ${JSON.stringify(body)}`);
       }
