@@ -77,8 +77,15 @@ export class DependencyError extends Error {
     cause: unknown,
   ) {
     super(`${dependency} unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    this.retryAfterSeconds =
-      cause instanceof DependencyError ? cause.retryAfterSeconds : (BUDGETS.retryAfterSeconds as number);
+    // An open breaker anywhere in the cause chain (drizzle wraps what the pool threw) knows best.
+    let retryAfter: number = BUDGETS.retryAfterSeconds;
+    for (let e: unknown = cause, depth = 0; e instanceof Error && depth < 6; e = e.cause, depth++) {
+      if (e instanceof DependencyError) {
+        retryAfter = e.retryAfterSeconds;
+        break;
+      }
+    }
+    this.retryAfterSeconds = retryAfter;
   }
 }
 

@@ -20,7 +20,7 @@ describe("the queue object is evicted mid-sale (the Worker's process killed and 
   it("keeps every place and every admission, admits the rest, and the books balance", async () => {
     const { saleId } = await createActiveSale({
       items: [{ sku_id: "PHONE", total_stock: 30 }],
-      admissionRatePerSecond: 4,
+      admissionRatePerSecond: 8,
     });
     const places = new Map<string, { position: number; token: string }>();
     const admittedBefore = new Set<string>();
@@ -54,10 +54,12 @@ describe("the queue object is evicted mid-sale (the Worker's process killed and 
     });
     await until(() => admittedBefore.size >= 8, "the first admissions");
 
+    const killedAt = Date.now();
     await fault("worker-kill");
     evicted = true;
     await sleep(1_000);
     await fault("worker-revive");
+    const revivedAt = Date.now();
     await waitHealthy();
 
     // Re-entering finds each place where it was: the object's storage outlived the instance.
@@ -66,7 +68,10 @@ describe("the queue object is evicted mid-sale (the Worker's process killed and 
       expect(again.body).toMatchObject({ queue_position: place.position, queue_token: place.token });
     }
     const outcomes = await crowd.finished;
-    expectFailedClosed(crowd.attempts().filter((a) => a.status !== "no_connection"));
+    // A request the dying process held is the test's own doing, not an answer of the product's.
+    const inFlightAtKill = (a: { startedAt: number; ms: number }) =>
+      a.startedAt < revivedAt && a.startedAt + a.ms > killedAt;
+    expectFailedClosed(crowd.attempts().filter((a) => !inFlightAtKill(a)));
     expect(outcomes.filter((o) => o.kind === "gave_up")).toEqual([]);
     expect(outcomes.filter((o) => o.kind === "reserved")).toHaveLength(30);
     const positions = [...places.values()].map((p) => p.position).sort((a, b) => a - b);

@@ -13,9 +13,9 @@ import {
 
 describe("Redis crashes mid-sale and comes back from its append-only file", () => {
   it("fails purchases closed with 503 + Retry-After while it is away, keeps the page and status serving, and afterwards nothing is lost or oversold", async () => {
-    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 120 }] });
-    const crowd = startCrowd(saleId, { shoppers: 160, concurrency: 8, sku: "PHONE", tag: "aof" });
-    await until(() => crowd.settled() >= 30, "the first buyers");
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 70 }] });
+    const crowd = startCrowd(saleId, { shoppers: 100, concurrency: 8, sku: "PHONE", tag: "aof" });
+    await until(() => crowd.settled() >= 20, "the first buyers");
 
     const watch = await watchServing(saleId);
     await fault("redis-crash");
@@ -30,14 +30,14 @@ describe("Redis crashes mid-sale and comes back from its append-only file", () =
     const whileAway = attempts.filter((a) => a.startedAt > crashedAt + 300 && a.startedAt < crashedAt + 3_500);
     expect(whileAway.length).toBeGreaterThan(0);
     expect(whileAway.filter((a) => a.status !== 503)).toEqual([]);
-    expect(served.page.every((s) => s === 200)).toBe(true);
-    expect(served.status.every((s) => s === 200)).toBe(true);
+    expect(served.page).toEqual(served.page.map(() => 200));
+    expect(served.status).toEqual(served.status.map(() => 200));
     expect(served.staleStatus).toBeGreaterThan(0);
 
     await waitHealthy();
     // Every buyer got an answer in the end, and the sale sold out exactly.
     expect(outcomes.filter((o) => o.kind === "gave_up")).toEqual([]);
-    expect(outcomes.filter((o) => o.kind === "reserved")).toHaveLength(120);
+    expect(outcomes.filter((o) => o.kind === "reserved")).toHaveLength(70);
     await expectBooksBalance(saleId, "PHONE", outcomes);
   });
 });

@@ -1,5 +1,8 @@
+import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { CircuitBreaker } from "../../workers/clients/breaker";
+import { createDb, isPostgresOutage } from "../../workers/clients/db";
+import { createRedis, isRedisOutage } from "../../workers/clients/redis";
 import { CircuitOpenError, DependencyError } from "../../workers/errors";
 
 const OPTIONS = { failures: 3, windowMs: 10_000, openMs: 2_000 };
@@ -108,5 +111,55 @@ describe("the circuit breaker in front of a dependency", () => {
     expect(breaker.current()).toBe("open");
     finish("order written");
     await expect(inFlight).resolves.toBe("order written");
+  });
+});
+
+describe("the clients the edge uses", () => {
+  const unreachable = {
+    UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9",
+    UPSTASH_REDIS_REST_TOKEN: "t",
+    DATABASE_URL: "postgres://postgres@127.0.0.1:9/none",
+    NEON_LOCAL_WS_PROXY: "127.0.0.1:9/v1",
+  };
+
+  it("send every Redis command through the Redis breaker", async () => {
+    const breaker = new CircuitBreaker("redis", { failures: 2, windowMs: 10_000, openMs: 60_000 });
+    const redis = createRedis(unreachable, breaker);
+    for (let i = 0; i < 2; i++) await expect(redis.get("k")).rejects.not.toBeInstanceOf(CircuitOpenError);
+    await expect(redis.get("k")).rejects.toBeInstanceOf(CircuitOpenError);
+    await expect(redis.createScript("return 1").exec([], [])).rejects.toBeInstanceOf(CircuitOpenError);
+  });
+
+  it("send every Postgres query through the Postgres breaker", async () => {
+    const breaker = new CircuitBreaker("postgres", { failures: 2, windowMs: 10_000, openMs: 60_000 });
+    const { db, pool } = createDb(unreachable, breaker);
+    try {
+      // drizzle wraps what the pool threw; the breaker's refusal is its cause.
+      const refusal = (work: Promise<unknown>) =>
+        work.then(
+          () => null,
+          (e) => (e instanceof CircuitOpenError ? e : (e.cause ?? e)),
+        );
+      for (let i = 0; i < 2; i++) expect(await refusal(db.execute(sql`select 1`))).not.toBeInstanceOf(CircuitOpenError);
+      const refused = await db.execute(sql`select 1`).catch((e) => e);
+      expect(refused.cause).toBeInstanceOf(CircuitOpenError);
+      // ...and it is answered as the dependency outage it is, with the breaker's Retry-After.
+      expect(isPostgresOutage(refused)).toBe(true);
+      expect(new DependencyError("postgres", refused).retryAfterSeconds).toBe(60);
+      expect(await refusal(db.transaction(async () => undefined))).toBeInstanceOf(CircuitOpenError);
+    } finally {
+      await pool.end().catch(() => undefined);
+    }
+  });
+
+  it("tell a Redis that is down from a command Redis refused", () => {
+    const upstash = (message: string) => Object.assign(new Error(message), { name: "UpstashError" });
+    expect(isRedisOutage(new TypeError("fetch failed"))).toBe(true);
+    expect(isRedisOutage(new DOMException("timed out", "TimeoutError"))).toBe(true);
+    expect(isRedisOutage(upstash('LOADING Redis is loading the dataset in memory, command was: ["get"]'))).toBe(true);
+    expect(isRedisOutage(upstash('Connection is closed., command was: ["get"]'))).toBe(true);
+    expect(isRedisOutage(upstash('NOSCRIPT No matching script, command was: ["evalsha"]'))).toBe(false);
+    // The echoed command is the caller's data, never read as a symptom.
+    expect(isRedisOutage(upstash('WRONGTYPE Operation, command was: ["get","connection is closed"]'))).toBe(false);
   });
 });

@@ -2,6 +2,7 @@ import { neonConfig, Pool } from "@neondatabase/serverless";
 import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
 import * as schema from "../../schema/schema";
 import { BUDGETS } from "../config";
+import { CircuitOpenError } from "../errors";
 import { breakers, type CircuitBreaker } from "./breaker";
 
 export type Database = NeonDatabase<typeof schema>;
@@ -68,6 +69,7 @@ export function isPostgresOutage(err: unknown): boolean {
   // A dead WebSocket surfaces as an ErrorEvent (its `error` holds the Error), not an Error.
   const next = (e: unknown) => (e as { cause?: unknown }).cause ?? (e as { error?: unknown }).error;
   for (let e: unknown = err, depth = 0; e && typeof e === "object" && depth < 6; e = next(e), depth++) {
+    if (e instanceof CircuitOpenError) return e.dependency === "postgres";
     const { code, message } = e as { code?: unknown; message?: unknown };
     if (typeof code === "string" && /^(08|53|57P)/.test(code)) return true;
     if (typeof message === "string" && POSTGRES_OUTAGE.test(message)) return true;
