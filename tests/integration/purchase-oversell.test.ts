@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { keys } from "../../workers/keys";
-import { admin, neonPool, upstash } from "./helpers";
-import { admissionToken, buy, createActiveSale, inParallel } from "./sale-fixtures";
+import { admin, admissionToken, buy, createActiveSale, inParallel, neonPool, upstash } from "./fixtures";
 
 describe("the purchase decision under a crowd", () => {
   it("sells exactly the stock to 10,000 concurrent attempts by 5,000 shoppers, within every shopper's and device's limit", async () => {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { keys } from "../../workers/keys";
-import { admin, api, neonPool, shopperToken, upstash } from "./helpers";
-import { admissionToken, buy, createActiveSale } from "./sale-fixtures";
+import { admin, admissionToken, api, buy, createActiveSale, neonPool, shopperToken, upstash } from "./fixtures";
 
 type Bought = { order_id: string; reservation_token: string; shopper: string };
 

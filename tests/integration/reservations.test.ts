@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { keys } from "../../workers/keys";
-import { admin, api, neonPool, shopperToken, upstash } from "./helpers";
-import { admissionToken, buy, createActiveSale } from "./sale-fixtures";
+import { admin, admissionToken, api, buy, createActiveSale, neonPool, shopperToken, upstash } from "./fixtures";
 
 async function reserve(saleId: string, shopper: string, quantity = 1) {
   const res = await buy(saleId, await admissionToken(saleId, shopper, `${shopper}-device`), {
