@@ -33,8 +33,13 @@ function waitExit(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   });
 }
 
-/** redis-server with `appendonly yes` and `appendfsync always`: every acknowledged write is on disk. */
-export async function startOwnRedis(): Promise<OwnRedis> {
+/**
+ * A redis-server of the caller's own. Durable (the default): `appendonly yes` and
+ * `appendfsync always`, every acknowledged write on disk, for crash tests. Not durable:
+ * memory only, as fast as the machine's shared Redis, for a hermetic test stack.
+ */
+export async function startOwnRedis(options: { durable?: boolean } = {}): Promise<OwnRedis> {
+  const durable = options.durable ?? true;
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "flashsale-redis-"));
   const url = `redis://127.0.0.1:${port}`;
@@ -44,7 +49,7 @@ export async function startOwnRedis(): Promise<OwnRedis> {
     // biome-ignore format: one option and its value per line
     const args = [
       "--port", String(port), "--bind", "127.0.0.1", "--dir", dir,
-      "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+      "--appendonly", durable ? "yes" : "no", "--appendfsync", "always", "--save", "",
     ];
     const started = spawn("redis-server", args, { stdio: "ignore" });
     child = started;

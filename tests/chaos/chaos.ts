@@ -8,8 +8,7 @@ import { spawnSync } from "node:child_process";
 import { Redis as IORedis } from "ioredis";
 import { expect, inject } from "vitest";
 import { keys } from "../../workers/keys";
-import { admin, workerUrl } from "../integration/helpers";
-import { admissionToken } from "../integration/sale-fixtures";
+import { admin, admissionToken, workerUrl } from "../integration/fixtures";
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createActiveSale } from "../integration/sale-fixtures";
+import { createActiveSale } from "../integration/fixtures";
 import { expectBooksBalance, expectFailedClosed, fault, startCrowd, until, waitHealthy, watchServing } from "./chaos";
 
 describe("Postgres stops mid-sale (its own cluster, pg_ctl stop -m immediate) and starts again", () => {

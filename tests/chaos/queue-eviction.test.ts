@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { api, shopperToken } from "../integration/helpers";
-import { createActiveSale } from "../integration/sale-fixtures";
+import { api, createActiveSale, shopperToken } from "../integration/fixtures";
 import { expectBooksBalance, expectFailedClosed, fault, sleep, startCrowd, until, waitHealthy } from "./chaos";
 
 let ip = 0;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createActiveSale } from "../integration/sale-fixtures";
+import { createActiveSale } from "../integration/fixtures";
 import {
   expectBooksBalance,
   expectFailedClosed,

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Browser, BrowserContext, Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BuildResult, buildSite, DIST } from "../../static-site/build";
-import { admin, shopperToken, uniq, workerUrl } from "../integration/helpers";
+import { admin, shopperToken, uniq, workerUrl } from "../integration/fixtures/api";
 import { DESKTOP, launchBrowser, PHONE, recordLayoutShifts, skewDeviceClock } from "./browser";
 
 // Screenshots land in test-results/ on every run; with UPDATE_SCREENSHOTS=1 they replace

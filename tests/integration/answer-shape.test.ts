@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { admin } from "./helpers";
-import { createSale, inSeconds, saleBody, sleep } from "./sales-fixtures";
+import { admin, defineSale, inSeconds, saleBody, sleep } from "./fixtures";
 
 describe("one shape for every answer", () => {
   it("refuses a sale definition with a field it does not know, as PATCH does, and writes nothing", async () => {
@@ -19,7 +18,7 @@ describe("one shape for every answer", () => {
     expect(tooFast.body.details).toEqual([
       { field: "admission_rate_per_second", problem: "must be a whole number from 1 to 1000000" },
     ]);
-    const sale = await createSale({ admission_rate_per_second: 1_000_000 });
+    const sale = await defineSale({ admission_rate_per_second: 1_000_000 });
     const patched = await admin(`/sales/${sale.sale_id}`, {
       method: "PATCH",
       body: { admission_rate_per_second: 1_000_001 },
@@ -29,7 +28,7 @@ describe("one shape for every answer", () => {
   });
 
   it("refuses to tune an ended sale, as it refuses a cancelled one", async () => {
-    const sale = await createSale({ start_time: inSeconds(1), end_time: inSeconds(2) });
+    const sale = await defineSale({ start_time: inSeconds(1), end_time: inSeconds(2) });
     await sleep(2_200);
     const res = await admin(`/sales/${sale.sale_id}`, { method: "PATCH", body: { admission_rate_per_second: 7 } });
     expect(res.status).toBe(422);

@@ -8,10 +8,18 @@ import { SignJWT } from "jose";
 import { describe, expect, inject, it } from "vitest";
 import { keys } from "../../workers/keys";
 import { BODY_LIMITS } from "../../workers/middleware/body-limit";
-import { admin, api, neonPool, shopperToken, upstash } from "./helpers";
-import { until } from "./queue-helpers";
-import { admissionToken, buy, createActiveSale } from "./sale-fixtures";
-import { createSale as createColdSale } from "./sales-fixtures";
+import {
+  admin,
+  admissionToken,
+  api,
+  buy,
+  createActiveSale,
+  defineSale as createColdSale,
+  neonPool,
+  shopperToken,
+  until,
+  upstash,
+} from "./fixtures";
 
 const redis = upstash();
 

@@ -35,7 +35,7 @@ import { createPurchaseScript, newReservationToken, requestHash } from "../../wo
 import { createReservationTransitions, type Reservation, readReservation } from "../../workers/purchase/reservations";
 import { prewarmSale } from "../../workers/sales/prewarm";
 import { findSale } from "../../workers/sales/store";
-import { admin, neonPool } from "./helpers";
+import { admin, neonPool, sleep } from "./fixtures";
 
 const TOKEN = "failover-bridge-token";
 const STOCK = { PHONE: 10, CASE: 5 } as const;
@@ -45,8 +45,6 @@ const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 15_000) {
   const deadline = Date.now() + timeoutMs;

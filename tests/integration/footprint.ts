@@ -3,7 +3,7 @@
  * `fs:{<sale>}` (found by SCAN over the whole keyspace, however many other keys the shared
  * Redis holds), each with its type and full value, and its rows in Postgres.
  */
-import { neonPool, upstash } from "./helpers";
+import { neonPool, upstash } from "./fixtures";
 
 /** Keys that sample what happened rather than record it: a refused click may be timed. */
 const SAMPLES = /:latency$/;

@@ -1,8 +1,9 @@
 /**
  * Brings up the real local stack once for the integration tests: real Redis and
  * Postgres behind the Upstash and Neon bridges, and the Worker in workerd, on free
- * ports and in a database of its own (dropped afterwards), so a developer's running
- * `npm start` and its data are left alone.
+ * ports, with a redis-server and a Postgres database of its own (both gone afterwards),
+ * so a developer's running `npm start` and its data are left alone, and no run sees
+ * (or has its cron sweep) the sales an earlier run left behind.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
@@ -11,6 +12,7 @@ import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { dropDatabase } from "../../scripts/db/migrate";
 import { stackConfigFromEnv } from "../../scripts/stack/config";
+import { startOwnRedis } from "../../scripts/stack/own-servers";
 import { startStack } from "../../scripts/stack/stack";
 import { freePort } from "../../scripts/stack/worker-process";
 
@@ -34,21 +36,30 @@ export default async function setup(project: TestProject) {
   const databaseUrl = new URL(base.databaseUrl);
   databaseUrl.pathname = `/${database}`;
   const upstashPort = await freePort();
+  const redis = await startOwnRedis({ durable: false });
   const config = {
     ...base,
+    redisUrl: redis.url,
     databaseUrl: databaseUrl.toString(),
     upstashUrl: `http://127.0.0.1:${upstashPort}`,
     neonProxyPort: await freePort(),
     workerPort: await freePort(),
   };
   const stateDir = mkdtempSync(join(tmpdir(), "flashsale-test-"));
-  const stack = await startStack({
-    config,
-    worker: true,
-    stateDir,
-    // Every purchase's latency is sampled here, so the metrics test counts exactly.
-    vars: { PURCHASE_LATENCY_SAMPLE_RATE: "1", ...JSON.parse(process.env.FLASHSALE_TEST_VARS ?? "{}") },
-  });
+  let stack: Awaited<ReturnType<typeof startStack>>;
+  try {
+    stack = await startStack({
+      config,
+      worker: true,
+      stateDir,
+      // Every purchase's latency is sampled here, so the metrics test counts exactly.
+      vars: { PURCHASE_LATENCY_SAMPLE_RATE: "1", ...JSON.parse(process.env.FLASHSALE_TEST_VARS ?? "{}") },
+    });
+  } catch (err) {
+    // A stack that never came up must not leave its Redis behind.
+    await redis.remove();
+    throw err;
+  }
 
   // Tests run in other processes; this tiny local server lets them cut a dependency
   // off from the Worker (and restore it) to prove the 503 and no-lost-order promises.
@@ -88,6 +99,7 @@ export default async function setup(project: TestProject) {
     useLocalNeonProxy(proxy.port);
     await dropDatabase(config.databaseUrl).catch((err) => console.warn(`could not drop ${database}: ${err.message}`));
     await proxy.close();
+    await redis.remove();
     rmSync(stateDir, { recursive: true, force: true });
   };
 }

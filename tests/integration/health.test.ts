@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { api } from "./helpers";
+import { api } from "./fixtures";
 
 describe("health", () => {
   it("is 200 when Redis and Postgres answer through the bridges", async () => {

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { neonPool, uniq } from "./helpers";
+import { neonPool, uniq } from "./fixtures";
 
 describe("the local Neon WebSocket proxy, through @neondatabase/serverless", () => {
   const pool = neonPool(2);

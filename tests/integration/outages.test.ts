@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { keys } from "../../workers/keys";
-import { admin, api, neonPool, upstash } from "./helpers";
-import { admissionToken, buy, createActiveSale, cutOff, inParallel } from "./sale-fixtures";
+import { admin, admissionToken, api, buy, createActiveSale, cutOff, inParallel, neonPool, upstash } from "./fixtures";
 
 async function ordersInPostgres(saleId: string): Promise<number> {
   const pool = neonPool(1);

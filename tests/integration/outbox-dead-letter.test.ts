@@ -7,9 +7,7 @@ import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { keys } from "../../workers/keys";
 import { retireIfFinished } from "../../workers/orders/retire";
-import { admin, neonPool, upstash } from "./helpers";
-import { until } from "./queue-helpers";
-import { admissionToken, buy, createActiveSale, cutOff } from "./sale-fixtures";
+import { admin, admissionToken, buy, createActiveSale, cutOff, neonPool, until, upstash } from "./fixtures";
 
 const redis = upstash();
 

@@ -4,9 +4,8 @@ import * as schema from "../../schema/schema";
 import { keys } from "../../workers/keys";
 import { drainOutbox } from "../../workers/orders/outbox";
 import leaseLua from "../../workers/orders/outbox-lease.lua";
-import { neonPool, uniq, upstash } from "./helpers";
+import { createActiveSale, neonPool, uniq, upstash } from "./fixtures";
 import { scripts } from "./purchase-scripts";
-import { createActiveSale } from "./sale-fixtures";
 
 /** The lease script as the drain calls it: KEYS lease, outbox; ARGV holder, action, count. */
 function leaseOf(outbox: string) {

@@ -10,8 +10,7 @@ import * as schema from "../../schema/schema";
 import type { Database } from "../../workers/clients/db";
 import { keys } from "../../workers/keys";
 import { drainOutbox } from "../../workers/orders/outbox";
-import { neonPool, upstash } from "./helpers";
-import { createActiveSale } from "./sale-fixtures";
+import { createActiveSale, neonPool, upstash } from "./fixtures";
 
 const reserved = (saleId: string, shopper: string) =>
   JSON.stringify({

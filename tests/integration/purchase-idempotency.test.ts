@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { keys } from "../../workers/keys";
-import { neonPool, upstash } from "./helpers";
-import { admissionToken, buy, createActiveSale } from "./sale-fixtures";
+import { admissionToken, buy, createActiveSale, neonPool, upstash } from "./fixtures";
 
 describe("idempotent purchases", () => {
   it("a double click, fifty times over and all at once, makes one order and fifty identical answers", async () => {

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { keys } from "../../workers/keys";
-import { upstash } from "./helpers";
+import { admissionToken, buy, createActiveSale, inParallel, upstash } from "./fixtures";
 import { scripts } from "./purchase-scripts";
-import { admissionToken, buy, createActiveSale, inParallel } from "./sale-fixtures";
 
 const SKUS = ["A", "B", "C", "D", "E", "F"];
 

@@ -11,9 +11,8 @@ import { hashFromReply } from "../../workers/clients/redis";
 import { keys } from "../../workers/keys";
 import type { PurchaseDecision } from "../../workers/purchase/purchase";
 import { expireDue, type TransitionResult } from "../../workers/purchase/reservations";
-import { admin } from "./helpers";
+import { admin, createSale } from "./fixtures";
 import { scripts } from "./purchase-scripts";
-import { createSale } from "./sale-fixtures";
 
 const LOADED = 4;
 const LIMIT = 3;

@@ -1,8 +1,7 @@
 import { describe, expect, inject, it } from "vitest";
 import { keys } from "../../workers/keys";
-import { admin, neonPool, upstash } from "./helpers";
+import { admin, admissionToken, buy, createActiveSale, inParallel, neonPool, upstash } from "./fixtures";
 import { eventually } from "./purchase-scripts";
-import { admissionToken, buy, createActiveSale, inParallel } from "./sale-fixtures";
 
 describe("the purchase decision under a crowd", () => {
   it("sells exactly the stock to 10,000 concurrent attempts by 5,000 shoppers, within every shopper's and device's limit", async () => {

@@ -1,10 +1,9 @@
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { keys } from "../../workers/keys";
+import { admin, admissionToken, buy, createActiveSale, createSale, upstash } from "./fixtures";
 import { footprint } from "./footprint";
-import { admin, upstash } from "./helpers";
 import { eventually } from "./purchase-scripts";
-import { admissionToken, buy, createActiveSale, createSale } from "./sale-fixtures";
 
 const secret = new TextEncoder().encode("dev-admission-secret");
 

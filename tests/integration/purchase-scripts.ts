@@ -7,7 +7,7 @@ import { hashFromReply } from "../../workers/clients/redis";
 import { keys } from "../../workers/keys";
 import { createPurchaseScript, newReservationToken, requestHash } from "../../workers/purchase/purchase";
 import { createReservationTransitions, readReservation } from "../../workers/purchase/reservations";
-import { upstash } from "./helpers";
+import { upstash } from "./fixtures";
 
 export function scripts(saleId: string) {
   const redis = upstash();

@@ -7,8 +7,7 @@ import { jwtVerify } from "jose";
 import { afterAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { keys } from "../../workers/keys";
-import { api, shopperToken, upstash, workerUrl } from "./helpers";
-import { until } from "./queue-helpers";
+import { api, shopperToken, until, upstash, workerUrl } from "./fixtures";
 
 const redis = upstash();
 const created: string[] = [];

@@ -5,8 +5,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { keys } from "../../workers/keys";
-import { admin, api, shopperToken, upstash } from "./helpers";
-import { until } from "./queue-helpers";
+import { admin, api, shopperToken, until, upstash } from "./fixtures";
 
 const redis = upstash();
 const created: string[] = [];

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { keys } from "../../workers/keys";
 import stockLua from "../../workers/orders/reconcile-stock.lua";
-import { admin, api, neonPool, shopperToken, upstash } from "./helpers";
-import { admissionToken, buy, createActiveSale } from "./sale-fixtures";
+import { admin, admissionToken, api, buy, createActiveSale, neonPool, shopperToken, upstash } from "./fixtures";
 
 type Bought = { order_id: string; reservation_token: string; shopper: string };
 

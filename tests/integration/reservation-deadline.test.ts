@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { keys } from "../../workers/keys";
 import { expireDue } from "../../workers/purchase/reservations";
-import { admin, api, shopperToken } from "./helpers";
+import { admin, admissionToken, api, buy, createActiveSale, shopperToken } from "./fixtures";
 import { pastDeadline, scripts } from "./purchase-scripts";
-import { admissionToken, buy, createActiveSale } from "./sale-fixtures";
 
 async function reserve(saleId: string, shopper: string, quantity = 1) {
   const res = await buy(saleId, await admissionToken(saleId, shopper, `${shopper}-device`), {

@@ -3,8 +3,7 @@ import { hashFromReply } from "../../workers/clients/redis";
 import { keys } from "../../workers/keys";
 import { createPurchaseScript, newReservationToken, requestHash } from "../../workers/purchase/purchase";
 import { createReservationTransitions, readReservation } from "../../workers/purchase/reservations";
-import { upstash } from "./helpers";
-import { createActiveSale } from "./sale-fixtures";
+import { createActiveSale, upstash } from "./fixtures";
 
 describe("payment against the deadline", () => {
   it("1,000 confirm-versus-expiry races: exactly one wins each, stock ends exact, nothing both paid and expired", async () => {

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { hashFromReply } from "../../workers/clients/redis";
 import { keys } from "../../workers/keys";
 import { expireDue } from "../../workers/purchase/reservations";
+import { createActiveSale } from "./fixtures";
 import { scripts } from "./purchase-scripts";
-import { createActiveSale } from "./sale-fixtures";
 
 describe("the expiry sweep", () => {
   it("expires every due reservation even when more are due than one sweep batch holds", async () => {

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { keys } from "../../workers/keys";
-import { admin, api, neonPool, shopperToken, upstash } from "./helpers";
+import { admin, admissionToken, api, buy, createActiveSale, neonPool, shopperToken, upstash } from "./fixtures";
 import { eventually, pastDeadline } from "./purchase-scripts";
-import { admissionToken, buy, createActiveSale } from "./sale-fixtures";
 
 async function reserve(saleId: string, shopper: string, quantity = 1) {
   const res = await buy(saleId, await admissionToken(saleId, shopper, `${shopper}-device`), {

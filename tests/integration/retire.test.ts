@@ -1,7 +1,6 @@
 import { describe, expect, inject, it } from "vitest";
 import { keys } from "../../workers/keys";
-import { admin, neonPool, upstash } from "./helpers";
-import { admissionToken, buy, createActiveSale } from "./sale-fixtures";
+import { admin, admissionToken, buy, createActiveSale, neonPool, shopperToken, upstash } from "./fixtures";
 
 const DAY = 86_400_000;
 
@@ -46,7 +45,7 @@ describe("a finished sale's Redis state", () => {
 
     const cancel = await fetch(`${inject("workerUrl")}/api/v1/reservations/${pending.body.reservation_token}/cancel`, {
       method: "POST",
-      headers: { authorization: `Bearer ${await (await import("./helpers")).shopperToken("retire-pending")}` },
+      headers: { authorization: `Bearer ${await shopperToken("retire-pending")}` },
     });
     expect(cancel.status).toBe(200);
     // An order not yet written to Postgres keeps everything too.

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { admin } from "./helpers";
-import { admissionToken, buy, createActiveSale, inParallel } from "./sale-fixtures";
+import { admin, admissionToken, buy, createActiveSale, inParallel } from "./fixtures";
 
 describe("a sale's metrics", () => {
   it("count what happened and how long purchase decisions took", async () => {

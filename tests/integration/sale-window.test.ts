@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { admissionToken, buy, createActiveSale, createSale } from "./fixtures";
 import { scripts } from "./purchase-scripts";
-import { admissionToken, buy, createActiveSale, createSale } from "./sale-fixtures";
 
 describe("the sale window, by the server's clock", () => {
   it("sells from start_time exactly until just before end_time, and refuses outside it", async () => {

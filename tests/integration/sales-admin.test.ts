@@ -1,6 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { admin, api, neonPool, upstash } from "./helpers";
-import { createSale, inSeconds, saleBody } from "./sales-fixtures";
+import { admin, api, defineSale, inSeconds, neonPool, saleBody, upstash } from "./fixtures";
 
 const pool = neonPool(2);
 afterAll(() => pool.end());
@@ -168,7 +167,7 @@ describe("creating a sale", () => {
 
 describe("reading sales", () => {
   it("lists sales and shows one with live figures from Redis, Postgres and the queue", async () => {
-    const sale = await createSale();
+    const sale = await defineSale();
     const list = await admin("/sales");
     expect(list.status).toBe(200);
     expect(list.body.sales.map((s: { sale_id: string }) => s.sale_id)).toContain(sale.sale_id);
@@ -215,7 +214,7 @@ describe("reading sales", () => {
 
 describe("cancelling a sale", () => {
   it("stops purchases in Redis, records it in Postgres, and shoppers see it cancelled", async () => {
-    const sale = await createSale();
+    const sale = await defineSale();
     await admin(`/sales/${sale.sale_id}/prewarm`, { method: "POST" });
     const res = await admin(`/sales/${sale.sale_id}/cancel`, { method: "POST" });
     expect(res.status).toBe(200);
@@ -230,7 +229,7 @@ describe("cancelling a sale", () => {
   });
 
   it("keeps a sale cancelled before it was ever pre-warmed cancelled when it is pre-warmed", async () => {
-    const sale = await createSale();
+    const sale = await defineSale();
     await admin(`/sales/${sale.sale_id}/cancel`, { method: "POST" });
     const warmed = await admin(`/sales/${sale.sale_id}/prewarm`, { method: "POST" });
     expect(warmed.body.loaded).toBe(true);

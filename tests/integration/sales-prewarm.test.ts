@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { admin, neonPool, upstash, workerUrl } from "./helpers";
-import { admissionToken, buy, createActiveSale } from "./sale-fixtures";
-import { createSale, inSeconds } from "./sales-fixtures";
+import {
+  admin,
+  admissionToken,
+  buy,
+  createActiveSale,
+  defineSale,
+  inSeconds,
+  neonPool,
+  upstash,
+  workerUrl,
+} from "./fixtures";
 
 const key = (saleId: string, rest: string) => `fs:{${saleId}}:${rest}`;
 
@@ -23,7 +31,7 @@ async function runCron(): Promise<void> {
 
 describe("pre-warming a sale", () => {
   it("loads each SKU's stock minus the safety buffer, in the fixed Redis layout", async () => {
-    const sale = await createSale({ safety_buffer_percent: 10 });
+    const sale = await defineSale({ safety_buffer_percent: 10 });
     const res = await admin(`/sales/${sale.sale_id}/prewarm`, { method: "POST" });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
@@ -65,7 +73,7 @@ describe("pre-warming a sale", () => {
   });
 
   it("holds back 1% by default, rounding the buffer up (never a buffer of nothing)", async () => {
-    const sale = await createSale({
+    const sale = await defineSale({
       items: [{ sku_id: "S", name: "S", flash_price: 1, original_price: 1, total_stock: 199 }],
     });
     const res = await admin(`/sales/${sale.sale_id}/prewarm`, { method: "POST" });
@@ -73,7 +81,7 @@ describe("pre-warming a sale", () => {
   });
 
   it("loads once when asked twice, never resetting stock that purchases took", async () => {
-    const sale = await createSale();
+    const sale = await defineSale();
     const first = await admin(`/sales/${sale.sale_id}/prewarm`, { method: "POST" });
     expect(first.body.loaded).toBe(true);
     await upstash().decrby(key(sale.sale_id, "stock:PHONE-1"), 7);
@@ -119,9 +127,9 @@ describe("pre-warming a sale", () => {
   });
 
   it("loads a sale by itself when its pre-queue opens, so no sale opens cold", async () => {
-    const opening = await createSale({ start_time: inSeconds(5 * 60 + 30), end_time: inSeconds(3600) });
-    const later = await createSale({ start_time: inSeconds(3 * 3600), end_time: inSeconds(4 * 3600) });
-    const cancelled = await createSale({ start_time: inSeconds(120), end_time: inSeconds(3600) });
+    const opening = await defineSale({ start_time: inSeconds(5 * 60 + 30), end_time: inSeconds(3600) });
+    const later = await defineSale({ start_time: inSeconds(3 * 3600), end_time: inSeconds(4 * 3600) });
+    const cancelled = await defineSale({ start_time: inSeconds(120), end_time: inSeconds(3600) });
     await admin(`/sales/${cancelled.sale_id}/cancel`, { method: "POST" });
     await runCron();
     await expect.poll(() => upstash().get(key(opening.sale_id, "stock:PHONE-1")), { timeout: 10_000 }).toBe("990");

@@ -1,7 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { admin, api, shopperToken } from "./helpers";
-import { until } from "./queue-helpers";
-import { createSale } from "./sale-fixtures";
+import { admin, api, createSale, shopperToken, until } from "./fixtures";
 
 describe("the admission rate, tuned live", () => {
   it("changes how fast a running sale's queue admits, and refuses anything but a sensible rate", async () => {

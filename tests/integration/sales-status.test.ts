@@ -1,7 +1,6 @@
 import { Redis as IORedis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { admin, api, neonPool, upstash } from "./helpers";
-import { createSale, inSeconds, sleep } from "./sales-fixtures";
+import { admin, api, defineSale, inSeconds, neonPool, sleep, upstash } from "./fixtures";
 
 const pool = neonPool(2);
 afterAll(() => pool.end());
@@ -25,7 +24,7 @@ async function waitForStatus(saleId: string, want: string, timeoutMs = 15_000, i
 
 describe("the shopper's sale status", () => {
   it("answers in the seed's shape with the queue figures, cacheable at the edge for about a second", async () => {
-    const sale = await createSale();
+    const sale = await defineSale();
     const res = await status(sale.sale_id);
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("public, max-age=1");
@@ -60,7 +59,7 @@ describe("the shopper's sale status", () => {
   });
 
   it("is served from Redis: once a sale is loaded, Postgres is not read again", async () => {
-    const sale = await createSale();
+    const sale = await defineSale();
     expect((await status(sale.sale_id)).status).toBe(200);
     // Take the sale out of Postgres: any later read there would now answer 404.
     await pool.query("delete from flash_sales where sale_id = $1", [sale.sale_id]);
@@ -71,7 +70,7 @@ describe("the shopper's sale status", () => {
   });
 
   it("turns active at start by the server's clock, whatever clock the client sends", async () => {
-    const sale = await createSale({ start_time: inSeconds(4), end_time: inSeconds(120) });
+    const sale = await defineSale({ start_time: inSeconds(4), end_time: inSeconds(120) });
     const startMs = Date.parse(sale.start_time);
     const forged = {
       headers: { date: new Date(startMs + 3_600_000).toUTCString(), "x-client-time": String(startMs + 3_600_000) },
@@ -86,7 +85,7 @@ describe("the shopper's sale status", () => {
   });
 
   it("goes sold out when every SKU is gone, back to active when units return, and ended at its end", async () => {
-    const sale = await createSale({ start_time: inSeconds(2), end_time: inSeconds(9) });
+    const sale = await defineSale({ start_time: inSeconds(2), end_time: inSeconds(9) });
     await admin(`/sales/${sale.sale_id}/prewarm`, { method: "POST" });
     await waitForStatus(sale.sale_id, "active");
     const redis = upstash();
@@ -102,7 +101,7 @@ describe("the shopper's sale status", () => {
   });
 
   it("reaches Redis about once a second under a refresh storm, cache-busting query strings included", async () => {
-    const sale = await createSale();
+    const sale = await defineSale();
     expect((await status(sale.sale_id)).status).toBe(200);
     const monitor = await new IORedis(inject("redisUrl")).monitor();
     let metaReads = 0;

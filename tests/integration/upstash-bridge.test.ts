@@ -1,6 +1,6 @@
 import { Redis as IORedis } from "ioredis";
 import { describe, expect, inject, it } from "vitest";
-import { uniq, upstash } from "./helpers";
+import { uniq, upstash } from "./fixtures";
 
 describe("the local Upstash bridge, through @upstash/redis", () => {
   const redis = upstash();

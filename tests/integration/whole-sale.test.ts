@@ -5,9 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { keys } from "../../workers/keys";
-import { api, shopperToken, upstash } from "./helpers";
-import { until } from "./queue-helpers";
-import { buy, createSale, inParallel } from "./sale-fixtures";
+import { api, buy, createSale, inParallel, shopperToken, until, upstash } from "./fixtures";
 
 type Outcome = {
   shopper: string;

@@ -1,4 +1,5 @@
-import { env, evictDurableObject } from "cloudflare:test";
+import { evictDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { verifyAdmissionToken } from "../../workers/auth/admission";
 import { configureQueue, notifyStockChanged, queueStats } from "../../workers/queue/client";

@@ -1,5 +1,5 @@
 /** What the queue's unit tests share: a fresh, configured queue object per test, and tokens. */
-import { env } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import { configureQueue, type QueueSaleConfig, queueStub } from "../../workers/queue/client";
 

@@ -1,4 +1,5 @@
-import { createExecutionContext, env, runDurableObjectAlarm } from "cloudflare:test";
+import { createExecutionContext, runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../workers/index";
 import { notifyStockChanged } from "../../workers/queue/client";
