@@ -23,6 +23,8 @@ export const DEFAULTS = {
   enterQueueLimitPeriodSeconds: 10,
   /** Share of purchases whose latency is recorded, unless PURCHASE_LATENCY_SAMPLE_RATE says otherwise. */
   latencySampleRate: 0.05,
+  /** Sales the cron maintains at once (each drain holds one of the request's few Postgres connections). */
+  maintenanceLanes: 4,
   /** How old a sale's last known status may be when it stands in for one Redis or the queue cannot give now. */
   statusStaleSeconds: 300,
 } as const;

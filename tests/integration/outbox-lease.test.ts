@@ -7,14 +7,15 @@ import leaseLua from "../../workers/orders/outbox-lease.lua";
 import { createActiveSale, neonPool, uniq, upstash } from "./fixtures";
 import { scripts } from "./purchase-scripts";
 
-/** The lease script as the drain calls it: KEYS lease, outbox; ARGV holder, action, count. */
+/** The lease script as the drain calls it: KEYS lease, outbox; ARGV holder, action, count, first and last event written. */
 function leaseOf(outbox: string) {
   const redis = upstash();
   const script = redis.createScript<number>(leaseLua);
   const lock = `${outbox}:lock`;
   return {
     lock,
-    trim: (holder: string, n: number) => script.exec([lock, outbox], [holder, "trim", String(n)]),
+    trim: (holder: string, n: number, first: string, last: string) =>
+      script.exec([lock, outbox], [holder, "trim", String(n), first, last]),
     release: (holder: string) => script.exec([lock, outbox], [holder, "release", "0"]),
   };
 }
@@ -28,12 +29,12 @@ describe("the outbox lease", () => {
     expect(await redis.set(lease.lock, "drain-a", { nx: true, px: 30_000 })).toBe("OK");
     expect(await redis.set(lease.lock, "drain-b", { nx: true, px: 30_000 })).toBeNull();
     // Drain B never got the lease; whatever it tries is refused.
-    expect(await lease.trim("drain-b", 2)).toBe(0);
+    expect(await lease.trim("drain-b", 2, "e1", "e2")).toBe(0);
     expect(await redis.lrange(outbox, 0, -1)).toEqual(["e1", "e2", "e3", "e4"]);
     expect(await lease.release("drain-b")).toBe(0);
     expect(await redis.get(lease.lock)).toBe("drain-a");
     // Drain A trims exactly what it wrote and lets go.
-    expect(await lease.trim("drain-a", 2)).toBe(1);
+    expect(await lease.trim("drain-a", 2, "e1", "e2")).toBe(1);
     expect(await redis.lrange(outbox, 0, -1)).toEqual(["e3", "e4"]);
     expect(await lease.release("drain-a")).toBe(1);
     expect(await redis.get(lease.lock)).toBeNull();
@@ -50,7 +51,7 @@ describe("the outbox lease", () => {
     expect(await redis.set(lease.lock, "next-drain", { nx: true, px: 30_000 })).toBe("OK");
     await redis.rpush(outbox, "not-yet-written");
     // The slow drain comes back and tries to trim what it wrote, then to let go.
-    expect(await lease.trim("slow-drain", 3)).toBe(0);
+    expect(await lease.trim("slow-drain", 3, "written-by-a-1", "not-yet-written")).toBe(0);
     expect(await redis.llen(outbox)).toBe(3);
     expect(await lease.release("slow-drain")).toBe(0);
     expect(await redis.get(lease.lock)).toBe("next-drain");
