@@ -164,6 +164,12 @@ const lanes = Array.from({ length: Math.min(jobs, runnable.length) }, async () =
       let result: { verdict: Verdict; detail: string };
       try {
         result = await runTests(sandbox, m);
+        // A run that broke before any test could fail (the stack did not start on a busy
+        // machine) says nothing about the guard: it gets one more try. Survivors get none.
+        if (result.verdict === "errored") {
+          console.log(`  … ${m.id}: the run broke without a failing test; trying once more`);
+          result = await runTests(sandbox, m);
+        }
       } finally {
         restore();
       }
