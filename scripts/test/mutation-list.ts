@@ -12,7 +12,7 @@ const Entry = z.strictObject({
   find: z.string().min(1),
   replace: z.string(),
   guards: z.string().min(1),
-  tests: z.array(z.string().regex(/^tests\/(unit|integration)\/.+\.test\.ts$/)).min(1),
+  tests: z.array(z.string().regex(/^tests\/(unit|integration|chaos)\/.+\.test\.ts$/)).min(1),
   /** Only in the runner's self-check fixture: the verdict the runner must reach. */
   expect: z.enum(["killed", "survived", "stale"]).optional(),
 });

@@ -68,11 +68,30 @@ if (args.list) {
 const timeoutMs = Number(args.timeout) * 1000;
 const jobs = Math.max(1, Math.min(Number(args.jobs) || 1, 4));
 
-/** Runs the mutant's tests in the sandbox; vitest's JSON report tells a failed test from a broken run. */
+/**
+ * Runs the mutant's tests in the sandbox: unit and integration files in one vitest run,
+ * fault-suite files (tests/chaos, their own config and stack) in another. Killed as soon
+ * as one run has a failing test.
+ */
 async function runTests(sandbox: Sandbox, m: Pick<Mutation, "tests">): Promise<{ verdict: Verdict; detail: string }> {
+  const chaos = m.tests.filter((t) => t.startsWith("tests/chaos/"));
+  const main = m.tests.filter((t) => !t.startsWith("tests/chaos/"));
+  const runs: string[][] = [];
+  if (main.length) runs.push([...projectsOf({ tests: main }).flatMap((p) => ["--project", p]), ...main]);
+  if (chaos.length) runs.push(["--config", "vitest.chaos.config.ts", ...chaos]);
+  let last: { verdict: Verdict; detail: string } = { verdict: "survived", detail: "no tests" };
+  for (const args of runs) {
+    last = await runVitest(sandbox, args);
+    if (last.verdict !== "survived") return last;
+  }
+  return last;
+}
+
+/** One vitest run; its JSON report tells a failed test from a broken run. */
+async function runVitest(sandbox: Sandbox, args: string[]): Promise<{ verdict: Verdict; detail: string }> {
   const reportDir = mkdtempSync(join(tmpdir(), "flashsale-mutant-report-"));
   const report = join(reportDir, "report.json");
-  const argv = ["vitest", "run", ...projectsOf(m).flatMap((p) => ["--project", p]), ...m.tests];
+  const argv = ["vitest", "run", ...args];
   argv.push("--reporter=json", `--outputFile.json=${report}`, "--reporter=dot");
   const child = spawn("npx", argv, {
     cwd: sandbox.dir,
