@@ -86,7 +86,7 @@ type Durable = {
 type Entrant = {
   seq: number;
   shopper: string;
-  /** The fingerprint the shopper entered with: the admission token carries it to the purchase's device rule. */
+  /** The device the shopper entered with (the page's own id, else the fingerprint): the admission token carries it to the purchase's device rule. */
   device: string;
   token: string;
   /** null only on a shard, until the coordinator has numbered this arrival. */
@@ -104,7 +104,7 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS entrants (
     seq INTEGER PRIMARY KEY,
     shopper TEXT NOT NULL UNIQUE,
-    device TEXT NOT NULL UNIQUE,
+    device TEXT NOT NULL,
     token TEXT NOT NULL UNIQUE,
     arrival INTEGER UNIQUE,
     position INTEGER UNIQUE,
@@ -112,9 +112,25 @@ const SCHEMA = `
     adm_token TEXT,
     adm_expires_ms INTEGER
   );
-  -- Sharded sales: which shopper holds each device whose fingerprint hashes to this shard.
-  CREATE TABLE IF NOT EXISTS devices (device TEXT PRIMARY KEY, shopper TEXT NOT NULL);
 `;
+
+/**
+ * Objects created before devices stopped being identities hold `device UNIQUE`: look-alike
+ * phones would still lock each other out. SQLite cannot drop a column constraint, so the
+ * table is rebuilt once, in one transaction.
+ */
+function dropDeviceUniqueness(sql: SqlStorage): void {
+  const table = sql
+    .exec<{ sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'entrants'")
+    .toArray()[0];
+  if (!table || !/device TEXT NOT NULL UNIQUE/.test(table.sql)) return;
+  sql.exec("ALTER TABLE entrants RENAME TO entrants_old");
+  sql.exec(SCHEMA);
+  const columns = "seq, shopper, device, token, arrival, position, arrived_ms, adm_token, adm_expires_ms";
+  sql.exec(`INSERT INTO entrants (${columns}) SELECT ${columns} FROM entrants_old`);
+  sql.exec("DROP TABLE entrants_old");
+  sql.exec("DROP TABLE IF EXISTS devices");
+}
 
 export class SaleQueue extends DurableObject<Env> {
   private config: Config | null = null;
@@ -138,6 +154,7 @@ export class SaleQueue extends DurableObject<Env> {
     void ctx.blockConcurrencyWhile(async () => {
       try {
         ctx.storage.sql.exec(SCHEMA);
+        ctx.storage.transactionSync(() => dropDeviceUniqueness(ctx.storage.sql));
         this.config = this.read<Config>("config");
         this.state = this.read<Durable>("state") ?? this.freshState();
         this.arrivals = Number(
@@ -258,10 +275,8 @@ export class SaleQueue extends DurableObject<Env> {
     const opensAt = sale.startMs - sale.preQueueMinutes * 60_000;
     if (now < opensAt) return refuse(422, "sale_not_active", `The queue opens at ${new Date(opensAt).toISOString()}.`);
 
-    const deviceOwner = this.ctx.storage.sql
-      .exec<{ shopper: string }>("SELECT shopper FROM entrants WHERE device = ?", device)
-      .toArray()[0];
-    if (deviceOwner) return refuse(403, "forbidden", "This device already holds a place in the queue.");
+    // No device rule here: thousands of honest shoppers share a phone model, so a device is a
+    // signal (counted at the edge), never a reason to refuse a place. One purchase per device is kept at purchase.
     if (sale.role.kind === "shard") return this.enterShard(sale, sale.role, shopperId, device, now);
 
     // Random mode: the draw happens at the start, before any post-start arrival takes a position.
@@ -480,20 +495,6 @@ export class SaleQueue extends DurableObject<Env> {
     await this.applyGlobal(state, [], this.now());
   }
 
-  /** One place per device across all shards: the device's own shard keeps who holds it. */
-  claimDevice(device: string, shopper: string): boolean {
-    this.alive();
-    this.ctx.storage.sql.exec(
-      "INSERT INTO devices (device, shopper) VALUES (?, ?) ON CONFLICT(device) DO NOTHING",
-      device,
-      shopper,
-    );
-    return (
-      this.ctx.storage.sql.exec<{ shopper: string }>("SELECT shopper FROM devices WHERE device = ?", device).one()
-        .shopper === shopper
-    );
-  }
-
   private async enterShard(
     sale: Config,
     role: Extract<Role, { kind: "shard" }>,
@@ -501,24 +502,7 @@ export class SaleQueue extends DurableObject<Env> {
     device: string,
     now: number,
   ): Promise<Outcome<EnterAnswer>> {
-    const home = shardOf(device, role.shards);
-    const claimed =
-      home === role.index
-        ? this.claimDevice(device, shopperId)
-        : await this.shardStub(home).claimDevice(device, shopperId);
-    if (!claimed) return refuse(403, "forbidden", "This device already holds a place in the queue.");
-    // A double click may have entered while the claim was in flight: answer with that place.
-    const raced = this.entrantByShopper(shopperId);
-    if (raced)
-      return {
-        ok: true,
-        value: {
-          queue_position: raced.position,
-          estimated_wait_seconds: this.eta(raced.position, now),
-          queue_token: raced.token,
-        },
-      };
-    // Stamped after the await above, with the clock read now: stamps never decrease along
+    // Stamped with the clock read now: stamps never decrease along
     // seq (the merge relies on each shard's buckets being in seq order) and never fall
     // at or below what this shard has already reported as sealed.
     const stamp = Math.max(this.now(), this.progress.sealedMs + 1, this.lastStamp);

@@ -13,6 +13,8 @@ export const DEFAULTS = {
   admissionTokenSeconds: 60,
   /** Accounts younger than this are refused at the queue's door (API.md). */
   minAccountAgeSeconds: 24 * 60 * 60,
+  /** This many accounts entering on one fingerprint within the window counts as a bot signal (never a refusal). */
+  fingerprintCrowd: { accounts: 20, windowSeconds: 60 },
   /** Clock tolerance when verifying JWTs minted by other machines. */
   jwtClockToleranceSeconds: 5,
   /** Days a finished sale's state stays in Redis for reconciliation before the cron frees it. */

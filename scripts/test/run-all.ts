@@ -10,7 +10,11 @@ type Step = { name: string; command: string; args: string[]; env?: Record<string
 const steps: Step[] = [
   // Formatting and lint first: cheapest to fail, and `npm run fix` repairs most of it.
   { name: "format and lint (biome ci; npm run fix repairs)", command: "biome", args: ["ci", "."] },
-  { name: "generated Worker types are current (wrangler types --check)", command: "npm", args: ["run", "--silent", "types:check"] },
+  {
+    name: "generated Worker types are current (wrangler types --check)",
+    command: "npm",
+    args: ["run", "--silent", "types:check"],
+  },
   { name: "build sale pages", command: "tsx", args: ["static-site/build.ts"] },
   { name: "typecheck (workers)", command: "tsc", args: ["--noEmit", "-p", "tsconfig.json"] },
   { name: "typecheck (scripts and tests)", command: "tsc", args: ["--noEmit", "-p", "tsconfig.scripts.json"] },

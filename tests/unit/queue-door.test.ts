@@ -1,9 +1,10 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { verifyAdmissionToken } from "../../workers/auth/admission";
 import worker from "../../workers/index";
 import { queueStats } from "../../workers/queue/client";
 import { SITEVERIFY_URL } from "../../workers/queue/turnstile";
-import { freshQueue, shopperToken } from "./queue-helpers";
+import { freshQueue, START, shopperToken } from "./queue-helpers";
 
 /** What Turnstile's siteverify was asked, and what it answers: `pass` tokens are genuine. */
 let siteverifyCalls: FormData[] = [];
@@ -88,7 +89,7 @@ describe("the queue's door", () => {
     const { saleId } = await freshQueue();
     const res = await enter(saleId, { body: { captcha_token: "forged", device_fingerprint: "fp-1" } });
     expect(res.status).toBe(403);
-    expect(res.body.error).toBe("forbidden");
+    expect(res.body.error).toBe("captcha_failed");
     expect(siteverifyCalls[0]?.get("response")).toBe("forged");
     expect((await queueStats(env, saleId)).length).toBe(0);
   });
@@ -100,6 +101,39 @@ describe("the queue's door", () => {
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("2");
     expect((await queueStats(env, saleId)).length).toBe(0);
+  });
+
+  it("lets three shoppers on identical phones in, each with a place, and gives each admission its own device id", async () => {
+    const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 100 });
+    const phone = "fp-same-model-same-os-same-language";
+    const entries = [];
+    for (const sub of ["twin-1", "twin-2", "twin-3"])
+      entries.push(
+        await enter(saleId, {
+          sub,
+          body: { captcha_token: "pass", device_fingerprint: phone, device_id: `id-${sub}` },
+        }),
+      );
+    expect(entries.map((e) => e.status)).toEqual([200, 200, 200]);
+    expect(entries.map((e) => e.body.queue_position)).toEqual([1, 2, 3]);
+    // A client without a device id still gets in on the same fingerprint.
+    const legacy = await enter(saleId, { sub: "twin-4", body: { captcha_token: "pass", device_fingerprint: phone } });
+    expect(legacy.status).toBe(200);
+    await stub.setClockForTest(START);
+    await stub.tick();
+    await stub.setClockForTest(START + 1_000);
+    await stub.tick();
+    const devices = [];
+    for (const e of [...entries, legacy]) {
+      const view = await stub.poll(e.body.queue_token);
+      if (!view.ok || !view.value.admission_token) throw new Error(`not admitted: ${JSON.stringify(view)}`);
+      devices.push(
+        (await verifyAdmissionToken(view.value.admission_token, env.ADMISSION_JWT_SECRET, saleId, START + 1_000))
+          .device,
+      );
+    }
+    // The purchase's one-per-device rule keys on the page's id; without one, on the fingerprint.
+    expect(devices).toEqual(["id-twin-1", "id-twin-2", "id-twin-3", phone]);
   });
 
   it("refuses an account younger than 24 h with 403 account_too_new, before asking Turnstile", async () => {

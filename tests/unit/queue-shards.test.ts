@@ -90,14 +90,13 @@ describe("a queue sharded across objects keeps one global order", () => {
     expect((await queueStats(env, saleId)).length).toBe(2_000);
   }, 120_000);
 
-  it("holds one place per device across shards", async () => {
+  it("gives every shopper on a look-alike phone a place, on whichever shard", async () => {
     const { saleId } = await shardedSale();
-    await enter(saleId, "first", "shared-phone");
-    const refusals = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => enterQueue(env, saleId, `other-${i}`, "shared-phone")),
+    const entries = await Promise.all(
+      Array.from({ length: 9 }, (_, i) => enterQueue(env, saleId, `look-alike-${i}`, "same-model-phone")),
     );
-    expect(refusals.every((r) => !r.ok && r.status === 403)).toBe(true);
-    expect((await queueStats(env, saleId)).length).toBe(1);
+    expect(entries.every((r) => r.ok)).toBe(true);
+    expect((await queueStats(env, saleId)).length).toBe(9);
   });
 
   it("admits by the global watermark on every shard and tells every shard's sockets sold_out within 1 s", async () => {

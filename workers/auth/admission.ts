@@ -19,7 +19,7 @@ export type AdmissionClaims = {
   saleId: string;
   jti: string;
   exp: number;
-  /** The device fingerprint the shopper entered the queue with: the purchase's device rule keys on it. */
+  /** The device the shopper entered the queue with (the page's device id, else its fingerprint): the purchase's device rule keys on it. */
   device: string | null;
 };
 
@@ -33,7 +33,7 @@ export async function mintAdmissionToken(
 ): Promise<{ token: string; expiresAt: Date }> {
   const iat = Math.floor(nowMs / 1000);
   const exp = iat + ttlSeconds;
-  const token = await new SignJWT(claims.device ? { sale: claims.saleId, dfp: claims.device } : { sale: claims.saleId })
+  const token = await new SignJWT(claims.device ? { sale: claims.saleId, did: claims.device } : { sale: claims.saleId })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setIssuer(ADMISSION_ISSUER)
     .setAudience(ADMISSION_AUDIENCE)
@@ -69,7 +69,7 @@ export async function verifyAdmissionToken(
     throw unauthorized("The admission token lacks its sale, shopper or id.");
   }
   if (payload.sale !== saleId) throw new ApiError(403, "forbidden", "This admission token belongs to another sale.");
-  const device = typeof payload.dfp === "string" && payload.dfp.length > 0 ? payload.dfp : null;
+  const device = typeof payload.did === "string" && payload.did.length > 0 ? payload.did : null;
   return { sub: payload.sub, saleId: payload.sale, jti: payload.jti, exp: payload.exp!, device };
 }
 

@@ -5,6 +5,7 @@ import { ApiError, notFound } from "../errors";
 import { keys } from "../keys";
 import { readLatency, sampleRate } from "../metrics/latency";
 import { reconcileSale } from "../orders/reconcile";
+import { readEntrySignals } from "../queue/signals";
 import { cancelSale } from "../sales/cancel";
 import { saleInput, validateSale } from "../sales/definition";
 import { liveFigures } from "../sales/figures";
@@ -103,10 +104,11 @@ export const adminSales = new Hono<AppEnv>()
     const saleId = record.sale.saleId;
     const deps = { redis: c.var.redis, db: c.var.db() };
     const snapshot = await readSnapshot(deps.redis, saleId);
-    const [figures, latency, outboxBacklog] = await Promise.all([
+    const [figures, latency, outboxBacklog, botSignals] = await Promise.all([
       liveFigures(c.env, deps, saleId, snapshot),
       readLatency(deps.redis, saleId),
       deps.redis.llen(keys.outbox(saleId)),
+      readEntrySignals(deps.redis, saleId),
     ]);
     const sale = saleJson(record, snapshot, now);
     return c.json({
@@ -122,6 +124,8 @@ export const adminSales = new Hono<AppEnv>()
       })),
       // Orders decided in Redis and not yet written to Postgres: should drain to 0 within seconds.
       outbox_backlog: outboxBacklog,
+      // Queue entries that looked automated (counted, never refused): docs/queue.md "Devices".
+      bot_signals: botSignals,
       purchase_latency: {
         ...latency,
         sample_rate: sampleRate(c.env),

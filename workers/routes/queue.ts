@@ -7,6 +7,7 @@ import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
 import { configureQueue, enterQueue, openQueueSocket, pollQueue, queueStats, queueStub } from "../queue/client";
 import { QUEUE_TOKEN } from "../queue/shards";
+import { recordEntrySignals } from "../queue/signals";
 import { verifyTurnstile } from "../queue/turnstile";
 import type { Outcome } from "../queue/types";
 import { isUuid, parseBody, z } from "../validation";
@@ -33,6 +34,8 @@ const LIMIT_PERIOD_SECONDS = 10;
 const enterBody = z.object({
   captcha_token: z.string().min(1).max(2048),
   device_fingerprint: z.string().min(1).max(256),
+  /** The page's own random id for this browser (API.md); older clients send none. */
+  device_id: z.string().min(1).max(255).optional(),
 });
 
 const saleIdIsUuid = createMiddleware<AppEnv>(async function saleIdIsUuid(c, next) {
@@ -63,7 +66,8 @@ function unwrap<T>(outcome: Outcome<T>): T {
 /**
  * The queue's door and its window. Every refusal happens before the queue object is
  * asked to write, so a refused shopper holds no place: rate limit, session, account age,
- * body, captcha, and only then the object (which adds the device rule and the sale's times).
+ * body, captcha, and only then the object (which adds the sale's times). Devices are counted
+ * as bot signals after the answer, never refused: look-alike phones are the honest crowd.
  */
 export const queue = new Hono<AppEnv>()
   .post("/:saleId/enter-queue", saleIdIsUuid, perIpLimit, shopperAuth(), async (c) => {
@@ -78,9 +82,21 @@ export const queue = new Hono<AppEnv>()
         body.captcha_token,
         c.req.header("cf-connecting-ip") ?? null,
       );
-      if (!human) throw new ApiError(403, "forbidden", "The captcha was not solved or has been used already.");
+      if (!human) throw new ApiError(403, "captcha_failed", "The captcha was not solved or has been used already.");
     }
-    const answer = unwrap(await enterQueue(c.env, c.req.param("saleId"), shopper.sub, body.device_fingerprint));
+    const saleId = c.req.param("saleId");
+    // The purchase's one-per-device rule keys on the page's own id; a client without one falls back to its fingerprint.
+    const device = body.device_id ?? body.device_fingerprint;
+    const answer = unwrap(await enterQueue(c.env, saleId, shopper.sub, device));
+    c.var.background(
+      recordEntrySignals(c.var.redis, {
+        saleId,
+        shopperId: shopper.sub,
+        deviceId: body.device_id ?? null,
+        fingerprint: body.device_fingerprint,
+        nowMs: Date.now(),
+      }),
+    );
     c.header("Cache-Control", "no-store");
     return c.json(answer);
   })
