@@ -145,23 +145,52 @@ describe("the queue's door", () => {
     expect((await queueStats(env, saleId)).length).toBe(0);
   });
 
-  it("limits one IP: past the limit it answers 429 with Retry-After and queues nobody more", async () => {
+  it("lets a crowd of 150 in from 150 addresses, and 100 shoppers sharing one carrier-NAT address", async () => {
+    const { saleId } = await freshQueue();
+    const crowd = [];
+    for (let i = 0; i < 150; i++) crowd.push((await enter(saleId, { sub: `crowd-${i}`, ip: freshIp() })).status);
+    expect(crowd.filter((s) => s !== 200)).toEqual([]);
+    // The seed's 10 requests/s per address, as 100 per 10 s: one NAT's worth of shoppers within a second.
+    const nat = freshIp();
+    const behindNat = [];
+    for (let i = 0; i < 100; i++) behindNat.push((await enter(saleId, { sub: `nat-${i}`, ip: nat })).status);
+    expect(behindNat.filter((s) => s !== 200)).toEqual([]);
+    expect((await queueStats(env, saleId)).length).toBe(250);
+  }, 60_000);
+
+  it("limits one address's flood: past 100 in a window it answers 429 with Retry-After and queues nobody more", async () => {
     const { saleId } = await freshQueue();
     const ip = freshIp();
     const statuses: number[] = [];
     let refused: Awaited<ReturnType<typeof enter>> | undefined;
     // The limiter counts in fixed windows, so a burst may straddle two; within two windows it must refuse.
-    for (let i = 0; i < 21 && !refused; i++) {
+    for (let i = 0; i < 201 && !refused; i++) {
       const res = await enter(saleId, { sub: `ip-shopper-${i}`, ip });
+      statuses.push(res.status);
+      if (res.status === 429) refused = res;
+    }
+    expect(statuses.slice(0, 100).every((s) => s === 200)).toBe(true);
+    expect(refused?.headers.get("retry-after")).toBe("10");
+    expect(refused?.body.error).toBe("rate_limited");
+    expect((await queueStats(env, saleId)).length).toBe(statuses.filter((s) => s === 200).length);
+    // Another address is not affected.
+    expect((await enter(saleId, { sub: "elsewhere" })).status).toBe(200);
+  }, 60_000);
+
+  it("limits one shopper's flood from many addresses: 429 with Retry-After, other shoppers unaffected", async () => {
+    const { saleId } = await freshQueue();
+    const statuses: number[] = [];
+    let refused: Awaited<ReturnType<typeof enter>> | undefined;
+    for (let i = 0; i < 21 && !refused; i++) {
+      const res = await enter(saleId, { sub: "flooder", ip: freshIp() });
       statuses.push(res.status);
       if (res.status === 429) refused = res;
     }
     expect(statuses.slice(0, 10).every((s) => s === 200)).toBe(true);
     expect(refused?.headers.get("retry-after")).toBe("10");
     expect(refused?.body.error).toBe("rate_limited");
-    expect((await queueStats(env, saleId)).length).toBe(statuses.filter((s) => s === 200).length);
-    // Another address is not affected.
-    expect((await enter(saleId, { sub: "elsewhere" })).status).toBe(200);
+    expect((await queueStats(env, saleId)).length).toBe(1);
+    expect((await enter(saleId, { sub: "patient-shopper" })).status).toBe(200);
   });
 
   it("refuses a missing session with 401, and a sale id that is not a UUID with 404", async () => {

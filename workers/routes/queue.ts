@@ -5,6 +5,7 @@ import { shopperAuth } from "../auth/shopper";
 import { DEFAULTS, isProduction } from "../config";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
+import { rateLimit } from "../middleware/rate-limit";
 import { configureQueue, enterQueue, openQueueSocket, pollQueue, queueStats, queueStub } from "../queue/client";
 import { QUEUE_TOKEN } from "../queue/shards";
 import { recordEntrySignals } from "../queue/signals";
@@ -28,7 +29,7 @@ const benchBody = z.object({
   tick_at_ms: z.number().optional(),
 });
 
-/** Seconds a refused IP is told to wait: the limiter's window (wrangler.jsonc ENTER_QUEUE_LIMITER). */
+/** The limiters' window, seconds (wrangler.jsonc ENTER_QUEUE_LIMITER, ENTER_QUEUE_SHOPPER_LIMITER). */
 const LIMIT_PERIOD_SECONDS = 10;
 
 const enterBody = z.object({
@@ -43,19 +44,20 @@ const saleIdIsUuid = createMiddleware<AppEnv>(async function saleIdIsUuid(c, nex
   await next();
 });
 
-/** Per-IP door limit, before any token is verified or body read: a flood costs the least here. */
-const perIpLimit = createMiddleware<AppEnv>(async function perIpLimit(c, next) {
-  const ip = c.req.header("cf-connecting-ip") ?? "unknown";
-  const { success } = await c.env.ENTER_QUEUE_LIMITER.limit({ key: `enter-queue:${ip}` });
-  if (!success)
-    throw new ApiError(
-      429,
-      "rate_limited",
-      "Too many attempts from this address; wait and try again.",
-      undefined,
-      LIMIT_PERIOD_SECONDS,
-    );
-  await next();
+/** Per address, before any token is verified or body read: a flood costs the least here. */
+const perAddressLimit = rateLimit({
+  binding: (env) => env.ENTER_QUEUE_LIMITER,
+  key: (c) => `enter-queue:${c.req.header("cf-connecting-ip") ?? "unknown"}`,
+  periodSeconds: LIMIT_PERIOD_SECONDS,
+  message: "Too many attempts from this address; wait and try again.",
+});
+
+/** Per shopper, once the session is verified: one account cannot flood the door from many addresses. */
+const perShopperLimit = rateLimit({
+  binding: (env) => env.ENTER_QUEUE_SHOPPER_LIMITER,
+  key: (c) => `enter-queue:${c.var.shopper.sub}`,
+  periodSeconds: LIMIT_PERIOD_SECONDS,
+  message: "Too many attempts from this account; wait and try again.",
 });
 
 function unwrap<T>(outcome: Outcome<T>): T {
@@ -65,12 +67,12 @@ function unwrap<T>(outcome: Outcome<T>): T {
 
 /**
  * The queue's door and its window. Every refusal happens before the queue object is
- * asked to write, so a refused shopper holds no place: rate limit, session, account age,
+ * asked to write, so a refused shopper holds no place: address limit, session, shopper limit, account age,
  * body, captcha, and only then the object (which adds the sale's times). Devices are counted
  * as bot signals after the answer, never refused: look-alike phones are the honest crowd.
  */
 export const queue = new Hono<AppEnv>()
-  .post("/:saleId/enter-queue", saleIdIsUuid, perIpLimit, shopperAuth(), async (c) => {
+  .post("/:saleId/enter-queue", saleIdIsUuid, perAddressLimit, shopperAuth(), perShopperLimit, async (c) => {
     const shopper = c.var.shopper;
     if (Date.now() / 1000 - shopper.acctCreated < DEFAULTS.minAccountAgeSeconds) {
       throw new ApiError(403, "account_too_new", "Accounts younger than 24 hours cannot join a sale's queue.");
