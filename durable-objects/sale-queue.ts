@@ -44,6 +44,8 @@ type Config = QueueSaleConfig & { cancelled: boolean; role: Role };
 /** What the coordinator tells a shard: the global state and the shard's resolved arrivals. */
 export type GlobalState = {
   admittedThrough: number;
+  /** Every admission at or below this position has lapsed unused (its window passed). */
+  lapsedThrough: number;
   soldOut: boolean;
   cancelled: boolean;
   /** Random mode: pre-start arrivals drawn, and the seed, once the draw is fixed. */
@@ -72,6 +74,8 @@ async function readMeta(env: Env, saleId: string): Promise<SaleMeta> {
 
 type Durable = {
   meter: Meter;
+  /** Admissions at or below this position lapsed: their window passed (absent in objects from before lapses). */
+  lapsedThrough?: number;
   soldOut: boolean;
   /** null: not read yet, or the last read failed. */
   remaining: number | null;
@@ -112,6 +116,9 @@ const SCHEMA = `
     adm_token TEXT,
     adm_expires_ms INTEGER
   );
+  -- Each tick that raised the watermark: admitted through this position at this time (sale clock).
+  -- Rows older than the admission window are folded into the state's lapsedThrough and deleted.
+  CREATE TABLE IF NOT EXISTS admissions (through INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL);
 `;
 
 /**
@@ -225,6 +232,7 @@ export class SaleQueue extends DurableObject<Env> {
     return {
       length: this.merge ? this.merge.resolvedCount + this.merge.pendingCount : this.arrivals,
       admittedThrough: this.state.meter.admittedThrough,
+      lapsedThrough: this.state.lapsedThrough ?? 0,
       soldOut: this.state.soldOut,
       closed: this.isClosed(this.now()),
     };
@@ -390,7 +398,17 @@ export class SaleQueue extends DurableObject<Env> {
     const meter = { ...this.state.meter, lastMs: Math.max(this.state.meter.lastMs, sale.startMs) };
     // Only numbered arrivals can be admitted; on a coordinator that is what the merge has numbered.
     const queued = this.merge ? this.merge.resolvedCount : this.arrivals;
-    this.state.meter = advance(meter, now, sale.admissionRatePerSecond, queued, admitting);
+    // Admitted-but-undecided shoppers never exceed a multiple of the units left: with one
+    // unit, about two people hold a turn; a turn unused within its window lapses and frees room.
+    const live = before - this.lapse(sale, now);
+    const room = (remaining ?? 0) * (sale.admittedPerUnit ?? DEFAULTS.admittedPerUnit) - live;
+    this.state.meter = advance(meter, now, sale.admissionRatePerSecond, queued, admitting, room);
+    if (this.state.meter.admittedThrough > before)
+      this.ctx.storage.sql.exec(
+        "INSERT INTO admissions (through, at_ms) VALUES (?, ?)",
+        this.state.meter.admittedThrough,
+        now,
+      );
     this.write("state", this.state);
     this.sampleRate(now);
     // Shards hear the watermark on their next report; sold out and resumed they hear at once.
@@ -443,6 +461,7 @@ export class SaleQueue extends DurableObject<Env> {
     const drawn = this.state.drawnCount;
     return {
       admittedThrough: this.state.meter.admittedThrough,
+      lapsedThrough: this.state.lapsedThrough ?? 0,
       soldOut: this.state.soldOut,
       cancelled: this.config?.cancelled ?? false,
       drawnCount: drawn,
@@ -610,6 +629,7 @@ export class SaleQueue extends DurableObject<Env> {
     const before = this.state.meter.admittedThrough;
     const wasSoldOut = this.state.soldOut;
     this.state.meter = { ...this.state.meter, admittedThrough: Math.max(before, state.admittedThrough), lastMs: now };
+    this.state.lapsedThrough = Math.max(this.state.lapsedThrough ?? 0, state.lapsedThrough ?? 0);
     this.state.soldOut = state.soldOut;
     this.write("state", this.state);
     this.sampleRate(now);
@@ -726,6 +746,32 @@ export class SaleQueue extends DurableObject<Env> {
     return { ok: true, value: this.config };
   }
 
+  /**
+   * Folds admissions older than the window into `lapsedThrough` and returns it. The log
+   * holds one row per admitting tick within the window, so this is a few rows, never a walk.
+   */
+  private lapse(sale: Config, now: number): number {
+    const cutoff = now - (sale.admissionWindowSeconds ?? DEFAULTS.admissionWindowSeconds) * 1000;
+    const row = this.ctx.storage.sql
+      .exec<{ n: number | null }>("SELECT MAX(through) AS n FROM admissions WHERE at_ms <= ?", cutoff)
+      .one();
+    const lapsed = Math.max(this.state.lapsedThrough ?? 0, Number(row.n ?? 0));
+    if (lapsed > (this.state.lapsedThrough ?? 0)) {
+      this.state.lapsedThrough = lapsed;
+      this.ctx.storage.sql.exec("DELETE FROM admissions WHERE through <= ?", lapsed);
+    }
+    return lapsed;
+  }
+
+  /** When the turn of `position` lapses; a shard (whose coordinator keeps the log) knows only `lapsedThrough`. */
+  private lapseAt(position: number): number {
+    const row = this.ctx.storage.sql
+      .exec<{ at: number }>("SELECT at_ms AS at FROM admissions WHERE through >= ? ORDER BY through LIMIT 1", position)
+      .toArray()[0];
+    if (!row) return Number.POSITIVE_INFINITY;
+    return row.at + (this.config?.admissionWindowSeconds ?? DEFAULTS.admissionWindowSeconds) * 1000;
+  }
+
   private isClosed(now: number): boolean {
     return !!this.config && (this.config.cancelled || now >= this.config.endMs);
   }
@@ -822,9 +868,25 @@ export class SaleQueue extends DurableObject<Env> {
     // turns the same shopper back to admitted (or waiting) on the next look.
     if (this.isClosed(now)) view = { state: "closed", ...base, estimated_wait_seconds: 0 };
     else if (this.state.soldOut) view = { state: "sold_out", ...base, estimated_wait_seconds: 0 };
-    else if (entrant.position !== null && entrant.position <= admittedThrough)
-      view = { state: "admitted", ...base, estimated_wait_seconds: 0, ...(await this.admissionFor(entrant, now)) };
-    else view = { state: "waiting", ...base, estimated_wait_seconds: this.eta(entrant.position, now) };
+    else if (entrant.position !== null && entrant.position <= admittedThrough) {
+      const lapseAt = this.lapseAt(entrant.position);
+      // A turn not used within its window has lapsed: its room went to the next in line.
+      if (entrant.position <= (this.state.lapsedThrough ?? 0) || lapseAt <= now)
+        view = {
+          state: "admitted",
+          ...base,
+          estimated_wait_seconds: 0,
+          admission_expires_at: new Date(Math.min(lapseAt, now)).toISOString(),
+          lapsed: true,
+        };
+      else
+        view = {
+          state: "admitted",
+          ...base,
+          estimated_wait_seconds: 0,
+          ...(await this.admissionFor(entrant, now, lapseAt)),
+        };
+    } else view = { state: "waiting", ...base, estimated_wait_seconds: this.eta(entrant.position, now) };
     return draw ? { ...view, draw } : view;
   }
 
@@ -838,21 +900,32 @@ export class SaleQueue extends DurableObject<Env> {
     };
   }
 
-  /** The shopper's admission token: reused while valid, so polling twice does not mint twice. */
+  /**
+   * The shopper's admission token: reused while valid, so polling twice does not mint twice.
+   * It never outlives the turn's window (`lapseAt`): a lapsed turn cannot buy.
+   */
   private async admissionFor(
     entrant: Entrant,
     now: number,
+    lapseAt: number,
   ): Promise<{ admission_token: string; admission_expires_at: string }> {
-    if (entrant.adm_token && entrant.adm_expires_ms && entrant.adm_expires_ms - now > 5_000) {
+    const lastExp = Math.floor(lapseAt / 1000) * 1000;
+    if (
+      entrant.adm_token &&
+      entrant.adm_expires_ms &&
+      (entrant.adm_expires_ms - now > 5_000 || entrant.adm_expires_ms >= lastExp)
+    ) {
       return {
         admission_token: entrant.adm_token,
         admission_expires_at: new Date(entrant.adm_expires_ms).toISOString(),
       };
     }
+    const ttl = Math.min(DEFAULTS.admissionTokenSeconds, Math.floor(lapseAt / 1000) - Math.floor(now / 1000));
     const { token, expiresAt } = await mintAdmissionToken(
       this.env.ADMISSION_JWT_SECRET,
       { sub: entrant.shopper, saleId: this.config!.saleId, jti: crypto.randomUUID(), device: entrant.device },
       now,
+      Math.max(1, ttl),
     );
     this.ctx.storage.sql.exec(
       "UPDATE entrants SET adm_token = ?, adm_expires_ms = ? WHERE seq = ?",

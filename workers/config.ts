@@ -11,6 +11,10 @@ export const DEFAULTS = {
   perUserLimit: 2,
   paymentDeadlineSeconds: 600,
   admissionTokenSeconds: 60,
+  /** Admitted-but-undecided shoppers never exceed this many per unit left (docs/queue.md "Admission follows the stock"). */
+  admittedPerUnit: 2,
+  /** A turn not used within this window lapses and its room goes to the next in line. */
+  admissionWindowSeconds: 180,
   /** Accounts younger than this are refused at the queue's door (API.md). */
   minAccountAgeSeconds: 24 * 60 * 60,
   /** This many accounts entering on one fingerprint within the window counts as a bot signal (never a refusal). */

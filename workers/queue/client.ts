@@ -17,6 +17,10 @@ export type QueueSaleConfig = {
   preQueueMode: "fifo" | "random";
   admissionRatePerSecond: number;
   expectedShoppers: number;
+  /** Admitted-but-undecided shoppers per unit left (DEFAULTS.admittedPerUnit). */
+  admittedPerUnit?: number;
+  /** How long an admission may go unused before it lapses (DEFAULTS.admissionWindowSeconds). */
+  admissionWindowSeconds?: number;
 };
 
 /** The queue's live figures, for the status answer and the admin's view. */
@@ -25,6 +29,8 @@ export type QueueStats = {
   length: number;
   /** Every position up to and including this one has been admitted. */
   admittedThrough: number;
+  /** Every admission at or below this position lapsed unused. */
+  lapsedThrough: number;
   soldOut: boolean;
   closed: boolean;
 };
