@@ -4,7 +4,8 @@ import { createRedis } from "../workers/clients/redis";
 import { DEFAULTS } from "../workers/config";
 import { keys } from "../workers/keys";
 import type { QueueSaleConfig, QueueStats } from "../workers/queue/client";
-import { coordinatorName, shardName, shardOf, shardsFor, tokenPrefix } from "../workers/queue/shards";
+import { coordinatorName, shardName, shardOf, shardsFor } from "../workers/queue/shards";
+import { mintQueueToken } from "../workers/queue/token";
 import { type EnterAnswer, type Outcome, type QueueView, refuse } from "../workers/queue/types";
 import { commitmentOf, drawPermutation, newSeed } from "./queue/draw";
 import { ArrivalMerge, type Bucket, type Resolution, type ShardReport } from "./queue/merge";
@@ -32,6 +33,10 @@ const SOLD_OUT_TICK_MS = 1_000;
 const BROADCAST_EVERY_MS = 5_000;
 const RATE_WINDOW_MS = 10_000;
 const SHARD_TICK_MS = 100;
+/** Open sockets one place may hold (tabs, reloads); a new one beyond this closes the oldest. */
+const MAX_SOCKETS_PER_PLACE = 3;
+/** A socket's messages are answered at most this often. */
+const MESSAGE_INTERVAL_MS = 1_000;
 /** How long a shard's enter waits for its global number before answering without it. */
 const RESOLVE_WAIT_MS = 3_000;
 
@@ -155,6 +160,8 @@ export class SaleQueue extends DurableObject<Env> {
   private progress: ShardProgress = { sealedMs: 0, appliedSeq: 0 };
   private waiters: Array<{ seq: number; wake: () => void }> = [];
   private merge: ArrivalMerge | null = null;
+  /** When each socket was last answered (memory only: after hibernation the throttle simply restarts). */
+  private lastMessageMs = new WeakMap<WebSocket, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -264,6 +271,13 @@ export class SaleQueue extends DurableObject<Env> {
       const home = shardOf(shopperId, sale.role.shards);
       return this.shardStub(home).enter(saleId, shopperId, device, home);
     }
+    // Minted before anything is read: no await may stand between the checks below and the
+    // insert, or a double click could take two places (or two entries one arrival number).
+    const fresh = await mintQueueToken(
+      this.env.ADMISSION_JWT_SECRET,
+      sale.saleId,
+      sale.role.kind === "shard" ? sale.role.index : null,
+    );
     const now = this.now();
 
     const existing = this.entrantByShopper(shopperId);
@@ -285,14 +299,14 @@ export class SaleQueue extends DurableObject<Env> {
 
     // No device rule here: thousands of honest shoppers share a phone model, so a device is a
     // signal (counted at the edge), never a reason to refuse a place. One purchase per device is kept at purchase.
-    if (sale.role.kind === "shard") return this.enterShard(sale, sale.role, shopperId, device, now);
+    if (sale.role.kind === "shard") return this.enterShard(sale, shopperId, device, fresh, now);
 
     // Random mode: the draw happens at the start, before any post-start arrival takes a position.
     if (sale.preQueueMode === "random" && now >= sale.startMs && this.state.drawnCount === null) this.draw();
 
     const arrival = this.arrivals + 1;
     const position = sale.preQueueMode === "random" && this.state.drawnCount === null ? null : arrival;
-    const token = `${tokenPrefix(null)}.${crypto.randomUUID()}`;
+    const token = fresh;
     this.ctx.storage.sql.exec(
       "INSERT INTO entrants (shopper, device, token, arrival, position, arrived_ms) VALUES (?, ?, ?, ?, ?, ?)",
       shopperId,
@@ -331,6 +345,15 @@ export class SaleQueue extends DurableObject<Env> {
       });
     const pair = new WebSocketPair();
     const server = pair[1];
+    // A few tabs per place, no more: the oldest sockets make way (a reload must not be refused),
+    // so one token cannot fill the object's socket limit.
+    const open = this.ctx.getWebSockets(`s:${entrant.shopper}`);
+    for (const old of open.slice(0, Math.max(0, open.length - MAX_SOCKETS_PER_PLACE + 1)))
+      try {
+        old.close(1008, "too many connections for one place");
+      } catch {
+        /* already closing */
+      }
     // Tagged by shopper so a newly admitted position finds its sockets without a scan.
     this.ctx.acceptWebSocket(server, [`s:${entrant.shopper}`]);
     const attachment: Attachment = { token: entrant.token, shopper: entrant.shopper, position: entrant.position };
@@ -339,8 +362,14 @@ export class SaleQueue extends DurableObject<Env> {
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
-  /** Any message is a poll over the socket: the answer is the same view GET returns. */
+  /**
+   * Any message is a poll over the socket: the answer is the same view GET returns. At most
+   * one answer per socket per MESSAGE_INTERVAL_MS: a chatty client costs no more than a polite one.
+   */
   override async webSocketMessage(ws: WebSocket): Promise<void> {
+    const now = Date.now();
+    if (now - (this.lastMessageMs.get(ws) ?? 0) < MESSAGE_INTERVAL_MS) return;
+    this.lastMessageMs.set(ws, now);
     try {
       const { token } = ws.deserializeAttachment() as Attachment;
       const entrant = this.entrantByToken(token);
@@ -348,6 +377,16 @@ export class SaleQueue extends DurableObject<Env> {
     } catch (err) {
       // A bad message or a closed socket must not take the whole queue object down.
       console.error("queue socket message failed", err);
+    }
+  }
+
+  /** A socket that failed is closed and forgotten; the object and every other socket carry on. */
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    console.warn("queue socket error", error instanceof Error ? error.message : error);
+    try {
+      ws.close(1011, "socket error");
+    } catch {
+      /* already closed */
     }
   }
 
@@ -516,9 +555,9 @@ export class SaleQueue extends DurableObject<Env> {
 
   private async enterShard(
     sale: Config,
-    role: Extract<Role, { kind: "shard" }>,
     shopperId: string,
     device: string,
+    token: string,
     now: number,
   ): Promise<Outcome<EnterAnswer>> {
     // Stamped with the clock read now: stamps never decrease along
@@ -526,7 +565,6 @@ export class SaleQueue extends DurableObject<Env> {
     // at or below what this shard has already reported as sealed.
     const stamp = Math.max(this.now(), this.progress.sealedMs + 1, this.lastStamp);
     this.lastStamp = stamp;
-    const token = `${tokenPrefix(role.index)}.${crypto.randomUUID()}`;
     const seq = this.localSeq + 1;
     this.ctx.storage.sql.exec(
       "INSERT INTO entrants (seq, shopper, device, token, arrival, position, arrived_ms) VALUES (?, ?, ?, ?, NULL, NULL, ?)",

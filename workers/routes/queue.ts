@@ -7,8 +7,8 @@ import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
 import { rateLimit } from "../middleware/rate-limit";
 import { configureQueue, enterQueue, openQueueSocket, pollQueue, queueStats, queueStub } from "../queue/client";
-import { QUEUE_TOKEN } from "../queue/shards";
 import { recordEntrySignals } from "../queue/signals";
+import { verifyQueueToken } from "../queue/token";
 import { verifyTurnstile } from "../queue/turnstile";
 import type { Outcome } from "../queue/types";
 import { isUuid, parseBody, z } from "../validation";
@@ -104,8 +104,9 @@ export const queue = new Hono<AppEnv>()
   })
   .get("/:saleId/queue/:queueToken", saleIdIsUuid, async (c) => {
     const token = c.req.param("queueToken");
-    // Anything but `<object>.<uuid>` names no place: 404 before any object wakes.
-    if (!QUEUE_TOKEN.test(token)) throw notFound("Queue place");
+    // A token this deployment did not mint for this sale names no place: 404 before any object wakes.
+    if (!(await verifyQueueToken(c.env.ADMISSION_JWT_SECRET, c.req.param("saleId"), token)))
+      throw notFound("Queue place");
     if (c.req.header("upgrade")?.toLowerCase() === "websocket")
       return openQueueSocket(c.env, c.req.param("saleId"), token, c.req.raw);
     const view = unwrap(await pollQueue(c.env, c.req.param("saleId"), token));
