@@ -4,7 +4,7 @@ import { verifyAdmissionToken } from "../../workers/auth/admission";
 import worker from "../../workers/index";
 import { queueStats } from "../../workers/queue/client";
 import { SITEVERIFY_URL } from "../../workers/queue/turnstile";
-import { freshQueue, START, shopperToken } from "./queue-helpers";
+import { countingQueues, freshQueue, START, shopperToken } from "./queue-helpers";
 
 /** What Turnstile's siteverify was asked, and what it answers: `pass` tokens are genuine. */
 let siteverifyCalls: FormData[] = [];
@@ -198,24 +198,13 @@ describe("the queue's door", () => {
     const other = await freshQueue();
     const real = (await enter(saleId, { sub: "token-owner" })).body.queue_token as string;
     const elsewhere = (await enter(other.saleId, { sub: "token-owner" })).body.queue_token as string;
-    let wakes = 0;
-    const ns = env.SALE_QUEUE;
     // Every way to reach an object goes through the namespace: count them.
-    const counting = new Proxy(ns, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop);
-        if (typeof value !== "function") return value;
-        return (...args: unknown[]) => {
-          wakes++;
-          return value.apply(target, args);
-        };
-      },
-    });
+    const { env: counting, counted } = countingQueues();
     const look = async (sale: string, token: string) => {
       const ctx = createExecutionContext();
       const res = await worker.fetch(
         new Request(`http://edge/api/v1/flash-sale/${sale}/queue/${token}`),
-        { ...env, SALE_QUEUE: counting },
+        counting,
         ctx,
       );
       await waitOnExecutionContext(ctx);
@@ -227,9 +216,9 @@ describe("the queue's door", () => {
     const madeUpMac = `${body}.${"A".repeat(22)}`;
     for (const token of [forged, altered, madeUpMac, elsewhere, `c.${crypto.randomUUID()}`])
       expect(await look(saleId, token)).toBe(404);
-    expect(wakes).toBe(0);
+    expect(counted.gets).toBe(0);
     expect(await look(saleId, real)).toBe(200);
-    expect(wakes).toBeGreaterThan(0);
+    expect(counted.gets).toBeGreaterThan(0);
   });
 
   it("refuses a missing session with 401, and a sale id that is not a UUID with 404", async () => {

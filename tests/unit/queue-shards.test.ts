@@ -12,6 +12,7 @@ import {
 } from "../../workers/queue/client";
 import { shardOfToken, shardsFor } from "../../workers/queue/shards";
 import type { EnterAnswer, QueueView } from "../../workers/queue/types";
+import { countingQueues, freshQueue } from "./queue-helpers";
 
 /** A sale big enough for four shards, on the real clock (shards report on real alarms). */
 async function shardedSale(overrides: Partial<QueueSaleConfig> = {}) {
@@ -89,6 +90,14 @@ describe("a queue sharded across objects keeps one global order", () => {
     expect(again).toMatchObject({ queue_position: numbered[3]![17], queue_token: waves[3]![17]!.queue_token });
     expect((await queueStats(env, saleId)).length).toBe(2_000);
   }, 120_000);
+
+  it("costs a single-object sale one object call per entry", async () => {
+    const { saleId } = await freshQueue();
+    const { env: counting, counted } = countingQueues();
+    for (let i = 0; i < 5; i++)
+      expect((await enterQueue(counting, saleId, `solo-${i}`, `solo-device-${i}`)).ok).toBe(true);
+    expect(counted.gets).toBe(5);
+  });
 
   it("gives every shopper on a look-alike phone a place, on whichever shard", async () => {
     const { saleId } = await shardedSale();

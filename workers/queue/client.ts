@@ -85,7 +85,12 @@ export async function notifyStockChanged(env: Env, saleId: string): Promise<void
   await call(() => queueStub(env, saleId).stockChanged());
 }
 
-/** Enters on the shopper's home shard (by a hash of their id), so re-entry finds the same place. */
+/**
+ * Enters on the shopper's home shard (by a hash of their id), so re-entry finds the same place.
+ * A sale whose shard count this isolate has not learnt is entered at its coordinator: a
+ * single-object sale (most sales) answers there, one call per entry; a coordinator passes
+ * the entry on to the home shard, and the shard-named token tells the edge to learn N once.
+ */
 export async function enterQueue(
   env: Env,
   saleId: string,
@@ -93,9 +98,12 @@ export async function enterQueue(
   device: string,
 ): Promise<Outcome<EnterAnswer>> {
   return call(async () => {
-    const shards = await shardsOf(env, saleId);
-    const home = shards === 1 ? null : shardOf(shopperId, shards);
-    return (await queueStub(env, saleId, home).enter(saleId, shopperId, device, home)) as Outcome<EnterAnswer>;
+    const known = knownShards.get(saleId);
+    const home = known === undefined ? null : shardOf(shopperId, known);
+    const outcome = (await queueStub(env, saleId, home).enter(saleId, shopperId, device, home)) as Outcome<EnterAnswer>;
+    if (known === undefined && outcome.ok && shardOfToken(outcome.value.queue_token) !== null)
+      await shardsOf(env, saleId);
+    return outcome;
   });
 }
 
