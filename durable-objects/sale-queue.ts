@@ -234,6 +234,12 @@ export class SaleQueue extends DurableObject<Env> {
     return role && role.kind !== "single" ? role.shards : 1;
   }
 
+  /** The shard count once the queue is configured (it never changes then); null before. */
+  configuredShards(): number | null {
+    this.alive();
+    return this.config ? this.shardCount() : null;
+  }
+
   stats(): QueueStats {
     this.alive();
     return {

@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { commitmentOf, drawPermutation } from "../../durable-objects/queue/draw";
 import { queueStats } from "../../workers/queue/client";
@@ -32,6 +32,28 @@ describe("a sale's queue orders its crowd fairly", () => {
     const answers = await Promise.all(["alice", "bob", "carol"].map((s) => stub.enter(saleId, s, "same-phone")));
     expect(answers.map((a) => a.ok && a.value.queue_position).sort()).toEqual([1, 2, 3]);
     expect((await queueStats(env, saleId)).length).toBe(3);
+  });
+
+  it("drops the old one-place-per-device rule from a queue created before it, keeping every place", async () => {
+    const { saleId, stub } = await freshQueue();
+    const [kept] = await enterMany(stub, saleId, 1);
+    // The table as objects made before devices stopped being identities hold it.
+    await runInDurableObject(stub, (_instance, state) => {
+      const sql = state.storage.sql;
+      sql.exec("DROP TABLE entrants");
+      sql.exec(`CREATE TABLE entrants (seq INTEGER PRIMARY KEY, shopper TEXT NOT NULL UNIQUE,
+        device TEXT NOT NULL UNIQUE, token TEXT NOT NULL UNIQUE, arrival INTEGER UNIQUE, position INTEGER UNIQUE,
+        arrived_ms INTEGER NOT NULL, adm_token TEXT, adm_expires_ms INTEGER)`);
+      sql.exec(
+        "INSERT INTO entrants (shopper, device, token, arrival, position, arrived_ms) VALUES ('shopper-0', 'same-phone', ?, 1, 1, 0)",
+        kept!.queue_token,
+      );
+    });
+    await evictDurableObject(stub);
+    await stub.setClockForTest(START - 60_000);
+    expect((await stub.enter(saleId, "twin", "same-phone")).ok).toBe(true);
+    expect(await stub.poll(kept!.queue_token)).toMatchObject({ ok: true, value: { queue_position: 1 } });
+    expect((await queueStats(env, saleId)).length).toBe(2);
   });
 
   it("opens the door at the pre-queue time and not a moment before", async () => {

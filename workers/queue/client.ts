@@ -47,16 +47,17 @@ export function queueStub(
 
 /**
  * Shard counts this isolate has learnt. Safe to keep: a configured queue never changes
- * its count. An unconfigured one (answering 1) is asked again next time.
+ * its count, so after the first entry a single-object sale costs one object call per
+ * entry. An unconfigured queue (no count yet) is asked again next time.
  */
 const knownShards = new Map<string, number>();
 
 async function shardsOf(env: Env, saleId: string): Promise<number> {
   const known = knownShards.get(saleId);
   if (known !== undefined) return known;
-  const count = await queueStub(env, saleId).shardCount();
-  if (count > 1) knownShards.set(saleId, count);
-  return count;
+  const count = await queueStub(env, saleId).configuredShards();
+  if (count !== null) knownShards.set(saleId, count);
+  return count ?? 1;
 }
 
 /** A queue object that throws (reset, overloaded) is a dependency outage: 503, not 500. */
@@ -85,12 +86,7 @@ export async function notifyStockChanged(env: Env, saleId: string): Promise<void
   await call(() => queueStub(env, saleId).stockChanged());
 }
 
-/**
- * Enters on the shopper's home shard (by a hash of their id), so re-entry finds the same place.
- * A sale whose shard count this isolate has not learnt is entered at its coordinator: a
- * single-object sale (most sales) answers there, one call per entry; a coordinator passes
- * the entry on to the home shard, and the shard-named token tells the edge to learn N once.
- */
+/** Enters on the shopper's home shard (by a hash of their id), so re-entry finds the same place. */
 export async function enterQueue(
   env: Env,
   saleId: string,
@@ -98,12 +94,9 @@ export async function enterQueue(
   device: string,
 ): Promise<Outcome<EnterAnswer>> {
   return call(async () => {
-    const known = knownShards.get(saleId);
-    const home = known === undefined ? null : shardOf(shopperId, known);
-    const outcome = (await queueStub(env, saleId, home).enter(saleId, shopperId, device, home)) as Outcome<EnterAnswer>;
-    if (known === undefined && outcome.ok && shardOfToken(outcome.value.queue_token) !== null)
-      await shardsOf(env, saleId);
-    return outcome;
+    const shards = await shardsOf(env, saleId);
+    const home = shards === 1 ? null : shardOf(shopperId, shards);
+    return (await queueStub(env, saleId, home).enter(saleId, shopperId, device, home)) as Outcome<EnterAnswer>;
   });
 }
 
