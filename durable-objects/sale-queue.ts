@@ -4,7 +4,8 @@ import { createRedis } from "../workers/clients/redis";
 import { DEFAULTS } from "../workers/config";
 import { keys } from "../workers/keys";
 import type { QueueSaleConfig, QueueStats } from "../workers/queue/client";
-import { coordinatorName, shardName, shardOf, shardsFor, tokenPrefix } from "../workers/queue/shards";
+import { coordinatorName, shardName, shardOf, shardsFor } from "../workers/queue/shards";
+import { mintQueueToken } from "../workers/queue/token";
 import { type EnterAnswer, type Outcome, type QueueView, refuse } from "../workers/queue/types";
 import { commitmentOf, drawPermutation, newSeed } from "./queue/draw";
 import { ArrivalMerge, type Bucket, type Resolution, type ShardReport } from "./queue/merge";
@@ -32,6 +33,10 @@ const SOLD_OUT_TICK_MS = 1_000;
 const BROADCAST_EVERY_MS = 5_000;
 const RATE_WINDOW_MS = 10_000;
 const SHARD_TICK_MS = 100;
+/** Open sockets one place may hold (tabs, reloads); a new one beyond this closes the oldest. */
+const MAX_SOCKETS_PER_PLACE = 3;
+/** A socket's messages are answered at most this often. */
+const MESSAGE_INTERVAL_MS = 1_000;
 /** How long a shard's enter waits for its global number before answering without it. */
 const RESOLVE_WAIT_MS = 3_000;
 
@@ -44,6 +49,8 @@ type Config = QueueSaleConfig & { cancelled: boolean; role: Role };
 /** What the coordinator tells a shard: the global state and the shard's resolved arrivals. */
 export type GlobalState = {
   admittedThrough: number;
+  /** Every admission at or below this position has lapsed unused (its window passed). */
+  lapsedThrough: number;
   soldOut: boolean;
   cancelled: boolean;
   /** Random mode: pre-start arrivals drawn, and the seed, once the draw is fixed. */
@@ -72,6 +79,8 @@ async function readMeta(env: Env, saleId: string): Promise<SaleMeta> {
 
 type Durable = {
   meter: Meter;
+  /** Admissions at or below this position lapsed: their window passed (absent in objects from before lapses). */
+  lapsedThrough?: number;
   soldOut: boolean;
   /** null: not read yet, or the last read failed. */
   remaining: number | null;
@@ -86,7 +95,7 @@ type Durable = {
 type Entrant = {
   seq: number;
   shopper: string;
-  /** The fingerprint the shopper entered with: the admission token carries it to the purchase's device rule. */
+  /** The device the shopper entered with (the page's own id, else the fingerprint): the admission token carries it to the purchase's device rule. */
   device: string;
   token: string;
   /** null only on a shard, until the coordinator has numbered this arrival. */
@@ -104,7 +113,7 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS entrants (
     seq INTEGER PRIMARY KEY,
     shopper TEXT NOT NULL UNIQUE,
-    device TEXT NOT NULL UNIQUE,
+    device TEXT NOT NULL,
     token TEXT NOT NULL UNIQUE,
     arrival INTEGER UNIQUE,
     position INTEGER UNIQUE,
@@ -112,9 +121,28 @@ const SCHEMA = `
     adm_token TEXT,
     adm_expires_ms INTEGER
   );
-  -- Sharded sales: which shopper holds each device whose fingerprint hashes to this shard.
-  CREATE TABLE IF NOT EXISTS devices (device TEXT PRIMARY KEY, shopper TEXT NOT NULL);
+  -- Each tick that raised the watermark: admitted through this position at this time (sale clock).
+  -- Rows older than the admission window are folded into the state's lapsedThrough and deleted.
+  CREATE TABLE IF NOT EXISTS admissions (through INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL);
 `;
+
+/**
+ * Objects created before devices stopped being identities hold `device UNIQUE`: look-alike
+ * phones would still lock each other out. SQLite cannot drop a column constraint, so the
+ * table is rebuilt once, in one transaction.
+ */
+function dropDeviceUniqueness(sql: SqlStorage): void {
+  const table = sql
+    .exec<{ sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'entrants'")
+    .toArray()[0];
+  if (!table || !/device TEXT NOT NULL UNIQUE/.test(table.sql)) return;
+  sql.exec("ALTER TABLE entrants RENAME TO entrants_old");
+  sql.exec(SCHEMA);
+  const columns = "seq, shopper, device, token, arrival, position, arrived_ms, adm_token, adm_expires_ms";
+  sql.exec(`INSERT INTO entrants (${columns}) SELECT ${columns} FROM entrants_old`);
+  sql.exec("DROP TABLE entrants_old");
+  sql.exec("DROP TABLE IF EXISTS devices");
+}
 
 export class SaleQueue extends DurableObject<Env> {
   private config: Config | null = null;
@@ -132,12 +160,15 @@ export class SaleQueue extends DurableObject<Env> {
   private progress: ShardProgress = { sealedMs: 0, appliedSeq: 0 };
   private waiters: Array<{ seq: number; wake: () => void }> = [];
   private merge: ArrivalMerge | null = null;
+  /** When each socket was last answered (memory only: after hibernation the throttle simply restarts). */
+  private lastMessageMs = new WeakMap<WebSocket, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     void ctx.blockConcurrencyWhile(async () => {
       try {
         ctx.storage.sql.exec(SCHEMA);
+        ctx.storage.transactionSync(() => dropDeviceUniqueness(ctx.storage.sql));
         this.config = this.read<Config>("config");
         this.state = this.read<Durable>("state") ?? this.freshState();
         this.arrivals = Number(
@@ -203,11 +234,18 @@ export class SaleQueue extends DurableObject<Env> {
     return role && role.kind !== "single" ? role.shards : 1;
   }
 
+  /** The shard count once the queue is configured (it never changes then); null before. */
+  configuredShards(): number | null {
+    this.alive();
+    return this.config ? this.shardCount() : null;
+  }
+
   stats(): QueueStats {
     this.alive();
     return {
       length: this.merge ? this.merge.resolvedCount + this.merge.pendingCount : this.arrivals,
       admittedThrough: this.state.meter.admittedThrough,
+      lapsedThrough: this.state.lapsedThrough ?? 0,
       soldOut: this.state.soldOut,
       closed: this.isClosed(this.now()),
     };
@@ -239,6 +277,13 @@ export class SaleQueue extends DurableObject<Env> {
       const home = shardOf(shopperId, sale.role.shards);
       return this.shardStub(home).enter(saleId, shopperId, device, home);
     }
+    // Minted before anything is read: no await may stand between the checks below and the
+    // insert, or a double click could take two places (or two entries one arrival number).
+    const fresh = await mintQueueToken(
+      this.env.ADMISSION_JWT_SECRET,
+      sale.saleId,
+      sale.role.kind === "shard" ? sale.role.index : null,
+    );
     const now = this.now();
 
     const existing = this.entrantByShopper(shopperId);
@@ -258,18 +303,16 @@ export class SaleQueue extends DurableObject<Env> {
     const opensAt = sale.startMs - sale.preQueueMinutes * 60_000;
     if (now < opensAt) return refuse(422, "sale_not_active", `The queue opens at ${new Date(opensAt).toISOString()}.`);
 
-    const deviceOwner = this.ctx.storage.sql
-      .exec<{ shopper: string }>("SELECT shopper FROM entrants WHERE device = ?", device)
-      .toArray()[0];
-    if (deviceOwner) return refuse(403, "forbidden", "This device already holds a place in the queue.");
-    if (sale.role.kind === "shard") return this.enterShard(sale, sale.role, shopperId, device, now);
+    // No device rule here: thousands of honest shoppers share a phone model, so a device is a
+    // signal (counted at the edge), never a reason to refuse a place. One purchase per device is kept at purchase.
+    if (sale.role.kind === "shard") return this.enterShard(sale, shopperId, device, fresh, now);
 
     // Random mode: the draw happens at the start, before any post-start arrival takes a position.
     if (sale.preQueueMode === "random" && now >= sale.startMs && this.state.drawnCount === null) this.draw();
 
     const arrival = this.arrivals + 1;
     const position = sale.preQueueMode === "random" && this.state.drawnCount === null ? null : arrival;
-    const token = `${tokenPrefix(null)}.${crypto.randomUUID()}`;
+    const token = fresh;
     this.ctx.storage.sql.exec(
       "INSERT INTO entrants (shopper, device, token, arrival, position, arrived_ms) VALUES (?, ?, ?, ?, ?, ?)",
       shopperId,
@@ -308,6 +351,15 @@ export class SaleQueue extends DurableObject<Env> {
       });
     const pair = new WebSocketPair();
     const server = pair[1];
+    // A few tabs per place, no more: the oldest sockets make way (a reload must not be refused),
+    // so one token cannot fill the object's socket limit.
+    const open = this.ctx.getWebSockets(`s:${entrant.shopper}`);
+    for (const old of open.slice(0, Math.max(0, open.length - MAX_SOCKETS_PER_PLACE + 1)))
+      try {
+        old.close(1008, "too many connections for one place");
+      } catch {
+        /* already closing */
+      }
     // Tagged by shopper so a newly admitted position finds its sockets without a scan.
     this.ctx.acceptWebSocket(server, [`s:${entrant.shopper}`]);
     const attachment: Attachment = { token: entrant.token, shopper: entrant.shopper, position: entrant.position };
@@ -316,8 +368,14 @@ export class SaleQueue extends DurableObject<Env> {
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
-  /** Any message is a poll over the socket: the answer is the same view GET returns. */
+  /**
+   * Any message is a poll over the socket: the answer is the same view GET returns. At most
+   * one answer per socket per MESSAGE_INTERVAL_MS: a chatty client costs no more than a polite one.
+   */
   override async webSocketMessage(ws: WebSocket): Promise<void> {
+    const now = Date.now();
+    if (now - (this.lastMessageMs.get(ws) ?? 0) < MESSAGE_INTERVAL_MS) return;
+    this.lastMessageMs.set(ws, now);
     try {
       const { token } = ws.deserializeAttachment() as Attachment;
       const entrant = this.entrantByToken(token);
@@ -325,6 +383,16 @@ export class SaleQueue extends DurableObject<Env> {
     } catch (err) {
       // A bad message or a closed socket must not take the whole queue object down.
       console.error("queue socket message failed", err);
+    }
+  }
+
+  /** A socket that failed is closed and forgotten; the object and every other socket carry on. */
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    console.warn("queue socket error", error instanceof Error ? error.message : error);
+    try {
+      ws.close(1011, "socket error");
+    } catch {
+      /* already closed */
     }
   }
 
@@ -375,7 +443,17 @@ export class SaleQueue extends DurableObject<Env> {
     const meter = { ...this.state.meter, lastMs: Math.max(this.state.meter.lastMs, sale.startMs) };
     // Only numbered arrivals can be admitted; on a coordinator that is what the merge has numbered.
     const queued = this.merge ? this.merge.resolvedCount : this.arrivals;
-    this.state.meter = advance(meter, now, sale.admissionRatePerSecond, queued, admitting);
+    // Admitted-but-undecided shoppers never exceed a multiple of the units left: with one
+    // unit, about two people hold a turn; a turn unused within its window lapses and frees room.
+    const live = before - this.lapse(sale, now);
+    const room = (remaining ?? 0) * (sale.admittedPerUnit ?? DEFAULTS.admittedPerUnit) - live;
+    this.state.meter = advance(meter, now, sale.admissionRatePerSecond, queued, admitting, room);
+    if (this.state.meter.admittedThrough > before)
+      this.ctx.storage.sql.exec(
+        "INSERT INTO admissions (through, at_ms) VALUES (?, ?)",
+        this.state.meter.admittedThrough,
+        now,
+      );
     this.write("state", this.state);
     this.sampleRate(now);
     // Shards hear the watermark on their next report; sold out and resumed they hear at once.
@@ -428,6 +506,7 @@ export class SaleQueue extends DurableObject<Env> {
     const drawn = this.state.drawnCount;
     return {
       admittedThrough: this.state.meter.admittedThrough,
+      lapsedThrough: this.state.lapsedThrough ?? 0,
       soldOut: this.state.soldOut,
       cancelled: this.config?.cancelled ?? false,
       drawnCount: drawn,
@@ -480,50 +559,18 @@ export class SaleQueue extends DurableObject<Env> {
     await this.applyGlobal(state, [], this.now());
   }
 
-  /** One place per device across all shards: the device's own shard keeps who holds it. */
-  claimDevice(device: string, shopper: string): boolean {
-    this.alive();
-    this.ctx.storage.sql.exec(
-      "INSERT INTO devices (device, shopper) VALUES (?, ?) ON CONFLICT(device) DO NOTHING",
-      device,
-      shopper,
-    );
-    return (
-      this.ctx.storage.sql.exec<{ shopper: string }>("SELECT shopper FROM devices WHERE device = ?", device).one()
-        .shopper === shopper
-    );
-  }
-
   private async enterShard(
     sale: Config,
-    role: Extract<Role, { kind: "shard" }>,
     shopperId: string,
     device: string,
+    token: string,
     now: number,
   ): Promise<Outcome<EnterAnswer>> {
-    const home = shardOf(device, role.shards);
-    const claimed =
-      home === role.index
-        ? this.claimDevice(device, shopperId)
-        : await this.shardStub(home).claimDevice(device, shopperId);
-    if (!claimed) return refuse(403, "forbidden", "This device already holds a place in the queue.");
-    // A double click may have entered while the claim was in flight: answer with that place.
-    const raced = this.entrantByShopper(shopperId);
-    if (raced)
-      return {
-        ok: true,
-        value: {
-          queue_position: raced.position,
-          estimated_wait_seconds: this.eta(raced.position, now),
-          queue_token: raced.token,
-        },
-      };
-    // Stamped after the await above, with the clock read now: stamps never decrease along
+    // Stamped with the clock read now: stamps never decrease along
     // seq (the merge relies on each shard's buckets being in seq order) and never fall
     // at or below what this shard has already reported as sealed.
     const stamp = Math.max(this.now(), this.progress.sealedMs + 1, this.lastStamp);
     this.lastStamp = stamp;
-    const token = `${tokenPrefix(role.index)}.${crypto.randomUUID()}`;
     const seq = this.localSeq + 1;
     this.ctx.storage.sql.exec(
       "INSERT INTO entrants (seq, shopper, device, token, arrival, position, arrived_ms) VALUES (?, ?, ?, ?, NULL, NULL, ?)",
@@ -626,6 +673,7 @@ export class SaleQueue extends DurableObject<Env> {
     const before = this.state.meter.admittedThrough;
     const wasSoldOut = this.state.soldOut;
     this.state.meter = { ...this.state.meter, admittedThrough: Math.max(before, state.admittedThrough), lastMs: now };
+    this.state.lapsedThrough = Math.max(this.state.lapsedThrough ?? 0, state.lapsedThrough ?? 0);
     this.state.soldOut = state.soldOut;
     this.write("state", this.state);
     this.sampleRate(now);
@@ -742,6 +790,32 @@ export class SaleQueue extends DurableObject<Env> {
     return { ok: true, value: this.config };
   }
 
+  /**
+   * Folds admissions older than the window into `lapsedThrough` and returns it. The log
+   * holds one row per admitting tick within the window, so this is a few rows, never a walk.
+   */
+  private lapse(sale: Config, now: number): number {
+    const cutoff = now - (sale.admissionWindowSeconds ?? DEFAULTS.admissionWindowSeconds) * 1000;
+    const row = this.ctx.storage.sql
+      .exec<{ n: number | null }>("SELECT MAX(through) AS n FROM admissions WHERE at_ms <= ?", cutoff)
+      .one();
+    const lapsed = Math.max(this.state.lapsedThrough ?? 0, Number(row.n ?? 0));
+    if (lapsed > (this.state.lapsedThrough ?? 0)) {
+      this.state.lapsedThrough = lapsed;
+      this.ctx.storage.sql.exec("DELETE FROM admissions WHERE through <= ?", lapsed);
+    }
+    return lapsed;
+  }
+
+  /** When the turn of `position` lapses; a shard (whose coordinator keeps the log) knows only `lapsedThrough`. */
+  private lapseAt(position: number): number {
+    const row = this.ctx.storage.sql
+      .exec<{ at: number }>("SELECT at_ms AS at FROM admissions WHERE through >= ? ORDER BY through LIMIT 1", position)
+      .toArray()[0];
+    if (!row) return Number.POSITIVE_INFINITY;
+    return row.at + (this.config?.admissionWindowSeconds ?? DEFAULTS.admissionWindowSeconds) * 1000;
+  }
+
   private isClosed(now: number): boolean {
     return !!this.config && (this.config.cancelled || now >= this.config.endMs);
   }
@@ -838,9 +912,25 @@ export class SaleQueue extends DurableObject<Env> {
     // turns the same shopper back to admitted (or waiting) on the next look.
     if (this.isClosed(now)) view = { state: "closed", ...base, estimated_wait_seconds: 0 };
     else if (this.state.soldOut) view = { state: "sold_out", ...base, estimated_wait_seconds: 0 };
-    else if (entrant.position !== null && entrant.position <= admittedThrough)
-      view = { state: "admitted", ...base, estimated_wait_seconds: 0, ...(await this.admissionFor(entrant, now)) };
-    else view = { state: "waiting", ...base, estimated_wait_seconds: this.eta(entrant.position, now) };
+    else if (entrant.position !== null && entrant.position <= admittedThrough) {
+      const lapseAt = this.lapseAt(entrant.position);
+      // A turn not used within its window has lapsed: its room went to the next in line.
+      if (entrant.position <= (this.state.lapsedThrough ?? 0) || lapseAt <= now)
+        view = {
+          state: "admitted",
+          ...base,
+          estimated_wait_seconds: 0,
+          admission_expires_at: new Date(Math.min(lapseAt, now)).toISOString(),
+          lapsed: true,
+        };
+      else
+        view = {
+          state: "admitted",
+          ...base,
+          estimated_wait_seconds: 0,
+          ...(await this.admissionFor(entrant, now, lapseAt)),
+        };
+    } else view = { state: "waiting", ...base, estimated_wait_seconds: this.eta(entrant.position, now) };
     return draw ? { ...view, draw } : view;
   }
 
@@ -854,21 +944,32 @@ export class SaleQueue extends DurableObject<Env> {
     };
   }
 
-  /** The shopper's admission token: reused while valid, so polling twice does not mint twice. */
+  /**
+   * The shopper's admission token: reused while valid, so polling twice does not mint twice.
+   * It never outlives the turn's window (`lapseAt`): a lapsed turn cannot buy.
+   */
   private async admissionFor(
     entrant: Entrant,
     now: number,
+    lapseAt: number,
   ): Promise<{ admission_token: string; admission_expires_at: string }> {
-    if (entrant.adm_token && entrant.adm_expires_ms && entrant.adm_expires_ms - now > 5_000) {
+    const lastExp = Math.floor(lapseAt / 1000) * 1000;
+    if (
+      entrant.adm_token &&
+      entrant.adm_expires_ms &&
+      (entrant.adm_expires_ms - now > 5_000 || entrant.adm_expires_ms >= lastExp)
+    ) {
       return {
         admission_token: entrant.adm_token,
         admission_expires_at: new Date(entrant.adm_expires_ms).toISOString(),
       };
     }
+    const ttl = Math.min(DEFAULTS.admissionTokenSeconds, Math.floor(lapseAt / 1000) - Math.floor(now / 1000));
     const { token, expiresAt } = await mintAdmissionToken(
       this.env.ADMISSION_JWT_SECRET,
       { sub: entrant.shopper, saleId: this.config!.saleId, jti: crypto.randomUUID(), device: entrant.device },
       now,
+      Math.max(1, ttl),
     );
     this.ctx.storage.sql.exec(
       "UPDATE entrants SET adm_token = ?, adm_expires_ms = ? WHERE seq = ?",

@@ -11,8 +11,14 @@ export const DEFAULTS = {
   perUserLimit: 2,
   paymentDeadlineSeconds: 600,
   admissionTokenSeconds: 60,
+  /** Admitted-but-undecided shoppers never exceed this many per unit left (docs/queue.md "Admission follows the stock"). */
+  admittedPerUnit: 2,
+  /** A turn not used within this window lapses and its room goes to the next in line. */
+  admissionWindowSeconds: 180,
   /** Accounts younger than this are refused at the queue's door (docs/api.md "Purchase rules"). */
   minAccountAgeSeconds: 24 * 60 * 60,
+  /** This many accounts entering on one fingerprint within the window counts as a bot signal (never a refusal). */
+  fingerprintCrowd: { accounts: 20, windowSeconds: 60 },
   /** Clock tolerance when verifying JWTs minted by other machines. */
   jwtClockToleranceSeconds: 5,
   /** Days a finished sale's state stays in Redis for reconciliation before the cron frees it. */

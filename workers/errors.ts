@@ -12,6 +12,7 @@ export type ErrorCode =
   | "unauthorized"
   | "forbidden"
   | "account_too_new"
+  | "captcha_failed"
   | "not_found"
   | "idempotency_conflict"
   | "payment_method_used"

@@ -7,7 +7,7 @@
  *   item:{sku}       hash   name, price, original_price, total, loaded, limit
  *   stock:{sku}      int    units still sellable; never below zero (the purchase script checks before it decrements)
  *   bought:{sku}:{u} int    units of the SKU shopper u holds (reserved or paid), for the per-user limit
- *   device:{fp}      string the shopper who made the sale's purchase from this device
+ *   device:{id}      string the shopper who made the sale's purchase from this device (its id, or fingerprint)
  *   idem:{u}:{key}   hash   the first answer to an Idempotency-Key, and a hash of its body
  *   res:{token}      hash   a reservation: order_id, user, sku, qty, price, deadline_ms, state, device
  *   deadlines        zset   reservation token -> payment deadline (ms), for the expiry sweep
@@ -17,6 +17,9 @@
  *   payment:{h}      string the order paid with payment method fingerprint h (hashed) in this sale
  *   address:{h}      string the shopper who had normalised shipping address h (hashed) in this sale
  *   latency          hash   sampled purchase latencies: count per bucket (upper bound in ms), and outcomes
+ *   dev-accounts:{id} set   shoppers who entered the queue with device id `id` (a bot signal when > 1)
+ *   fp-crowd:{fp}    zset   shopper -> ms, entries with fingerprint `fp` within the last window
+ *   signals          hash   shared_device_id, crowded_fingerprint: entries counted as bot signals
  */
 const base = (saleId: string) => `fs:{${saleId}}`;
 
@@ -44,6 +47,9 @@ export const keys = {
   shippingAddress: (saleId: string, hash: string) => `${base(saleId)}:address:${hash}`,
   /** SCAN pattern for every key of one sale (retirement, tests' footprints). */
   allOfSale: (saleId: string) => `${base(saleId)}:*`,
+  deviceAccounts: (saleId: string, deviceId: string) => `${base(saleId)}:dev-accounts:${deviceId}`,
+  fingerprintCrowd: (saleId: string, fingerprint: string) => `${base(saleId)}:fp-crowd:${fingerprint}`,
+  signals: (saleId: string) => `${base(saleId)}:signals`,
   /** Not per sale: the set of sales with work pending for the cron sweep. */
   activeSales: () => "fs:active-sales",
 } as const;

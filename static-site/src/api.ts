@@ -38,11 +38,15 @@ export function apiClient(apiBase: string, saleId: string) {
     time: () => call(`${base}/time`, { cache: "no-store" }),
     /** Cacheable for about a second at the edge: the browser may use what the edge says. */
     status: () => call(`${sale}/status`),
-    enterQueue: (session: string, captchaToken: string, deviceFingerprint: string) =>
+    enterQueue: (session: string, captchaToken: string, device: { id: string; fingerprint: string }) =>
       call(`${sale}/enter-queue`, {
         method: "POST",
         token: session,
-        body: JSON.stringify({ captcha_token: captchaToken, device_fingerprint: deviceFingerprint }),
+        body: JSON.stringify({
+          captcha_token: captchaToken,
+          device_fingerprint: device.fingerprint,
+          device_id: device.id,
+        }),
       }),
     queue: (queueToken: string) => call(`${sale}/queue/${encodeURIComponent(queueToken)}`, { cache: "no-store" }),
     queueSocketUrl: (queueToken: string) => {

@@ -4,6 +4,7 @@
  * body (docs/api.md "Shopper routes": queue/{queue_token}), so the page handles one shape.
  */
 import type { ApiClient } from "./api";
+import { jittered } from "./backoff";
 import type { QueueBody } from "./model";
 
 export type LiveQueue = { stop(): void; pollNow(): void };
@@ -11,6 +12,9 @@ export type LiveQueue = { stop(): void; pollNow(): void };
 const SOCKET_OPEN_TIMEOUT_MS = 4_000;
 const POLL_MS = 2_000;
 const MAX_POLL_MS = 15_000;
+const MAX_SOCKET_PAUSE_MS = 30_000;
+/** The queue closes the oldest of too many sockets for one place with this code: another tab has the socket. */
+const CLOSED_FOR_ANOTHER_TAB = 1008;
 
 export function followQueue(
   api: ApiClient,
@@ -41,7 +45,7 @@ export function followQueue(
       onTrouble(null, null);
       pollDelay = Math.min(MAX_POLL_MS, pollDelay * 2);
     }
-    if (!stopped && socket === null) pollTimer = setTimeout(poll, pollDelay);
+    if (!stopped && socket === null) pollTimer = setTimeout(poll, jittered(pollDelay));
   };
 
   const startPolling = () => {
@@ -79,14 +83,17 @@ export function followQueue(
         /* not an update: ignore (keep-alives) */
       }
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       clearTimeout(openTimer);
       if (socket === ws) socket = null;
       if (stopped) return;
       socketFailures++;
-      // Poll while the socket is down; try the socket again with growing pauses.
+      // Poll while the socket is down; try the socket again with growing, jittered pauses,
+      // and never give up for good. A tab whose socket went to another tab of the same
+      // place polls instead, so tabs do not take the socket from each other in turn.
       startPolling();
-      if (socketFailures <= 5) setTimeout(connect, Math.min(30_000, 1_000 * 2 ** socketFailures));
+      if (ev.code === CLOSED_FOR_ANOTHER_TAB) return;
+      setTimeout(connect, jittered(Math.min(MAX_SOCKET_PAUSE_MS, 1_000 * 2 ** Math.min(socketFailures, 5))));
     };
   };
 

@@ -7,7 +7,7 @@ import { apiClient } from "./api";
 import { createCaptcha } from "./captcha";
 import { type ClockEstimate, type ClockSample, estimateClock, serverMsFromTimeBody, serverNow } from "./clock";
 import { CONFIG_ELEMENT_ID, type PageConfig } from "./config";
-import { deviceFingerprint } from "./fingerprint";
+import { deviceFingerprint, deviceId } from "./fingerprint";
 import { describeWait, formatOrdinal } from "./format";
 import { PurchaseIntents, randomKey } from "./intent";
 import { followQueue, type LiveQueue } from "./live";
@@ -177,7 +177,7 @@ async function enterQueue(): Promise<void> {
       Promise.race([captcha.token(), new Promise<string>((r) => setTimeout(() => r("turnstile-timeout"), 60_000))]),
       deviceFingerprint(),
     ]);
-    const a = await api.enterQueue(session, token, fingerprint);
+    const a = await api.enterQueue(session, token, { id: deviceId(), fingerprint });
     captcha.reset();
     if (a.status === 200 || a.status === 201) {
       const body = a.body as QueueBody;

@@ -48,7 +48,15 @@ function soldOut(): Outcome {
   };
 }
 
-function limit(ctx: Context): Outcome {
+function limit(ctx: Context, reason: unknown): Outcome {
+  if (reason === "device")
+    return {
+      kind: "limit",
+      final: true,
+      title: "Already bought on this device",
+      message:
+        "Someone has already bought in this sale from this browser, and the sale allows one purchase per device. What was reserved is still theirs.",
+    };
   const n = ctx.limit;
   return {
     kind: "limit",
@@ -95,7 +103,7 @@ export function purchaseOutcome(status: number, body: unknown, retryAfter: strin
       };
     }
     if (b.status === "sold_out") return soldOut();
-    if (b.status === "limit_exceeded") return limit(ctx);
+    if (b.status === "limit_exceeded") return limit(ctx, b.reason);
     return {
       kind: "error",
       final: true,
@@ -116,6 +124,12 @@ export function errorOutcome(
 ): Outcome {
   const code = typeof (body as ErrorBody | null)?.error === "string" ? String((body as ErrorBody).error) : "";
   const wait = retryAfterSeconds(retryAfter);
+  if (status === 429 && call === "enter")
+    return retry(
+      "Too many tries from your connection",
+      `Your network has sent a lot of requests to join in a short time. We'll try again for you in ${wait} seconds.`,
+      wait,
+    );
   if (status === 429)
     return retry(
       "Lots of people are trying right now",
@@ -161,12 +175,20 @@ export function errorOutcome(
         message: "This sale is open to accounts at least a day old, to keep bots out. You can join the next one.",
       };
     }
-    if (call === "enter") {
+    if (code === "captcha_failed") {
       return {
         kind: "error",
         final: true,
         title: "We couldn't let you in",
         message: "The check that you're a person didn't pass. Reload the page and try the check again.",
+      };
+    }
+    if (call === "enter") {
+      return {
+        kind: "error",
+        final: true,
+        title: "We couldn't let you in",
+        message: "The shop didn't let this entry through. Reload the page and try again.",
       };
     }
     return {

@@ -153,7 +153,8 @@ function panelFor(m: Model, phase: Phase, now: number): PanelView {
     case "expired":
       return {
         title: "Your turn timed out",
-        message: "Turns to buy last about a minute. Rejoin the queue to get another turn.",
+        message:
+          "A turn to buy lasts a few minutes, then passes to the next in line. Rejoin: if yours is still open, you get it back.",
         detail: "",
         action: "Rejoin the queue",
       };

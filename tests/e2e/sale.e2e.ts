@@ -8,9 +8,10 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BuildResult, buildSite, DIST } from "../../static-site/build";
-import { admin, shopperToken, uniq, workerUrl } from "../integration/fixtures/api";
+import { type BuildResult, DIST } from "../../static-site/build";
+import { shopperToken, uniq, workerUrl } from "../integration/fixtures/api";
 import { DESKTOP, launchBrowser, PHONE, recordLayoutShifts, skewDeviceClock } from "./browser";
+import { publishSale } from "./published-sale";
 
 // Screenshots land in test-results/ on every run; with UPDATE_SCREENSHOTS=1 they replace
 // the ones in docs/, so running the tests never dirties the work tree by itself.
@@ -67,32 +68,23 @@ async function openShopper(
 
 beforeAll(async () => {
   startMs = Date.now() + LEAD_MS;
-  const created = await admin("/sales", {
-    body: {
-      name: "Pixel 9 Pro at half price",
-      start_time: new Date(startMs).toISOString(),
-      end_time: new Date(startMs + 15 * 60_000).toISOString(),
-      admission_rate_per_second: 1_000,
-      safety_buffer_percent: 0,
-      items: [
-        {
-          sku_id: "PIXEL-9-PRO",
-          name: "Pixel 9 Pro, 256 GB, Obsidian",
-          flash_price: "499.00",
-          original_price: "999.00",
-          total_stock: 1,
-          per_user_limit: 1,
-        },
-      ],
-    },
-  });
-  if (created.status !== 201) throw new Error(`creating the sale: ${created.status} ${JSON.stringify(created.body)}`);
-  saleId = created.body.sale_id;
-  const warm = await admin(`/sales/${saleId}/prewarm`, { method: "POST" });
-  if (warm.status !== 200) throw new Error(`prewarming the sale: ${warm.status} ${JSON.stringify(warm.body)}`);
-  const sale = await admin(`/sales/${saleId}`);
-  // The page is published while the stack runs, as `npm run sale -- deploy` does.
-  build = await buildSite({ apiBase: "", sales: [sale.body], captcha: "off" });
+  ({ saleId, build } = await publishSale({
+    name: "Pixel 9 Pro at half price",
+    start_time: new Date(startMs).toISOString(),
+    end_time: new Date(startMs + 15 * 60_000).toISOString(),
+    admission_rate_per_second: 1_000,
+    safety_buffer_percent: 0,
+    items: [
+      {
+        sku_id: "PIXEL-9-PRO",
+        name: "Pixel 9 Pro, 256 GB, Obsidian",
+        flash_price: "499.00",
+        original_price: "999.00",
+        total_stock: 1,
+        per_user_limit: 1,
+      },
+    ],
+  }));
   browser = await launchBrowser();
 });
 

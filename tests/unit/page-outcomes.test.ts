@@ -37,6 +37,23 @@ describe("every purchase answer reads as something a person understands", () => 
     });
   });
 
+  it("each refusal names its real cause: captcha, rate limit, account age and device each have their own words", () => {
+    const captcha = errorOutcome("enter", 403, { error: "captcha_failed" }, null, ctx);
+    const limited = errorOutcome("enter", 429, { error: "rate_limited" }, "10", ctx);
+    const young = errorOutcome("enter", 403, { error: "account_too_new" }, null, ctx);
+    const device = purchaseOutcome(200, { status: "limit_exceeded", reason: "device" }, null, ctx);
+    const perShopper = purchaseOutcome(200, { status: "limit_exceeded", reason: "per_user_limit" }, null, ctx);
+    const all = [captcha, limited, young, device, perShopper];
+    expect(new Set(all.map((o) => (o.kind === "reserved" ? "" : o.title))).size).toBe(all.length);
+    expect(captcha.kind !== "reserved" && captcha.message).toContain("person");
+    // Only a failed captcha says the person check failed.
+    const otherRefusal = errorOutcome("enter", 403, { error: "forbidden" }, null, ctx);
+    for (const o of [limited, young, device, perShopper, otherRefusal])
+      expect(o.kind !== "reserved" && o.message).not.toContain("person");
+    expect(limited).toMatchObject({ kind: "retry", retryAfterSeconds: 10 });
+    expect(device.kind !== "reserved" && device.message).toContain("device");
+  });
+
   it("no error message shows a status code or an error code", () => {
     for (const [status, code] of [
       [400, "bad_request"],

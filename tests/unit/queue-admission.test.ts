@@ -8,6 +8,8 @@ import { enterMany, freshQueue, runClock, START } from "./queue-helpers";
 describe("admission follows the configured rate and the stock", () => {
   it("admits at the configured rate, within 2% over 30 s of the sale's clock, however the ticks fall", async () => {
     const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 100 });
+    // Stock far above the crowd: the outstanding-admission cap never binds here.
+    await stub.setStockForTest(1_000_000);
     await enterMany(stub, saleId, 4_000);
     await stub.setClockForTest(START);
     await stub.tick();
@@ -37,7 +39,7 @@ describe("admission follows the configured rate and the stock", () => {
     await configureQueue(env, { ...config, admissionRatePerSecond: 30 });
     await runClock(stub, START + 10_000, START + 20_000, 500);
     expect((await queueStats(env, saleId)).admittedThrough).toBe(400);
-  });
+  }, 30_000);
 
   it("never lets the watermark run ahead of the queue: idle time is not banked", async () => {
     const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 10 });
@@ -108,9 +110,90 @@ describe("admission follows the configured rate and the stock", () => {
     await stub.setStockForTest(3);
     await notifyStockChanged(env, saleId);
     await runClock(stub, START + 10_000, START + 11_000, 500);
-    expect(await queueStats(env, saleId)).toMatchObject({ admittedThrough: 30, soldOut: false });
-    expect(await stub.poll(answers[25]!.queue_token)).toMatchObject({ ok: true, value: { state: "admitted" } });
-    expect(await stub.poll(answers[50]!.queue_token)).toMatchObject({ ok: true, value: { state: "waiting" } });
+    // Returned units go to the 20 whose turns are still open (20 live turns > 2 × 3 units): nobody new yet.
+    expect(await queueStats(env, saleId)).toMatchObject({ admittedThrough: 20, soldOut: false });
+    expect(await stub.poll(answers[15]!.queue_token)).toMatchObject({ ok: true, value: { state: "admitted" } });
+    expect(await stub.poll(answers[25]!.queue_token)).toMatchObject({ ok: true, value: { state: "waiting" } });
+  });
+
+  it("with 1 unit left admits about 2 people, not the rate times the time", async () => {
+    const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 100 });
+    await stub.setStockForTest(1);
+    const answers = await enterMany(stub, saleId, 50);
+    await stub.setClockForTest(START);
+    await runClock(stub, START, START + 5_000, 250);
+    expect((await queueStats(env, saleId)).admittedThrough).toBe(2);
+    expect(await stub.poll(answers[1]!.queue_token)).toMatchObject({ ok: true, value: { state: "admitted" } });
+    expect(await stub.poll(answers[2]!.queue_token)).toMatchObject({ ok: true, value: { state: "waiting" } });
+    // The cap follows the stock: 5 units left, 10 turns outstanding at most.
+    await stub.setStockForTest(5);
+    await runClock(stub, START + 5_000, START + 6_000, 250);
+    expect((await queueStats(env, saleId)).admittedThrough).toBe(10);
+  });
+
+  it("takes the multiple from the sale's config", async () => {
+    const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 100, admittedPerUnit: 3 });
+    await stub.setStockForTest(2);
+    await enterMany(stub, saleId, 50);
+    await stub.setClockForTest(START);
+    await runClock(stub, START, START + 2_000, 250);
+    expect((await queueStats(env, saleId)).admittedThrough).toBe(6);
+  });
+
+  it("lapses a turn unused within its window, admits the next in line, and the lapsed token cannot outlive it", async () => {
+    const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 100, admissionWindowSeconds: 90 });
+    await stub.setStockForTest(1);
+    const answers = await enterMany(stub, saleId, 10);
+    await stub.setClockForTest(START);
+    await runClock(stub, START, START + 1_000, 500);
+    expect(await queueStats(env, saleId)).toMatchObject({ admittedThrough: 2, lapsedThrough: 0 });
+    const admittedAt = START + 500;
+    // Near the end of the window the token is cut short to the window's end.
+    await runClock(stub, START + 1_000, admittedAt + 70_000, 10_000);
+    const late = await stub.poll(answers[0]!.queue_token);
+    if (!late.ok) throw new Error(late.message);
+    expect(late.value).toMatchObject({ state: "admitted", admission_token: expect.any(String) });
+    expect(Date.parse(late.value.admission_expires_at!)).toBeLessThanOrEqual(admittedAt + 90_000);
+    const claims = await verifyAdmissionToken(
+      late.value.admission_token!,
+      env.ADMISSION_JWT_SECRET,
+      saleId,
+      admittedAt + 70_000,
+    );
+    expect(claims.exp * 1000).toBeLessThanOrEqual(admittedAt + 90_000);
+    expect((await queueStats(env, saleId)).admittedThrough).toBe(2);
+
+    await runClock(stub, admittedAt + 70_000, admittedAt + 91_000, 500);
+    expect(await queueStats(env, saleId)).toMatchObject({ admittedThrough: 4, lapsedThrough: 2 });
+    const lapsed = await stub.poll(answers[0]!.queue_token);
+    expect(lapsed).toMatchObject({ ok: true, value: { state: "admitted", lapsed: true } });
+    expect(lapsed.ok && lapsed.value.admission_token).toBeUndefined();
+    expect(await stub.poll(answers[2]!.queue_token)).toMatchObject({
+      ok: true,
+      value: { state: "admitted", admission_token: expect.any(String) },
+    });
+    expect(await stub.poll(answers[4]!.queue_token)).toMatchObject({ ok: true, value: { state: "waiting" } });
+  });
+
+  it("gives a unit that comes back after a sell-out to the next in line, not to a turn that lapsed long ago", async () => {
+    const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 100, admissionWindowSeconds: 60 });
+    await stub.setStockForTest(1);
+    const answers = await enterMany(stub, saleId, 10);
+    await stub.setClockForTest(START);
+    await runClock(stub, START, START + 1_000, 500);
+    await stub.setStockForTest(0); // the first in line bought the unit
+    await notifyStockChanged(env, saleId);
+    await runClock(stub, START + 1_000, START + 300_000, 5_000);
+    expect(await queueStats(env, saleId)).toMatchObject({ admittedThrough: 2, soldOut: true });
+    await stub.setStockForTest(1); // their reservation expired: the unit is back
+    await notifyStockChanged(env, saleId);
+    await runClock(stub, START + 300_000, START + 301_000, 500);
+    expect(await queueStats(env, saleId)).toMatchObject({ admittedThrough: 4, lapsedThrough: 2, soldOut: false });
+    expect(await stub.poll(answers[1]!.queue_token)).toMatchObject({ ok: true, value: { lapsed: true } });
+    expect(await stub.poll(answers[2]!.queue_token)).toMatchObject({
+      ok: true,
+      value: { state: "admitted", admission_token: expect.any(String) },
+    });
   });
 
   it("holds admission while the stock cannot be read, rather than admitting blind", async () => {

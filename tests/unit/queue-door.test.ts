@@ -1,9 +1,10 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { verifyAdmissionToken } from "../../workers/auth/admission";
 import worker from "../../workers/index";
 import { queueStats } from "../../workers/queue/client";
 import { SITEVERIFY_URL } from "../../workers/queue/turnstile";
-import { freshQueue, shopperToken } from "./queue-helpers";
+import { countingQueues, freshQueue, START, shopperToken } from "./queue-helpers";
 
 /** What Turnstile's siteverify was asked, and what it answers: `pass` tokens are genuine. */
 let siteverifyCalls: FormData[] = [];
@@ -88,7 +89,7 @@ describe("the queue's door", () => {
     const { saleId } = await freshQueue();
     const res = await enter(saleId, { body: { captcha_token: "forged", device_fingerprint: "fp-1" } });
     expect(res.status).toBe(403);
-    expect(res.body.error).toBe("forbidden");
+    expect(res.body.error).toBe("captcha_failed");
     expect(siteverifyCalls[0]?.get("response")).toBe("forged");
     expect((await queueStats(env, saleId)).length).toBe(0);
   });
@@ -102,6 +103,39 @@ describe("the queue's door", () => {
     expect((await queueStats(env, saleId)).length).toBe(0);
   });
 
+  it("lets three shoppers on identical phones in, each with a place, and gives each admission its own device id", async () => {
+    const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 100 });
+    const phone = "fp-same-model-same-os-same-language";
+    const entries = [];
+    for (const sub of ["twin-1", "twin-2", "twin-3"])
+      entries.push(
+        await enter(saleId, {
+          sub,
+          body: { captcha_token: "pass", device_fingerprint: phone, device_id: `id-${sub}` },
+        }),
+      );
+    expect(entries.map((e) => e.status)).toEqual([200, 200, 200]);
+    expect(entries.map((e) => e.body.queue_position)).toEqual([1, 2, 3]);
+    // A client without a device id still gets in on the same fingerprint.
+    const legacy = await enter(saleId, { sub: "twin-4", body: { captcha_token: "pass", device_fingerprint: phone } });
+    expect(legacy.status).toBe(200);
+    await stub.setClockForTest(START);
+    await stub.tick();
+    await stub.setClockForTest(START + 1_000);
+    await stub.tick();
+    const devices = [];
+    for (const e of [...entries, legacy]) {
+      const view = await stub.poll(e.body.queue_token);
+      if (!view.ok || !view.value.admission_token) throw new Error(`not admitted: ${JSON.stringify(view)}`);
+      devices.push(
+        (await verifyAdmissionToken(view.value.admission_token, env.ADMISSION_JWT_SECRET, saleId, START + 1_000))
+          .device,
+      );
+    }
+    // The purchase's one-per-device rule keys on the page's id; without one, on the fingerprint.
+    expect(devices).toEqual(["id-twin-1", "id-twin-2", "id-twin-3", phone]);
+  });
+
   it("refuses an account younger than 24 h with 403 account_too_new, before asking Turnstile", async () => {
     const { saleId } = await freshQueue();
     const res = await enter(saleId, { accountAgeSeconds: 23 * 3600 });
@@ -111,23 +145,80 @@ describe("the queue's door", () => {
     expect((await queueStats(env, saleId)).length).toBe(0);
   });
 
-  it("limits one IP: past the limit it answers 429 with Retry-After and queues nobody more", async () => {
+  it("lets a crowd of 150 in from 150 addresses, and 100 shoppers sharing one carrier-NAT address", async () => {
+    const { saleId } = await freshQueue();
+    const crowd = [];
+    for (let i = 0; i < 150; i++) crowd.push((await enter(saleId, { sub: `crowd-${i}`, ip: freshIp() })).status);
+    expect(crowd.filter((s) => s !== 200)).toEqual([]);
+    // The seed's 10 requests/s per address, as 100 per 10 s: one NAT's worth of shoppers within a second.
+    const nat = freshIp();
+    const behindNat = [];
+    for (let i = 0; i < 100; i++) behindNat.push((await enter(saleId, { sub: `nat-${i}`, ip: nat })).status);
+    expect(behindNat.filter((s) => s !== 200)).toEqual([]);
+    expect((await queueStats(env, saleId)).length).toBe(250);
+  }, 60_000);
+
+  it("limits one address's flood: past 100 in a window it answers 429 with Retry-After, before any token is read", async () => {
     const { saleId } = await freshQueue();
     const ip = freshIp();
     const statuses: number[] = [];
     let refused: Awaited<ReturnType<typeof enter>> | undefined;
-    // The limiter counts in fixed windows, so a burst may straddle two; within two windows it must refuse.
+    // Sessionless, so each request that passes the limiter stops at 401 at once and the flood
+    // fits in one window. The limiter counts in fixed windows: within two it must refuse.
+    for (let i = 0; i < 201 && !refused; i++) {
+      const res = await enter(saleId, { token: null, ip });
+      statuses.push(res.status);
+      if (res.status === 429) refused = res;
+    }
+    expect(statuses.slice(0, 100).every((s) => s === 401)).toBe(true);
+    expect(refused?.headers.get("retry-after")).toBe("10");
+    expect(refused?.body.error).toBe("rate_limited");
+    // Another address is not affected.
+    expect((await enter(saleId, { sub: "elsewhere" })).status).toBe(200);
+  });
+
+  it("limits one shopper's flood from many addresses: 429 with Retry-After, other shoppers unaffected", async () => {
+    const { saleId } = await freshQueue();
+    const statuses: number[] = [];
+    let refused: Awaited<ReturnType<typeof enter>> | undefined;
     for (let i = 0; i < 21 && !refused; i++) {
-      const res = await enter(saleId, { sub: `ip-shopper-${i}`, ip });
+      const res = await enter(saleId, { sub: "flooder", ip: freshIp() });
       statuses.push(res.status);
       if (res.status === 429) refused = res;
     }
     expect(statuses.slice(0, 10).every((s) => s === 200)).toBe(true);
     expect(refused?.headers.get("retry-after")).toBe("10");
     expect(refused?.body.error).toBe("rate_limited");
-    expect((await queueStats(env, saleId)).length).toBe(statuses.filter((s) => s === 200).length);
-    // Another address is not affected.
-    expect((await enter(saleId, { sub: "elsewhere" })).status).toBe(200);
+    expect((await queueStats(env, saleId)).length).toBe(1);
+    expect((await enter(saleId, { sub: "patient-shopper" })).status).toBe(200);
+  });
+
+  it("answers a forged, altered or other sale's queue token with 404 at the edge, waking no object", async () => {
+    const { saleId } = await freshQueue();
+    const other = await freshQueue();
+    const real = (await enter(saleId, { sub: "token-owner" })).body.queue_token as string;
+    const elsewhere = (await enter(other.saleId, { sub: "token-owner" })).body.queue_token as string;
+    // Every way to reach an object goes through the namespace: count them.
+    const { env: counting, counted } = countingQueues();
+    const look = async (sale: string, token: string) => {
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(
+        new Request(`http://edge/api/v1/flash-sale/${sale}/queue/${token}`),
+        counting,
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      return res.status;
+    };
+    const [body, macPart] = [real.slice(0, real.lastIndexOf(".")), real.slice(real.lastIndexOf(".") + 1)];
+    const forged = `c.${crypto.randomUUID()}.${macPart}`;
+    const altered = `${body.slice(0, -1)}${body.endsWith("0") ? "1" : "0"}.${macPart}`;
+    const madeUpMac = `${body}.${"A".repeat(22)}`;
+    for (const token of [forged, altered, madeUpMac, elsewhere, `c.${crypto.randomUUID()}`])
+      expect(await look(saleId, token)).toBe(404);
+    expect(counted.gets).toBe(0);
+    expect(await look(saleId, real)).toBe(200);
+    expect(counted.gets).toBeGreaterThan(0);
   });
 
   it("refuses a missing session with 401, and a sale id that is not a UUID with 404", async () => {

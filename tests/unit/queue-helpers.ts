@@ -59,3 +59,20 @@ export async function shopperToken(sub: string, accountAgeSeconds = 30 * 86_400)
     .setExpirationTime(now + 3_600)
     .sign(shopperSecret);
 }
+
+/** The queue namespace with a count of how often an object was reached (`get`): what wakes objects. */
+export function countingQueues() {
+  const ns = env.SALE_QUEUE;
+  const counted = { gets: 0 };
+  const namespace = new Proxy(ns, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        if (prop === "get" || prop === "getByName") counted.gets++;
+        return value.apply(target, args);
+      };
+    },
+  });
+  return { env: { ...env, SALE_QUEUE: namespace } as typeof env, counted };
+}

@@ -1,3 +1,4 @@
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { commitmentOf, drawPermutation } from "../../durable-objects/queue/draw";
@@ -27,12 +28,33 @@ describe("a sale's queue orders its crowd fairly", () => {
     expect((await queueStats(env, saleId)).length).toBe(7);
   });
 
-  it("holds one place per device fingerprint", async () => {
+  it("gives shoppers on look-alike devices a place each: a device is a signal, not an identity", async () => {
     const { saleId, stub } = await freshQueue();
-    expect((await stub.enter(saleId, "alice", "same-phone")).ok).toBe(true);
-    const bob = await stub.enter(saleId, "bob", "same-phone");
-    expect(bob).toMatchObject({ ok: false, status: 403 });
-    expect((await queueStats(env, saleId)).length).toBe(1);
+    const answers = await Promise.all(["alice", "bob", "carol"].map((s) => stub.enter(saleId, s, "same-phone")));
+    expect(answers.map((a) => a.ok && a.value.queue_position).sort()).toEqual([1, 2, 3]);
+    expect((await queueStats(env, saleId)).length).toBe(3);
+  });
+
+  it("drops the old one-place-per-device rule from a queue created before it, keeping every place", async () => {
+    const { saleId, stub } = await freshQueue();
+    const [kept] = await enterMany(stub, saleId, 1);
+    // The table as objects made before devices stopped being identities hold it.
+    await runInDurableObject(stub, (_instance, state) => {
+      const sql = state.storage.sql;
+      sql.exec("DROP TABLE entrants");
+      sql.exec(`CREATE TABLE entrants (seq INTEGER PRIMARY KEY, shopper TEXT NOT NULL UNIQUE,
+        device TEXT NOT NULL UNIQUE, token TEXT NOT NULL UNIQUE, arrival INTEGER UNIQUE, position INTEGER UNIQUE,
+        arrived_ms INTEGER NOT NULL, adm_token TEXT, adm_expires_ms INTEGER)`);
+      sql.exec(
+        "INSERT INTO entrants (shopper, device, token, arrival, position, arrived_ms) VALUES ('shopper-0', 'same-phone', ?, 1, 1, 0)",
+        kept!.queue_token,
+      );
+    });
+    await evictDurableObject(stub);
+    await stub.setClockForTest(START - 60_000);
+    expect((await stub.enter(saleId, "twin", "same-phone")).ok).toBe(true);
+    expect(await stub.poll(kept!.queue_token)).toMatchObject({ ok: true, value: { queue_position: 1 } });
+    expect((await queueStats(env, saleId)).length).toBe(2);
   });
 
   it("opens the door at the pre-queue time and not a moment before", async () => {

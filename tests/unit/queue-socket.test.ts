@@ -98,6 +98,37 @@ describe("live position over WebSocket", () => {
     for (const s of sockets) s.ws.close();
   }, 30_000);
 
+  it("holds at most 3 sockets per place: a fourth closes the oldest, and the newest still hears", async () => {
+    const { saleId, stub } = await freshQueue();
+    const [a] = await enterMany(stub, saleId, 1);
+    const sockets: Live[] = [];
+    const closed: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const socket = await connect(stub, saleId, a!.queue_token);
+      socket.ws.addEventListener("close", (e) => closed.push(i, (e as CloseEvent).code));
+      await socket.next(() => true);
+      sockets.push(socket);
+    }
+    const deadline = Date.now() + 1_000;
+    while (closed.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(closed).toEqual([0, 1008]);
+    sockets[3]!.ws.send("?");
+    await sockets[3]!.next((v) => v !== sockets[3]!.messages[0], 1_000);
+    for (const s of sockets.slice(1)) s.ws.close();
+  });
+
+  it("answers a flood of socket messages at most once a second", async () => {
+    const { saleId, stub } = await freshQueue();
+    const [a] = await enterMany(stub, saleId, 1);
+    const socket = await connect(stub, saleId, a!.queue_token);
+    await socket.next(() => true);
+    for (let i = 0; i < 50; i++) socket.ws.send("?");
+    await new Promise((r) => setTimeout(r, 500));
+    // The first view on connect, then one answer for the whole burst.
+    expect(socket.messages).toHaveLength(2);
+    socket.ws.close();
+  });
+
   it("refuses a socket for a token that holds no place", async () => {
     const { saleId, stub } = await freshQueue();
     const res = await stub.fetch(`http://queue/api/v1/flash-sale/${saleId}/queue/c.${crypto.randomUUID()}`, {

@@ -20,7 +20,7 @@ export type AdmissionClaims = {
   saleId: string;
   jti: string;
   exp: number;
-  /** The device fingerprint the shopper entered the queue with: the purchase's device rule keys on it. */
+  /** The device the shopper entered the queue with (the page's device id, else its fingerprint): the purchase's device rule keys on it. */
   device: string | null;
 };
 
@@ -34,7 +34,7 @@ export async function mintAdmissionToken(
 ): Promise<{ token: string; expiresAt: Date }> {
   const iat = Math.floor(nowMs / 1000);
   const exp = iat + ttlSeconds;
-  const token = await new SignJWT(claims.device ? { sale: claims.saleId, dfp: claims.device } : { sale: claims.saleId })
+  const token = await new SignJWT(claims.device ? { sale: claims.saleId, did: claims.device } : { sale: claims.saleId })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setIssuer(ADMISSION_ISSUER)
     .setAudience(ADMISSION_AUDIENCE)
@@ -73,9 +73,9 @@ export async function verifyAdmissionToken(
   // Both reach the order row: a token that carries what no column can hold buys nothing.
   if (!isStorableText(payload.sub, COLUMN_CHARS.userId))
     throw unauthorized("The admission token's shopper id is unusable.");
-  const device = typeof payload.dfp === "string" && payload.dfp.length > 0 ? payload.dfp : null;
+  const device = typeof payload.did === "string" && payload.did.length > 0 ? payload.did : null;
   if (device !== null && !isStorableText(device, COLUMN_CHARS.deviceFingerprint))
-    throw unauthorized("The admission token's device fingerprint is unusable.");
+    throw unauthorized("The admission token's device id is unusable.");
   return { sub: payload.sub, saleId: payload.sale, jti: payload.jti, exp: payload.exp!, device };
 }
 

@@ -19,7 +19,7 @@
 --   5  request hash (SHA-256 of the canonical body), to tell a retry from a different request
 --   6  reservation token (fresh; used only if this call reserves)
 --   7  order id (fresh; used only if this call reserves)
---   8  device fingerprint ("" when the admission token carried none)
+--   8  device id from the admission token (the page's own id, or its fingerprint; "" when none)
 --   9  idempotency record TTL, seconds (a refusal keeps its record only until shortly after the sale)
 --   10 idempotency key (recorded with the order)
 --   11 sale id

@@ -17,6 +17,10 @@ export type QueueSaleConfig = {
   preQueueMode: "fifo" | "random";
   admissionRatePerSecond: number;
   expectedShoppers: number;
+  /** Admitted-but-undecided shoppers per unit left (DEFAULTS.admittedPerUnit). */
+  admittedPerUnit?: number;
+  /** How long an admission may go unused before it lapses (DEFAULTS.admissionWindowSeconds). */
+  admissionWindowSeconds?: number;
 };
 
 /** The queue's live figures, for the status answer and the admin's view. */
@@ -25,6 +29,8 @@ export type QueueStats = {
   length: number;
   /** Every position up to and including this one has been admitted. */
   admittedThrough: number;
+  /** Every admission at or below this position lapsed unused. */
+  lapsedThrough: number;
   soldOut: boolean;
   closed: boolean;
 };
@@ -41,16 +47,17 @@ export function queueStub(
 
 /**
  * Shard counts this isolate has learnt. Safe to keep: a configured queue never changes
- * its count. An unconfigured one (answering 1) is asked again next time.
+ * its count, so after the first entry a single-object sale costs one object call per
+ * entry. An unconfigured queue (no count yet) is asked again next time.
  */
 const knownShards = new Map<string, number>();
 
 async function shardsOf(env: Env, saleId: string): Promise<number> {
   const known = knownShards.get(saleId);
   if (known !== undefined) return known;
-  const count = await queueStub(env, saleId).shardCount();
-  if (count > 1) knownShards.set(saleId, count);
-  return count;
+  const count = await queueStub(env, saleId).configuredShards();
+  if (count !== null) knownShards.set(saleId, count);
+  return count ?? 1;
 }
 
 /** A queue object that throws (reset, overloaded) is a dependency outage: 503, not 500. */

@@ -30,9 +30,8 @@ export function shardOf(key: string, shards: number): number {
 export const coordinatorName = (saleId: string) => saleId;
 export const shardName = (saleId: string, index: number) => `${saleId}/shard/${index}`;
 
-/** Queue tokens say which object holds the place: `c.<uuid>` the coordinator, `s<index>.<uuid>` a shard. */
+/** Queue tokens say which object holds the place: `c.…` the coordinator, `s<index>.…` a shard (queue/token.ts). */
 export const tokenPrefix = (shard: number | null) => (shard === null ? "c" : `s${shard.toString(36)}`);
-export const QUEUE_TOKEN = /^(c|s[0-9a-z]{1,2})\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function shardOfToken(token: string): number | null {
   const prefix = token.slice(0, token.indexOf("."));

@@ -16,6 +16,8 @@ export type QueueView = {
   estimated_wait_seconds: number;
   admission_token?: string;
   admission_expires_at?: string;
+  /** The turn's window passed unused (admission_expires_at is then in the past): its room went to the next in line. */
+  lapsed?: true;
   /** Random mode: the commitment before the start, the seed once drawn, the shopper's arrival number. */
   draw?: { commitment: string; seed: string | null; drawn_count: number | null; arrival_number: number | null };
 };

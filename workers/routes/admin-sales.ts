@@ -8,6 +8,7 @@ import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
 import { saleIdParam } from "../middleware/sale-id";
 import { readDeadLetters } from "../orders/dead-letter";
 import { reconcileSale } from "../orders/reconcile";
+import { readEntrySignals } from "../queue/signals";
 import { cancelSale } from "../sales/cancel";
 import { ADMISSION_RATE_RANGE, saleInput, validateSale, wholeNumber } from "../sales/definition";
 import { liveFigures } from "../sales/figures";
@@ -112,11 +113,12 @@ export const adminSales = new Hono<AppEnv>()
     const saleId = record.sale.saleId;
     const deps = { redis: c.var.redis, db: c.var.db() };
     const snapshot = await readSnapshot(deps.redis, saleId);
-    const [figures, latency, outboxBacklog, deadLetter] = await Promise.all([
+    const [figures, latency, outboxBacklog, deadLetter, botSignals] = await Promise.all([
       liveFigures(c.env, deps, saleId, snapshot),
       readLatency(deps.redis, saleId),
       deps.redis.llen(keys.outbox(saleId)),
       readDeadLetters(deps.redis, saleId),
+      readEntrySignals(deps.redis, saleId),
     ]);
     const sale = saleJson(record, snapshot, now);
     return c.json({
@@ -134,6 +136,8 @@ export const adminSales = new Hono<AppEnv>()
       outbox_backlog: outboxBacklog,
       // Events Postgres refused (their data, not an outage): those orders are NOT in Postgres.
       dead_letter: deadLetter,
+      // Queue entries that looked automated (counted, never refused): docs/queue.md "Devices".
+      bot_signals: botSignals,
       purchase_latency: {
         ...latency,
         sample_rate: sampleRate(c.env),

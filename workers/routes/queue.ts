@@ -1,14 +1,15 @@
 import { Hono } from "hono";
-import { createMiddleware } from "hono/factory";
 import { shopperAuth } from "../auth/shopper";
 import { BUDGETS, DEFAULTS } from "../config";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
 import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
+import { rateLimit } from "../middleware/rate-limit";
 import { saleIdParam } from "../middleware/sale-id";
 import { COLUMN_CHARS } from "../orders/columns";
 import { enterQueue, openQueueSocket, pollQueue } from "../queue/client";
-import { QUEUE_TOKEN } from "../queue/shards";
+import { recordEntrySignals } from "../queue/signals";
+import { verifyQueueToken } from "../queue/token";
 import { verifyTurnstile } from "../queue/turnstile";
 import type { Outcome } from "../queue/types";
 import { parseBody, storableText, z } from "../validation";
@@ -17,21 +18,24 @@ const enterBody = z.object({
   captcha_token: z.string().min(1).max(2048),
   // Carried into the admission token and the order: exactly what its column holds.
   device_fingerprint: storableText(COLUMN_CHARS.deviceFingerprint),
+  /** The page's own random id for this browser (docs/api.md); older clients send none. */
+  device_id: storableText(COLUMN_CHARS.deviceFingerprint).optional(),
 });
 
-/** Per-IP door limit, before any token is verified or body read: a flood costs the least here. */
-const perIpLimit = createMiddleware<AppEnv>(async function perIpLimit(c, next) {
-  const ip = c.req.header("cf-connecting-ip") ?? "unknown";
-  const { success } = await c.env.ENTER_QUEUE_LIMITER.limit({ key: `enter-queue:${ip}` });
-  if (!success)
-    throw new ApiError(
-      429,
-      "rate_limited",
-      "Too many attempts from this address; wait and try again.",
-      undefined,
-      DEFAULTS.enterQueueLimitPeriodSeconds,
-    );
-  await next();
+/** Per address, before any token is verified or body read: a flood costs the least here. */
+const perAddressLimit = rateLimit({
+  binding: (env) => env.ENTER_QUEUE_LIMITER,
+  key: (c) => `enter-queue:${c.req.header("cf-connecting-ip") ?? "unknown"}`,
+  periodSeconds: DEFAULTS.enterQueueLimitPeriodSeconds,
+  message: "Too many attempts from this address; wait and try again.",
+});
+
+/** Per shopper, once the session is verified: one account cannot flood the door from many addresses. */
+const perShopperLimit = rateLimit<ReturnType<typeof shopperAuth>>({
+  binding: (env) => env.ENTER_QUEUE_SHOPPER_LIMITER,
+  key: (c) => `enter-queue:${c.var.shopper.sub}`,
+  periodSeconds: DEFAULTS.enterQueueLimitPeriodSeconds,
+  message: "Too many attempts from this account; wait and try again.",
 });
 
 function unwrap<T>(outcome: Outcome<T>): T {
@@ -47,16 +51,19 @@ function unwrap<T>(outcome: Outcome<T>): T {
 
 /**
  * The queue's door and its window. Every refusal happens before the queue object is
- * asked to write, so a refused shopper holds no place: rate limit, session, account age,
- * body, captcha, and only then the object (which adds the device rule and the sale's times).
+ * asked to write, so a refused shopper holds no place: address limit, body size, session,
+ * shopper limit, account age, body, captcha, and only then the object (which adds the
+ * sale's times). Devices are counted as bot signals after the answer, never refused:
+ * look-alike phones are the honest crowd.
  */
 export const queue = new Hono<AppEnv>()
   .post(
     "/:saleId/enter-queue",
     saleIdParam(),
-    perIpLimit,
+    perAddressLimit,
     limitBody(BODY_LIMITS.enterQueue),
     shopperAuth(),
+    perShopperLimit,
     async (c) => {
       const shopper = c.var.shopper;
       if (Date.now() / 1000 - shopper.acctCreated < DEFAULTS.minAccountAgeSeconds) {
@@ -69,17 +76,30 @@ export const queue = new Hono<AppEnv>()
           body.captcha_token,
           c.req.header("cf-connecting-ip") ?? null,
         );
-        if (!human) throw new ApiError(403, "forbidden", "The captcha was not solved or has been used already.");
+        if (!human) throw new ApiError(403, "captcha_failed", "The captcha was not solved or has been used already.");
       }
-      const answer = unwrap(await enterQueue(c.env, c.req.param("saleId"), shopper.sub, body.device_fingerprint));
+      const saleId = c.req.param("saleId");
+      // The purchase's one-per-device rule keys on the page's own id; a client without one falls back to its fingerprint.
+      const device = body.device_id ?? body.device_fingerprint;
+      const answer = unwrap(await enterQueue(c.env, saleId, shopper.sub, device));
+      c.var.background(
+        recordEntrySignals(c.var.redis, {
+          saleId,
+          shopperId: shopper.sub,
+          deviceId: body.device_id ?? null,
+          fingerprint: body.device_fingerprint,
+          nowMs: Date.now(),
+        }),
+      );
       c.header("Cache-Control", "no-store");
       return c.json(answer);
     },
   )
   .get("/:saleId/queue/:queueToken", saleIdParam(), async (c) => {
     const token = c.req.param("queueToken");
-    // Anything but `<object>.<uuid>` names no place: 404 before any object wakes.
-    if (!QUEUE_TOKEN.test(token)) throw notFound("Queue place");
+    // A token this deployment did not mint for this sale names no place: 404 before any object wakes.
+    if (!(await verifyQueueToken(c.env.ADMISSION_JWT_SECRET, c.req.param("saleId"), token)))
+      throw notFound("Queue place");
     if (c.req.header("upgrade")?.toLowerCase() === "websocket")
       return openQueueSocket(c.env, c.req.param("saleId"), token, c.req.raw);
     const view = unwrap(await pollQueue(c.env, c.req.param("saleId"), token));
