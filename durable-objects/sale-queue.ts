@@ -498,7 +498,7 @@ export class SaleQueue extends DurableObject<Env> {
   }
 
   private coordinatorStub(saleId: string): DurableObjectStub<SaleQueue> {
-    const ns = this.env.SALE_QUEUE as unknown as DurableObjectNamespace<SaleQueue>;
+    const ns = this.env.SALE_QUEUE;
     return ns.get(ns.idFromName(coordinatorName(saleId)));
   }
 
@@ -528,7 +528,7 @@ export class SaleQueue extends DurableObject<Env> {
   }
 
   private shardStub(index: number): DurableObjectStub<SaleQueue> {
-    const ns = this.env.SALE_QUEUE as unknown as DurableObjectNamespace<SaleQueue>;
+    const ns = this.env.SALE_QUEUE;
     return ns.get(ns.idFromName(shardName(this.config!.saleId, index)));
   }
 

@@ -40,6 +40,8 @@ export const keys = {
   reservation: (saleId: string, token: string) => `${base(saleId)}:res:${token}`,
   deadlines: (saleId: string) => `${base(saleId)}:deadlines`,
   outbox: (saleId: string) => `${base(saleId)}:outbox`,
+  /** The outbox drain's lease: one drain per sale at a time (holder token, expires on its own). */
+  outboxLock: (saleId: string) => `${base(saleId)}:outbox:lock`,
   deadLetter: (saleId: string) => `${base(saleId)}:dead-letter`,
   counters: (saleId: string) => `${base(saleId)}:counters`,
   latency: (saleId: string) => `${base(saleId)}:latency`,

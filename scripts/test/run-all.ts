@@ -26,7 +26,11 @@ let testsRan = 0;
 
 const steps: Step[] = [
   // Formatting and lint first: cheapest to fail, and `npm run fix` repairs most of it.
-  { name: "format and lint (biome ci; npm run fix repairs)", command: "biome", args: ["ci", "."] },
+  {
+    name: "format and lint (biome ci; npm run fix repairs)",
+    command: "biome",
+    args: ["ci", "--error-on-warnings", "."],
+  },
   {
     name: "generated Worker types are current (wrangler types --check)",
     command: "npm",

@@ -42,7 +42,7 @@ export async function drainOutbox(
   const { redis, db } = deps;
   const batch = options.batch ?? 500;
   const deadline = Date.now() + (options.budgetMs ?? 20_000);
-  const lock = `${keys.outbox(saleId)}:lock`;
+  const lock = keys.outboxLock(saleId);
   const holder = crypto.randomUUID();
   const got = await redis.set(lock, holder, { nx: true, px: LEASE_MS });
   // Someone else is draining: they will pick up our events too. No more commands spent.

@@ -167,7 +167,7 @@ export async function reconcileSale(deps: Deps, saleId: string): Promise<Reconci
   const { redis, db } = deps;
   let applied = await drainFirst(deps, saleId);
 
-  const lock = `${keys.outbox(saleId)}:lock`;
+  const lock = keys.outboxLock(saleId);
   const holder = crypto.randomUUID();
   let got = await redis.set(lock, holder, { nx: true, px: LEASE_MS });
   for (let waited = 0; got !== "OK" && waited < 15_000; waited += 100) {

@@ -41,7 +41,7 @@ export function queueStub(
   saleId: string,
   shard: number | null = null,
 ): DurableObjectStub<SaleQueue> {
-  const ns = env.SALE_QUEUE as unknown as DurableObjectNamespace<SaleQueue>;
+  const ns = env.SALE_QUEUE;
   return ns.get(ns.idFromName(shard === null ? coordinatorName(saleId) : shardName(saleId, shard)));
 }
 
