@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { Redis as IORedis } from "ioredis";
 import { expect, inject } from "vitest";
 import { keys } from "../../workers/keys";
-import { admin, admissionToken, workerUrl } from "../integration/fixtures";
+import { admin, admissionToken, createActiveSale, workerUrl } from "../integration/fixtures";
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -283,4 +283,32 @@ export async function expectBooksBalance(saleId: string, sku: string, outcomes: 
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * The shape every fault test shares: a 70-unit sale, a crowd of 100 buying 8 at a time,
+ * the fault injected by `during` once 20 buyers have an answer (it returns when the fault
+ * began). Whatever the fault, every attempt is answered in bounded time and the page and
+ * status keep serving.
+ */
+export async function saleThroughFault(tag: string, during: (crowd: Crowd) => Promise<number>) {
+  const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 70 }] });
+  const crowd = startCrowd(saleId, { shoppers: 100, concurrency: 8, sku: "PHONE", tag });
+  await until(() => crowd.settled() >= 20, "the first buyers");
+  const watch = await watchServing(saleId);
+  const faultAt = await during(crowd);
+  const served = await watch.stop();
+  const outcomes = await crowd.finished;
+  const attempts = crowd.attempts();
+  expectFailedClosed(attempts);
+  expect(served.page).toEqual(served.page.map(() => 200));
+  expect(served.status).toEqual(served.status.map(() => 200));
+  return { saleId, served, outcomes, attempts, faultAt };
+}
+
+/** Afterwards: the Worker healthy again, exactly the stock sold, and the books agree. */
+export async function expectSoldExactly(saleId: string, outcomes: Outcome[]): Promise<void> {
+  await waitHealthy();
+  expect(outcomes.filter((o) => o.kind === "reserved")).toHaveLength(70);
+  await expectBooksBalance(saleId, "PHONE", outcomes);
 }
