@@ -1,5 +1,5 @@
 import type { Redis } from "@upstash/redis";
-import { sha256Hex } from "../hash";
+import { base64url, sha256Hex } from "../hash";
 import { keys } from "../keys";
 import purchaseLua from "./purchase.lua";
 
@@ -82,10 +82,7 @@ export function parsePurchaseReply(reply: unknown): PurchaseDecision {
  */
 export function newReservationToken(saleId: string): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
-  const random = btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
+  const random = base64url(bytes);
   return `${saleId}.${random}`;
 }
 
