@@ -13,26 +13,14 @@
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { register } from "node:module";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { registerLuaText } from "../stack/lua-text";
 import type { BenchReport, BenchRow } from "./stats";
 
-// The Worker's modules import .lua files as text (wrangler's Text rule; vitest has a
-// plugin for it). This hook does the same for Node, so the benchmarks call the project's
-// own purchase code instead of a copy of it. It must be registered before those modules
-// load, hence the dynamic imports below.
-register(
-  "data:text/javascript," +
-    encodeURIComponent(`
-import { readFile } from "node:fs/promises";
-export async function load(url, context, next) {
-  if (!url.endsWith(".lua")) return next(url, context);
-  const text = await readFile(new URL(url), "utf8");
-  return { format: "module", shortCircuit: true, source: "export default " + JSON.stringify(text) + ";" };
-}`),
-);
+// .lua files load as text (scripts/stack/lua-text.ts) before the benchmarks' modules load, hence the dynamic imports below.
+registerLuaText();
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));

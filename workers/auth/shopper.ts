@@ -10,6 +10,11 @@ export type ShopperClaims = { sub: string; acctCreated: number };
 
 const encoder = new TextEncoder();
 
+/** The door's account-age rule: an account younger than the minimum cannot join a queue (docs/api.md "Purchase rules"). */
+export function accountTooNew(shopper: ShopperClaims, nowMs: number): boolean {
+  return nowMs / 1000 - shopper.acctCreated < DEFAULTS.minAccountAgeSeconds;
+}
+
 /**
  * Verifies the shop's session JWT: HS256 only (so `alg: none` and algorithm swaps are
  * refused), a subject, an expiry, and the account's creation time for the age rule.

@@ -97,40 +97,49 @@ export async function requestHash(skuId: string, quantity: number): Promise<stri
   return sha256Hex(canonical);
 }
 
+/**
+ * The script's KEYS and ARGV for one purchase, in the order purchase.lua reads them.
+ * Exported so a caller outside the Worker (the simulation, scripts/simulate/) sends the
+ * same call over its own connection instead of restating the layout.
+ */
+export function purchaseCall(input: PurchaseInput): { keys: string[]; args: string[] } {
+  const { saleId, userId, skuId } = input;
+  const device = input.device ?? "";
+  return {
+    keys: [
+      keys.meta(saleId),
+      keys.item(saleId, skuId),
+      keys.stock(saleId, skuId),
+      keys.bought(saleId, skuId, userId),
+      // Without a device the rule cannot apply; the key is still named so KEYS stays fixed.
+      keys.device(saleId, device || "-"),
+      keys.idempotency(saleId, userId, input.idempotencyKey),
+      keys.reservation(saleId, input.reservationToken),
+      keys.deadlines(saleId),
+      keys.outbox(saleId),
+      keys.counters(saleId),
+    ],
+    args: [
+      userId,
+      skuId,
+      String(input.quantity),
+      String(input.nowMs),
+      input.requestHash,
+      input.reservationToken,
+      input.orderId,
+      device,
+      String(IDEMPOTENCY_TTL_SECONDS),
+      input.idempotencyKey,
+      saleId,
+    ],
+  };
+}
+
 /** The purchase decision: exactly one Redis command (EVALSHA, EVAL only after a script flush). */
 export function createPurchaseScript(redis: Redis) {
   const script = redis.createScript<unknown>(purchaseLua);
   return async function decide(input: PurchaseInput): Promise<PurchaseDecision> {
-    const { saleId, userId, skuId } = input;
-    const device = input.device ?? "";
-    const reply = await script.exec(
-      [
-        keys.meta(saleId),
-        keys.item(saleId, skuId),
-        keys.stock(saleId, skuId),
-        keys.bought(saleId, skuId, userId),
-        // Without a device the rule cannot apply; the key is still named so KEYS stays fixed.
-        keys.device(saleId, device || "-"),
-        keys.idempotency(saleId, userId, input.idempotencyKey),
-        keys.reservation(saleId, input.reservationToken),
-        keys.deadlines(saleId),
-        keys.outbox(saleId),
-        keys.counters(saleId),
-      ],
-      [
-        userId,
-        skuId,
-        String(input.quantity),
-        String(input.nowMs),
-        input.requestHash,
-        input.reservationToken,
-        input.orderId,
-        device,
-        String(IDEMPOTENCY_TTL_SECONDS),
-        input.idempotencyKey,
-        saleId,
-      ],
-    );
-    return parsePurchaseReply(reply);
+    const call = purchaseCall(input);
+    return parsePurchaseReply(await script.exec(call.keys, call.args));
   };
 }

@@ -13,20 +13,19 @@ import signalsLua from "./signals.lua";
 
 export type EntrySignals = { shared_device_ids: number; crowded_fingerprints: number };
 
-/** One Redis command per entry, run after the answer (ctx.waitUntil): the door never waits on it. */
-export async function recordEntrySignals(
-  redis: Redis,
-  entry: { saleId: string; shopperId: string; deviceId: string | null; fingerprint: string; nowMs: number },
-): Promise<void> {
+type Entry = { saleId: string; shopperId: string; deviceId: string | null; fingerprint: string; nowMs: number };
+
+/** signals.lua's KEYS and ARGV for one entry (exported for callers outside the Worker, such as the simulation). */
+export function entrySignalsCall(entry: Entry): { keys: string[]; args: string[] } {
   const { saleId, deviceId } = entry;
-  await redis.createScript<[number, number]>(signalsLua).exec(
-    [
+  return {
+    keys: [
       // Without an id the first key is never touched; it is named so KEYS stays fixed.
       keys.deviceAccounts(saleId, deviceId ?? "-"),
       keys.fingerprintCrowd(saleId, entry.fingerprint),
       keys.signals(saleId),
     ],
-    [
+    args: [
       entry.shopperId,
       String(entry.nowMs),
       String(DEFAULTS.fingerprintCrowd.windowSeconds * 1000),
@@ -34,7 +33,13 @@ export async function recordEntrySignals(
       String(DEFAULTS.redisRetentionDays * 86_400),
       deviceId ? "1" : "0",
     ],
-  );
+  };
+}
+
+/** One Redis command per entry, run after the answer (ctx.waitUntil): the door never waits on it. */
+export async function recordEntrySignals(redis: Redis, entry: Entry): Promise<void> {
+  const call = entrySignalsCall(entry);
+  await redis.createScript<[number, number]>(signalsLua).exec(call.keys, call.args);
 }
 
 export async function readEntrySignals(redis: Redis, saleId: string): Promise<EntrySignals> {

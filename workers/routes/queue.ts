@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { shopperAuth } from "../auth/shopper";
+import { accountTooNew, shopperAuth } from "../auth/shopper";
 import { BUDGETS, DEFAULTS } from "../config";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
@@ -66,7 +66,7 @@ export const queue = new Hono<AppEnv>()
     perShopperLimit,
     async (c) => {
       const shopper = c.var.shopper;
-      if (Date.now() / 1000 - shopper.acctCreated < DEFAULTS.minAccountAgeSeconds) {
+      if (accountTooNew(shopper, Date.now())) {
         throw new ApiError(403, "account_too_new", "Accounts younger than 24 hours cannot join a sale's queue.");
       }
       const body = await parseBody(c, enterBody);

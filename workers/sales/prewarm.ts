@@ -38,6 +38,37 @@ export async function prewarmSale(
   const held = await unitsHeldBySku(deps.db, sale.saleId);
   const sold = items.map((i) => (held.get(i.skuId)?.reserved ?? 0) + (held.get(i.skuId)?.paid ?? 0));
   const stock = items.map((_, i) => Math.max(0, loaded[i]! - sold[i]!));
+  const call = prewarmCall(record, loaded, stock, nowMs);
+  const [didLoad, at] = await deps.redis.createScript<[number, string]>(prewarmLua).exec(call.keys, call.args);
+  // Outside the script: the set is not in the sale's hash slot. SADD is idempotent, so
+  // every call repairs a set that missed an earlier one.
+  await deps.redis.sadd(keys.activeSales(), sale.saleId);
+  const prewarmedAt = new Date(Number(at));
+  await markPrewarmed(deps.db, sale.saleId, prewarmedAt);
+  return {
+    sale_id: sale.saleId,
+    loaded: Number(didLoad) === 1,
+    prewarmed_at: prewarmedAt.toISOString(),
+    items: items.map((item, i) => ({
+      sku_id: item.skuId,
+      total_stock: item.totalStock,
+      loaded: loaded[i]!,
+      already_sold: sold[i]!,
+      stock: stock[i]!,
+    })),
+  };
+}
+
+/**
+ * prewarm.lua's KEYS and ARGV: the sale, and per SKU what it offers (`loaded`) and what the
+ * purchase script is handed (`stock`). Exported for callers outside the Worker (the simulation).
+ */
+export function prewarmCall(
+  { sale, items }: SaleRecord,
+  loaded: number[],
+  stock: number[],
+  nowMs: number,
+): { keys: string[]; args: string[] } {
   const keyList = [keys.meta(sale.saleId)];
   const args = [
     String(sale.startTime.getTime()),
@@ -60,24 +91,7 @@ export async function prewarmSale(
       String(stock[i]),
     );
   });
-  const [didLoad, at] = await deps.redis.createScript<[number, string]>(prewarmLua).exec(keyList, args);
-  // Outside the script: the set is not in the sale's hash slot. SADD is idempotent, so
-  // every call repairs a set that missed an earlier one.
-  await deps.redis.sadd(keys.activeSales(), sale.saleId);
-  const prewarmedAt = new Date(Number(at));
-  await markPrewarmed(deps.db, sale.saleId, prewarmedAt);
-  return {
-    sale_id: sale.saleId,
-    loaded: Number(didLoad) === 1,
-    prewarmed_at: prewarmedAt.toISOString(),
-    items: items.map((item, i) => ({
-      sku_id: item.skuId,
-      total_stock: item.totalStock,
-      loaded: loaded[i]!,
-      already_sold: sold[i]!,
-      stock: stock[i]!,
-    })),
-  };
+  return { keys: keyList, args };
 }
 
 export function queueConfigOf({ sale }: SaleRecord): QueueSaleConfig {

@@ -1,0 +1,38 @@
+/**
+ * The narrow seam between the simulation and the queue's rules: what the Worker and the
+ * queue object ask of them (enter, tick, poll), nothing about how they are stored. The
+ * simulation drives the sale through this interface only.
+ */
+
+/** What a poll or a socket tells the shopper. An admitted turn carries its admission token; a lapsed one none. */
+export type Turn =
+  | { state: "waiting" | "sold_out" | "closed"; position: number | null }
+  | { state: "admitted"; position: number; admissionToken: string | null };
+
+export type Placed =
+  | { ok: true; position: number | null; fresh: boolean }
+  | { ok: false; status: number; code: string };
+
+export type TickResult = {
+  /** Shoppers this tick admitted, in position order. */
+  admitted: string[];
+  admittedThrough: number;
+  soldOut: boolean;
+  soldOutChanged: boolean;
+};
+
+export interface SimQueue {
+  /** The queue objects this sale has (1, or a coordinator's shards): the simulation counts requests per object. */
+  readonly objects: number;
+  /** Entrants so far. */
+  readonly length: number;
+  /** The object a shopper's requests go to (its shard; 0 for a single object). */
+  objectOf(shopper: string): number;
+  enter(shopper: string, device: string, nowMs: number): Placed;
+  /** One alarm (or a stock change) with the units left as Redis says (null: Redis did not answer). */
+  tick(nowMs: number, stockLeft: number | null): TickResult;
+  poll(shopper: string, nowMs: number): Promise<Turn>;
+  /** The shopper's arrival number (global order of arrival), once numbered. */
+  arrivalOf(shopper: string): number | null;
+  positionOf(shopper: string): number | null;
+}
