@@ -4,7 +4,7 @@
  */
 import type { FlashSale, FlashSaleItem } from "../../schema/schema";
 import { DEFAULTS } from "../../workers/config";
-import type { QueueSaleConfig } from "../../workers/queue/client";
+import type { QueueSaleConfig } from "../../workers/queue/types";
 import { loadedUnits } from "../../workers/sales/definition";
 import type { SaleRecord } from "../../workers/sales/store";
 import type { SimOptions } from "./options";

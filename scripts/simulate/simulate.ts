@@ -7,9 +7,9 @@
 import { mintAdmissionToken } from "../../workers/auth/admission";
 import { analyse, type Figures } from "./analysis";
 import { type Crowd, drawCrowd } from "./crowd";
-import { InterimQueue } from "./interim-queue";
 import type { SimOptions } from "./options";
 import type { SimQueue } from "./queue-model";
+import { RulesQueue } from "./queue-rules";
 import { type Random, seededRandom } from "./random";
 import { type SimSale, START_MS, simulatedSale } from "./sale";
 import { SaleRedis } from "./sale-redis";
@@ -27,18 +27,13 @@ export type Simulation = {
 };
 
 function queueFor(sale: SimSale, random: Random): { queue: SimQueue; rules: string } {
-  const mint = async (shopper: string, device: string, nowMs: number, ttl: number) =>
-    (
-      await mintAdmissionToken(
-        ADMISSION_SECRET,
-        { sub: shopper, saleId: sale.queue.saleId, jti: random.uuid(), device },
-        nowMs,
-        ttl,
-      )
-    ).token;
   return {
-    queue: new InterimQueue(sale.queue, random.base64url(32), mint),
-    rules: "interim: meter.ts and draw.ts with the tick's glue restated (scripts/simulate/interim-queue.ts)",
+    queue: new RulesQueue(sale.queue, random.base64url(32), (claims, nowMs, ttl) =>
+      mintAdmissionToken(ADMISSION_SECRET, claims, nowMs, ttl),
+    ),
+    rules:
+      "the queue object's own rules (`durable-objects/queue/rules.ts`, `QueueRules`) on their in-memory store " +
+      "(`memory-store.ts`), one object holding the order (scripts/simulate/queue-rules.ts says why)",
   };
 }
 
