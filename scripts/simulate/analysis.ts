@@ -3,6 +3,7 @@
  * waits, oversell, fairness among humans, the bots' share and where their requests
  * were refused, and the load at the peak.
  */
+import { DEFAULTS } from "../../workers/config";
 import { percentile } from "../bench/stats";
 import type { Crowd } from "./crowd";
 import { kendallTau } from "./kendall";
@@ -50,6 +51,12 @@ export type Figures = {
     purchaseRequests: { second: number; value: number };
   };
   redisRefusedTotal: number;
+  calls: Array<{ kind: string; sent: number; refused: number }>;
+  /** Why bots won what they won (queued run): places they took, those within the first admission batch, their devices. */
+  botPlaces: number;
+  firstBatch: number;
+  botsInFirstBatch: number;
+  botDevicesPlaced: number;
   events: number;
   wallSeconds: number;
 };
@@ -110,6 +117,17 @@ export function analyse(crowd: Crowd, run: RunResult): Figures {
     if (run.outcome[i] === Outcome.failed) failed++;
   }
   const ranks = arrivalRanks(crowd, run);
+  // The first batch the admission cap lets in: admittedPerUnit × the units loaded.
+  const firstBatch = DEFAULTS.admittedPerUnit * run.loaded;
+  let botPlaces = 0;
+  let botsInFirstBatch = 0;
+  const botDevices = new Set<number>();
+  for (let i = 0; i < crowd.size; i++) {
+    if (!crowd.isBot[i] || Number.isNaN(run.placedAt[i]!)) continue;
+    botPlaces++;
+    botDevices.add(crowd.device[i]!);
+    if (run.position[i]! > 0 && run.position[i]! <= firstBatch) botsInFirstBatch++;
+  }
   const tauTurn =
     run.kind === "queue" && admittedHumans.length > 1
       ? kendallTau(
@@ -169,6 +187,11 @@ export function analyse(crowd: Crowd, run: RunResult): Figures {
       purchaseRequests: m.peak((r) => r.purchaseRequests),
     },
     redisRefusedTotal,
+    calls: [...m.calls.entries()].map(([kind, c]) => ({ kind, ...c })),
+    botPlaces,
+    firstBatch,
+    botsInFirstBatch,
+    botDevicesPlaced: botDevices.size,
     events: run.events,
     wallSeconds: run.wallMs / 1000,
   };

@@ -67,6 +67,8 @@ export class Metrics {
   readonly botRequests = new Map<Layer, number>();
   readonly humanRequests = new Map<Layer, number>();
   readonly winners: Winner[] = [];
+  /** Redis calls by what made them: sent, and refused for capacity. */
+  readonly calls = new Map<"purchase" | "signals" | "stock", { sent: number; refused: number }>();
   private perObject = new Map<number, Map<number, number>>();
 
   second(s: number): Second {
@@ -93,6 +95,13 @@ export class Metrics {
   count(bot: boolean, layer: Layer, n = 1): void {
     const map = bot ? this.botRequests : this.humanRequests;
     map.set(layer, (map.get(layer) ?? 0) + n);
+  }
+
+  call(kind: "purchase" | "signals" | "stock", sent: boolean): void {
+    const c = this.calls.get(kind) ?? { sent: 0, refused: 0 };
+    if (sent) c.sent++;
+    else c.refused++;
+    this.calls.set(kind, c);
   }
 
   objectRequest(s: number, object: number, n = 1): void {

@@ -175,6 +175,38 @@ function assumptions(sim: Simulation): string {
   return table(["what", "value", "from"], rows);
 }
 
+/** What the figures say about the bots' share, each point computed from this run. */
+function reading(sim: Simulation, f: Figures): string {
+  const perShopper = sim.sale.perUserLimit;
+  const needed = Math.ceil(f.loaded / perShopper);
+  const refused = (kind: string) => f.calls.find((c) => c.kind === kind)?.refused ?? 0;
+  const points = [
+    `Bots took ${num(f.botPlaces)} places in the queue, and ${num(f.botsInFirstBatch)} of the first ${num(f.firstBatch)}: ` +
+      `the batch the admission cap lets in while all ${num(f.loaded)} units are left (${DEFAULTS.admittedPerUnit} per unit).` +
+      (sim.options.mode === "fifo"
+        ? " In fifo the first places go to whoever reaches the queue first after it opens, and bots race the opening."
+        : " In random mode the draw ranks everyone who arrived before the start, so racing the opening gains nothing."),
+    `The bots that took places came with ${num(f.botDevicesPlaced)} device ids; the one-purchase-per-device rule holds bots to ` +
+      `fewer units only when that is under ${num(needed)} (units ÷ the per-shopper limit of ${perShopper}). A device id is whatever the page's code says it is.`,
+    `Redis calls, sent and refused for capacity: ${f.calls.map((c) => `${c.kind} ${num(c.sent)} sent, ${num(c.refused)} refused`).join("; ")}.` +
+      (refused("signals") > 0
+        ? " The door's bot signals cost one call per entry (re-entries too) and, at the opening, fill the capacity purchases and the queue's stock reads need."
+        : ""),
+  ];
+  if (f.turnWaitSeconds.p50 >= DEFAULTS.admissionWindowSeconds * 0.9)
+    points.push(
+      `Humans waited ${secs(f.turnWaitSeconds.p50)} (median) for their turn: an admitted turn counts against the cap until its ` +
+        `${DEFAULTS.admissionWindowSeconds} s window ends, whether it bought, was refused or failed, so turns spent by bots hold back the next in line.`,
+    );
+  if (f.botShareOfStock >= 0.05)
+    points.push(
+      "What is missing to keep bots under 5%: entries flagged by the door's signals (shared device ids, crowded fingerprints, " +
+        "arrivals within milliseconds of the opening) sent to a slow lane behind the humans (issue 12); a turn that has decided " +
+        "(reserved or refused) giving its room back at once; and bot signals that do not spend the purchase path's Redis capacity.",
+    );
+  return points.map((p) => `- ${p}`).join("\n");
+}
+
 export async function writeReport(sim: Simulation, dir: string, wallSeconds: number, argv: string[]): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const charts = await writeCharts(sim, dir);
@@ -213,6 +245,10 @@ Human winners' places in the order of arrival, as a share of everyone who took a
 of the winners, 0 = first to arrive): ${queued.winnerPlaces.map((p) => (Number.isFinite(p) ? p.toFixed(3) : "n/a")).join(", ")}.
 
 ${img("winners", "winners' places in the order of arrival")}
+
+## Reading it
+
+${reading(sim, queued)}
 
 ## Bots: where their requests were refused
 

@@ -215,9 +215,11 @@ export async function runSurge(kind: RunKind, deps: SurgeDeps): Promise<RunResul
     const row = metrics.second(s);
     if (!redis.send(kind, call, s, onReply)) {
       row.redisRefused++;
+      metrics.call(kind, false);
       return false;
     }
     row.redisCalls++;
+    metrics.call(kind, true);
     return true;
   };
 
@@ -327,6 +329,7 @@ export async function runSurge(kind: RunKind, deps: SurgeDeps): Promise<RunResul
     const stock = await redis.stockLeft(s);
     if (stock === null) row.redisRefused++;
     else row.redisCalls++;
+    metrics.call("stock", stock !== null);
     metrics.objectRequest(s, coordinator);
     const result = queue.tick(START_MS + rel, stock);
     admittedThrough = result.admittedThrough;
