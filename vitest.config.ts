@@ -43,6 +43,14 @@ export default defineConfig({
         },
       },
       {
+        test: {
+          // Plain Node: what must run without workerd (the queue's rules, for tests and simulations).
+          name: "node",
+          environment: "node",
+          include: ["tests/node/**/*.test.ts"],
+        },
+      },
+      {
         plugins: [luaAsText()],
         test: {
           name: "integration",

@@ -5,6 +5,7 @@ import { BODY_LIMITS, limitBody } from "../../workers/middleware/body-limit";
 import { saleIdParam } from "../../workers/middleware/sale-id";
 import { configureQueue, queueStats, queueStub } from "../../workers/queue/client";
 import { parseBody, z } from "../../workers/validation";
+import type { BenchSaleQueue } from "./bench-queue";
 
 /** scripts/bench/queue.ts's instructions to one queue object. */
 const benchBody = z.object({
@@ -35,13 +36,11 @@ export const queueBench = new Hono<AppEnv>().post(
   async (c) => {
     const saleId = c.req.param("saleId");
     const body = await parseBody(c, benchBody);
-    const stub = queueStub(c.env, saleId);
+    // The local stack binds SALE_QUEUE to the bench subclass (dev-worker.ts); the Env type names production's class.
+    const stub = queueStub(c.env, saleId) as unknown as DurableObjectStub<BenchSaleQueue>;
     if (body.configure) await configureQueue(c.env, { ...body.configure, saleId });
     if (body.fill) await stub.fillForBench(body.fill);
-    if (body.tick_at_ms !== undefined) {
-      await stub.setClockForTest(body.tick_at_ms);
-      await stub.tick();
-    }
+    if (body.tick_at_ms !== undefined) await stub.tickAt(body.tick_at_ms);
     return c.json(await queueStats(c.env, saleId));
   },
 );

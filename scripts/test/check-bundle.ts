@@ -21,7 +21,15 @@ const bundle = readdirSync(outdir)
   .filter((f) => f.endsWith(".js"))
   .map((f) => readFileSync(join(outdir, f), "utf8"))
   .join("\n");
-const forbidden = ["ioredis", "upstash-bridge", "neon-ws-proxy", "WebSocketServer", "pglite", "queue-bench"];
+const forbidden = [
+  "ioredis",
+  "upstash-bridge",
+  "neon-ws-proxy",
+  "WebSocketServer",
+  "pglite",
+  "queue-bench",
+  "fillForBench",
+];
 const leaked = forbidden.filter((needle) => bundle.includes(needle));
 if (leaked.length > 0) {
   console.error(`local tooling leaked into the production bundle: ${leaked.join(", ")}`);

@@ -12,7 +12,7 @@ const Entry = z.strictObject({
   find: z.string().min(1),
   replace: z.string(),
   guards: z.string().min(1),
-  tests: z.array(z.string().regex(/^tests\/(unit|integration|chaos)\/.+\.test\.ts$/)).min(1),
+  tests: z.array(z.string().regex(/^tests\/(unit|integration|chaos|node)\/.+\.test\.ts$/)).min(1),
   /** Only in the runner's self-check fixture: the verdict the runner must reach. */
   expect: z.enum(["killed", "survived", "stale"]).optional(),
 });
@@ -76,6 +76,6 @@ export function applyMutation(text: string, m: Pick<Mutation, "find" | "replace"
 }
 
 /** Which vitest projects a mutant's tests need: unit-only mutants never start the integration stack. */
-export function projectsOf(m: Pick<Mutation, "tests">): Array<"unit" | "integration"> {
-  return (["unit", "integration"] as const).filter((p) => m.tests.some((t) => t.startsWith(`tests/${p}/`)));
+export function projectsOf(m: Pick<Mutation, "tests">): Array<"unit" | "integration" | "node"> {
+  return (["unit", "integration", "node"] as const).filter((p) => m.tests.some((t) => t.startsWith(`tests/${p}/`)));
 }

@@ -3,15 +3,15 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { verifyAdmissionToken } from "../../workers/auth/admission";
 import { configureQueue, notifyStockChanged, queueStats } from "../../workers/queue/client";
-import { enterMany, freshQueue, runClock, START } from "./queue-helpers";
+import { enterMany, freshQueue, runClock, START, setClock, setStock } from "./queue-helpers";
 
 describe("admission follows the configured rate and the stock", () => {
   it("admits at the configured rate, within 2% over 30 s of the sale's clock, however the ticks fall", async () => {
     const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 100 });
     // Stock far above the crowd: the outstanding-admission cap never binds here.
-    await stub.setStockForTest(1_000_000);
+    await setStock(stub, 1_000_000);
     await enterMany(stub, saleId, 4_000);
-    await stub.setClockForTest(START);
+    await setClock(stub, START);
     await stub.tick();
     let seed = 7;
     // Irregular alarm spacing, 50–950 ms: late or bunched alarms must not change the rate.
@@ -32,7 +32,7 @@ describe("admission follows the configured rate and the stock", () => {
   it("takes a new rate from the admin at once", async () => {
     const { saleId, stub, config } = await freshQueue({ admissionRatePerSecond: 10 });
     await enterMany(stub, saleId, 500);
-    await stub.setClockForTest(START);
+    await setClock(stub, START);
     await stub.tick();
     await runClock(stub, START, START + 10_000, 500);
     expect((await queueStats(env, saleId)).admittedThrough).toBe(100);
@@ -44,7 +44,7 @@ describe("admission follows the configured rate and the stock", () => {
   it("never lets the watermark run ahead of the queue: idle time is not banked", async () => {
     const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 10 });
     await enterMany(stub, saleId, 5);
-    await stub.setClockForTest(START);
+    await setClock(stub, START);
     await runClock(stub, START, START + 60_000, 1_000);
     expect((await queueStats(env, saleId)).admittedThrough).toBe(5);
     await enterMany(stub, saleId, 100, "late");
@@ -55,7 +55,7 @@ describe("admission follows the configured rate and the stock", () => {
   it("gives an admitted shopper a 60 s admission JWT bound to shopper, sale and a unique id", async () => {
     const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 1 });
     const [a, b, c] = await enterMany(stub, saleId, 3);
-    await stub.setClockForTest(START);
+    await setClock(stub, START);
     await runClock(stub, START, START + 2_000, 1_000);
     const first = await stub.poll(a!.queue_token);
     const second = await stub.poll(b!.queue_token);
@@ -93,11 +93,11 @@ describe("admission follows the configured rate and the stock", () => {
   it("stops admitting when stock reaches zero, tells every waiting shopper sold_out, and resumes when stock returns", async () => {
     const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 10 });
     const answers = await enterMany(stub, saleId, 100);
-    await stub.setClockForTest(START);
+    await setClock(stub, START);
     await runClock(stub, START, START + 2_000, 500);
     expect((await queueStats(env, saleId)).admittedThrough).toBe(20);
 
-    await stub.setStockForTest(0);
+    await setStock(stub, 0);
     await notifyStockChanged(env, saleId);
     await runClock(stub, START + 2_000, START + 10_000, 500);
     expect(await queueStats(env, saleId)).toMatchObject({ admittedThrough: 20, soldOut: true });
@@ -107,7 +107,7 @@ describe("admission follows the configured rate and the stock", () => {
         value: { state: "sold_out", estimated_wait_seconds: 0 },
       });
 
-    await stub.setStockForTest(3);
+    await setStock(stub, 3);
     await notifyStockChanged(env, saleId);
     await runClock(stub, START + 10_000, START + 11_000, 500);
     // Returned units go to the 20 whose turns are still open (20 live turns > 2 × 3 units): nobody new yet.
@@ -118,33 +118,33 @@ describe("admission follows the configured rate and the stock", () => {
 
   it("with 1 unit left admits about 2 people, not the rate times the time", async () => {
     const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 100 });
-    await stub.setStockForTest(1);
+    await setStock(stub, 1);
     const answers = await enterMany(stub, saleId, 50);
-    await stub.setClockForTest(START);
+    await setClock(stub, START);
     await runClock(stub, START, START + 5_000, 250);
     expect((await queueStats(env, saleId)).admittedThrough).toBe(2);
     expect(await stub.poll(answers[1]!.queue_token)).toMatchObject({ ok: true, value: { state: "admitted" } });
     expect(await stub.poll(answers[2]!.queue_token)).toMatchObject({ ok: true, value: { state: "waiting" } });
     // The cap follows the stock: 5 units left, 10 turns outstanding at most.
-    await stub.setStockForTest(5);
+    await setStock(stub, 5);
     await runClock(stub, START + 5_000, START + 6_000, 250);
     expect((await queueStats(env, saleId)).admittedThrough).toBe(10);
   });
 
   it("takes the multiple from the sale's config", async () => {
     const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 100, admittedPerUnit: 3 });
-    await stub.setStockForTest(2);
+    await setStock(stub, 2);
     await enterMany(stub, saleId, 50);
-    await stub.setClockForTest(START);
+    await setClock(stub, START);
     await runClock(stub, START, START + 2_000, 250);
     expect((await queueStats(env, saleId)).admittedThrough).toBe(6);
   });
 
   it("lapses a turn unused within its window, admits the next in line, and the lapsed token cannot outlive it", async () => {
     const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 100, admissionWindowSeconds: 90 });
-    await stub.setStockForTest(1);
+    await setStock(stub, 1);
     const answers = await enterMany(stub, saleId, 10);
-    await stub.setClockForTest(START);
+    await setClock(stub, START);
     await runClock(stub, START, START + 1_000, 500);
     expect(await queueStats(env, saleId)).toMatchObject({ admittedThrough: 2, lapsedThrough: 0 });
     const admittedAt = START + 500;
@@ -177,15 +177,15 @@ describe("admission follows the configured rate and the stock", () => {
 
   it("gives a unit that comes back after a sell-out to the next in line, not to a turn that lapsed long ago", async () => {
     const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 100, admissionWindowSeconds: 60 });
-    await stub.setStockForTest(1);
+    await setStock(stub, 1);
     const answers = await enterMany(stub, saleId, 10);
-    await stub.setClockForTest(START);
+    await setClock(stub, START);
     await runClock(stub, START, START + 1_000, 500);
-    await stub.setStockForTest(0); // the first in line bought the unit
+    await setStock(stub, 0); // the first in line bought the unit
     await notifyStockChanged(env, saleId);
     await runClock(stub, START + 1_000, START + 300_000, 5_000);
     expect(await queueStats(env, saleId)).toMatchObject({ admittedThrough: 2, soldOut: true });
-    await stub.setStockForTest(1); // their reservation expired: the unit is back
+    await setStock(stub, 1); // their reservation expired: the unit is back
     await notifyStockChanged(env, saleId);
     await runClock(stub, START + 300_000, START + 301_000, 500);
     expect(await queueStats(env, saleId)).toMatchObject({ admittedThrough: 4, lapsedThrough: 2, soldOut: false });
@@ -199,8 +199,8 @@ describe("admission follows the configured rate and the stock", () => {
   it("holds admission while the stock cannot be read, rather than admitting blind", async () => {
     const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 10 });
     await enterMany(stub, saleId, 50);
-    await stub.setStockForTest(null); // falls through to Redis, which is a dead port here
-    await stub.setClockForTest(START);
+    await setStock(stub, null); // falls through to Redis, which is a dead port here
+    await setClock(stub, START);
     await runClock(stub, START, START + 2_000, 1_000);
     expect((await queueStats(env, saleId)).admittedThrough).toBe(0);
   });
@@ -208,7 +208,7 @@ describe("admission follows the configured rate and the stock", () => {
   it("closes at the end and after a cancel: nobody else enters, every place reads closed", async () => {
     const { saleId, stub, config } = await freshQueue();
     const [a] = await enterMany(stub, saleId, 1);
-    await stub.setClockForTest(config.endMs);
+    await setClock(stub, config.endMs);
     expect(await stub.poll(a!.queue_token)).toMatchObject({ ok: true, value: { state: "closed" } });
     expect(await stub.enter(saleId, "late", "d-late")).toMatchObject({ ok: false, status: 422 });
 
@@ -222,13 +222,13 @@ describe("admission follows the configured rate and the stock", () => {
   it("keeps every place, the watermark and the rate's credit across an eviction", async () => {
     const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 3 });
     const answers = await enterMany(stub, saleId, 20);
-    await stub.setClockForTest(START);
+    await setClock(stub, START);
     await runClock(stub, START, START + 1_500, 1_500);
     expect((await queueStats(env, saleId)).admittedThrough).toBe(4);
     await evictDurableObject(stub);
     // The clock and stock stand-ins are in memory; set them again, as a restarted test would.
-    await stub.setClockForTest(START + 2_000);
-    await stub.setStockForTest(1_000);
+    await setClock(stub, START + 2_000);
+    await setStock(stub, 1_000);
     await stub.tick();
     // 4.5 credit + 0.5 s × 3 = 6: the half shopper of credit was not lost with the instance.
     expect((await queueStats(env, saleId)).admittedThrough).toBe(6);

@@ -4,7 +4,7 @@ import { verifyAdmissionToken } from "../../workers/auth/admission";
 import worker from "../../workers/index";
 import { queueStats } from "../../workers/queue/client";
 import { SITEVERIFY_URL } from "../../workers/queue/turnstile";
-import { countingQueues, freshQueue, START, shopperToken } from "./queue-helpers";
+import { countingQueues, freshQueue, START, setClock, shopperToken } from "./queue-helpers";
 
 /** What Turnstile's siteverify was asked, and what it answers: `pass` tokens are genuine. */
 let siteverifyCalls: FormData[] = [];
@@ -119,9 +119,9 @@ describe("the queue's door", () => {
     // A client without a device id still gets in on the same fingerprint.
     const legacy = await enter(saleId, { sub: "twin-4", body: { captcha_token: "pass", device_fingerprint: phone } });
     expect(legacy.status).toBe(200);
-    await stub.setClockForTest(START);
+    await setClock(stub, START);
     await stub.tick();
-    await stub.setClockForTest(START + 1_000);
+    await setClock(stub, START + 1_000);
     await stub.tick();
     const devices = [];
     for (const e of [...entries, legacy]) {

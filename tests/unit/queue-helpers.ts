@@ -1,26 +1,39 @@
 /** What the queue's unit tests share: a fresh, configured queue object per test, and tokens. */
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { SignJWT } from "jose";
-import { configureQueue, type QueueSaleConfig, queueStub } from "../../workers/queue/client";
+import { stockFromRedis } from "../../durable-objects/queue/redis";
+import { fixedClock } from "../../durable-objects/queue/rules";
+import type { SaleQueue } from "../../durable-objects/sale-queue";
+import { configureQueue, queueStub } from "../../workers/queue/client";
+import type { QueueSaleConfig } from "../../workers/queue/types";
+import { queueSale } from "../node/queue-sale";
 
-export const START = Date.UTC(2026, 10, 24, 12, 0, 0);
+export { START } from "../node/queue-sale";
+
+type QueueObject = DurableObjectStub<SaleQueue>;
+
+/** The sale's clock in this queue object stands at `ms` (until the object is evicted): admission is measured against it, not against sleeps. */
+export function setClock(stub: QueueObject, ms: number): Promise<void> {
+  return runInDurableObject(stub, (queue: SaleQueue) => {
+    queue.clock = fixedClock(ms);
+  });
+}
+
+/** The units left as this queue object sees them, in place of Redis; null reads Redis again (a dead port here). */
+export function setStock(stub: QueueObject, units: number | null): Promise<void> {
+  return runInDurableObject(stub, (queue: SaleQueue) => {
+    queue.stock = units === null ? stockFromRedis(env) : async () => units;
+  });
+}
 
 export async function freshQueue(overrides: Partial<QueueSaleConfig> = {}) {
   const saleId = crypto.randomUUID();
-  const config: QueueSaleConfig = {
-    saleId,
-    startMs: START,
-    endMs: START + 3_600_000,
-    preQueueMinutes: 5,
-    preQueueMode: "fifo",
-    admissionRatePerSecond: 100,
-    expectedShoppers: 10_000,
-    ...overrides,
-  };
+  const config = queueSale(saleId, overrides);
   const stub = queueStub(env, saleId);
   // The clock first: configure schedules against it.
-  await stub.setClockForTest(config.startMs - 60_000);
-  await stub.setStockForTest(1_000);
+  await setClock(stub, config.startMs - 60_000);
+  await setStock(stub, 1_000);
   await configureQueue(env, config);
   return { saleId, stub, config };
 }
@@ -43,7 +56,7 @@ export async function runClock(stub: Stub, from: number, to: number, stepMs: num
   let now = from;
   while (now < to) {
     now = Math.min(to, now + (typeof stepMs === "number" ? stepMs : stepMs()));
-    await stub.setClockForTest(now);
+    await setClock(stub, now);
     await stub.tick();
   }
 }

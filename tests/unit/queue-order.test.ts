@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { commitmentOf, drawPermutation } from "../../durable-objects/queue/draw";
 import { queueStats } from "../../workers/queue/client";
-import { enterMany, freshQueue, START } from "./queue-helpers";
+import { enterMany, freshQueue, START, setClock } from "./queue-helpers";
 
 describe("a sale's queue orders its crowd fairly", () => {
   it("gives 10,000 entrants unique positions in arrival order (fifo)", async () => {
@@ -51,7 +51,7 @@ describe("a sale's queue orders its crowd fairly", () => {
       );
     });
     await evictDurableObject(stub);
-    await stub.setClockForTest(START - 60_000);
+    await setClock(stub, START - 60_000);
     expect((await stub.enter(saleId, "twin", "same-phone")).ok).toBe(true);
     expect(await stub.poll(kept!.queue_token)).toMatchObject({ ok: true, value: { queue_position: 1 } });
     expect((await queueStats(env, saleId)).length).toBe(2);
@@ -59,13 +59,13 @@ describe("a sale's queue orders its crowd fairly", () => {
 
   it("opens the door at the pre-queue time and not a moment before", async () => {
     const { saleId, stub } = await freshQueue({ preQueueMinutes: 5 });
-    await stub.setClockForTest(START - 5 * 60_000 - 1);
+    await setClock(stub, START - 5 * 60_000 - 1);
     expect(await stub.enter(saleId, "early", "d-early")).toMatchObject({
       ok: false,
       status: 422,
       code: "sale_not_active",
     });
-    await stub.setClockForTest(START - 5 * 60_000);
+    await setClock(stub, START - 5 * 60_000);
     expect(await stub.enter(saleId, "on-time", "d-on-time")).toMatchObject({ ok: true, value: { queue_position: 1 } });
     expect((await queueStats(env, saleId)).length).toBe(1);
   });
@@ -80,7 +80,7 @@ describe("a sale's queue orders its crowd fairly", () => {
     const commitment = pending.value.draw!.commitment;
     expect(pending.value.draw!.seed).toBeNull();
 
-    await stub.setClockForTest(START);
+    await setClock(stub, START);
     await stub.tick();
     const late = await enterMany(stub, saleId, 5, "late");
     expect(late.map((a) => a.queue_position)).toEqual([10_001, 10_002, 10_003, 10_004, 10_005]);

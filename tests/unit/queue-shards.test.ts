@@ -7,13 +7,12 @@ import {
   enterQueue,
   notifyStockChanged,
   pollQueue,
-  type QueueSaleConfig,
   queueStats,
   queueStub,
 } from "../../workers/queue/client";
 import { shardOfToken, shardsFor } from "../../workers/queue/shards";
-import type { EnterAnswer, QueueView } from "../../workers/queue/types";
-import { countingQueues, freshQueue } from "./queue-helpers";
+import type { EnterAnswer, QueueSaleConfig, QueueView } from "../../workers/queue/types";
+import { countingQueues, freshQueue, setStock } from "./queue-helpers";
 
 /** A sale big enough for four shards, on the real clock (shards report on real alarms). */
 async function shardedSale(overrides: Partial<QueueSaleConfig> = {}) {
@@ -30,7 +29,7 @@ async function shardedSale(overrides: Partial<QueueSaleConfig> = {}) {
     ...overrides,
   };
   expect(shardsFor(config.expectedShoppers)).toBe(4);
-  await queueStub(env, saleId).setStockForTest(1_000);
+  await setStock(queueStub(env, saleId), 1_000);
   await configureQueue(env, config);
   return { saleId, config };
 }
@@ -153,7 +152,7 @@ describe("a queue sharded across objects keeps one global order", () => {
         };
       }),
     );
-    await queueStub(env, saleId).setStockForTest(0);
+    await setStock(queueStub(env, saleId), 0);
     const soldAt = Date.now();
     await notifyStockChanged(env, saleId);
     const heard = await Promise.all(sockets.map((s) => s.soldOut));
@@ -181,7 +180,7 @@ describe("a queue sharded across objects keeps one global order", () => {
   it("a shard whose configuration was lost asks the coordinator instead of starting an order of its own", async () => {
     const saleId = crypto.randomUUID();
     const now = Date.now();
-    await queueStub(env, saleId).setStockForTest(10);
+    await setStock(queueStub(env, saleId), 10);
     await configureQueue(env, {
       saleId,
       startMs: now + 60_000,

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../../workers/index";
 import { notifyStockChanged } from "../../workers/queue/client";
 import type { QueueView } from "../../workers/queue/types";
-import { enterMany, freshQueue, runClock, START, type Stub } from "./queue-helpers";
+import { enterMany, freshQueue, runClock, START, type Stub, setClock, setStock } from "./queue-helpers";
 
 type Live = {
   ws: WebSocket;
@@ -75,7 +75,7 @@ describe("live position over WebSocket", () => {
     const [a, b] = await enterMany(stub, saleId, 2);
     const first = await connect(stub, saleId, a!.queue_token);
     const second = await connect(stub, saleId, b!.queue_token);
-    await stub.setClockForTest(START + 1_000);
+    await setClock(stub, START + 1_000);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const admitted = await first.next((v) => v.state === "admitted");
     expect(admitted.admission_token).toMatch(/^ey/);
@@ -87,10 +87,10 @@ describe("live position over WebSocket", () => {
     const answers = await enterMany(stub, saleId, 200);
     const sockets: Live[] = [];
     for (const a of answers) sockets.push(await connect(stub, saleId, a.queue_token));
-    await stub.setClockForTest(START);
+    await setClock(stub, START);
     await runClock(stub, START, START + 2_000, 500);
 
-    await stub.setStockForTest(0);
+    await setStock(stub, 0);
     const soldAt = Date.now();
     await notifyStockChanged(env, saleId);
     await Promise.all(sockets.map((s) => s.next((v) => v.state === "sold_out", 1_000)));

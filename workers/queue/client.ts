@@ -6,34 +6,7 @@
 import type { SaleQueue } from "../../durable-objects/sale-queue";
 import { DependencyError } from "../errors";
 import { coordinatorName, shardName, shardOf, shardOfToken } from "./shards";
-import type { EnterAnswer, Outcome, QueueView } from "./types";
-
-/** What the queue needs to know about a sale; sent when the sale is created or changed. */
-export type QueueSaleConfig = {
-  saleId: string;
-  startMs: number;
-  endMs: number;
-  preQueueMinutes: number;
-  preQueueMode: "fifo" | "random";
-  admissionRatePerSecond: number;
-  expectedShoppers: number;
-  /** Admitted-but-undecided shoppers per unit left (DEFAULTS.admittedPerUnit). */
-  admittedPerUnit?: number;
-  /** How long an admission may go unused before it lapses (DEFAULTS.admissionWindowSeconds). */
-  admissionWindowSeconds?: number;
-};
-
-/** The queue's live figures, for the status answer and the admin's view. */
-export type QueueStats = {
-  /** Shoppers who have entered the queue. */
-  length: number;
-  /** Every position up to and including this one has been admitted. */
-  admittedThrough: number;
-  /** Every admission at or below this position lapsed unused. */
-  lapsedThrough: number;
-  soldOut: boolean;
-  closed: boolean;
-};
+import type { EnterAnswer, Outcome, QueueSaleConfig, QueueStats, QueueView } from "./types";
 
 /** The sale's queue (its coordinator when sharded): named by the sale, so every Worker reaches the same one. */
 export function queueStub(

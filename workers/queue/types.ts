@@ -1,5 +1,6 @@
 /**
- * The shapes that cross the RPC boundary between the edge and a sale's queue object.
+ * The shapes that cross the RPC boundary between the edge and a sale's queue object: the
+ * one module both sides import (the edge names the object's class only as its binding's type).
  * RPC does not carry error classes, so refusals come back as values and the edge turns
  * them into ApiError at one place (workers/routes/queue.ts).
  */
@@ -33,3 +34,30 @@ export const refuse = (status: Refusal["status"], code: ErrorCode, message: stri
   code,
   message,
 });
+
+/** What the queue needs to know about a sale; sent when the sale is created or changed. */
+export type QueueSaleConfig = {
+  saleId: string;
+  startMs: number;
+  endMs: number;
+  preQueueMinutes: number;
+  preQueueMode: "fifo" | "random";
+  admissionRatePerSecond: number;
+  expectedShoppers: number;
+  /** Admitted-but-undecided shoppers per unit left (DEFAULTS.admittedPerUnit). */
+  admittedPerUnit?: number;
+  /** How long an admission may go unused before it lapses (DEFAULTS.admissionWindowSeconds). */
+  admissionWindowSeconds?: number;
+};
+
+/** The queue's live figures, for the status answer and the admin's view. */
+export type QueueStats = {
+  /** Shoppers who have entered the queue. */
+  length: number;
+  /** Every position up to and including this one has been admitted. */
+  admittedThrough: number;
+  /** Every admission at or below this position lapsed unused. */
+  lapsedThrough: number;
+  soldOut: boolean;
+  closed: boolean;
+};

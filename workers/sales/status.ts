@@ -1,7 +1,8 @@
 import type { Database } from "../clients/db";
 import type { Redis } from "../clients/redis";
 import { DependencyError } from "../errors";
-import { type QueueStats, queueStats } from "../queue/client";
+import { queueStats } from "../queue/client";
+import type { QueueStats } from "../queue/types";
 import { prewarmSale } from "./prewarm";
 import { readSnapshot, type SaleSnapshot, totalRemaining } from "./snapshot";
 import { findSale, type SaleRecord } from "./store";

@@ -1,0 +1,65 @@
+/**
+ * The queue object's own shapes: what it keeps (config, state, entrants) and what its
+ * coordinator and shards tell each other. The edge never sees these; what crosses to the
+ * edge lives in workers/queue/types.ts.
+ */
+import type { QueueSaleConfig } from "../../workers/queue/types";
+import type { Resolution } from "./merge";
+import type { Meter } from "./meter";
+
+/** docs/queue.md "Roles": one object for the whole sale, or a coordinator and its shards. */
+export type Role =
+  | { kind: "single" }
+  | { kind: "coordinator"; shards: number }
+  | { kind: "shard"; index: number; shards: number };
+
+export type Config = QueueSaleConfig & { cancelled: boolean; role: Role };
+
+/** The object's durable state (kv "state"); one JSON row, rewritten by each tick. */
+export type SaleState = {
+  meter: Meter;
+  /** Admissions at or below this position lapsed: their window passed (absent in objects from before lapses). */
+  lapsedThrough?: number;
+  soldOut: boolean;
+  /** null: not read yet, or the last read failed. */
+  remaining: number | null;
+  skus: string[] | null;
+  seed: string;
+  commitment: string;
+  /** Random mode: how many pre-start entrants the draw ordered; null before the draw. */
+  drawnCount: number | null;
+  closedBroadcast: boolean;
+};
+
+export type Entrant = {
+  seq: number;
+  shopper: string;
+  /** The device the shopper entered with (the page's own id, else the fingerprint): the admission token carries it to the purchase's device rule. */
+  device: string;
+  token: string;
+  /** null only on a shard, until the coordinator has numbered this arrival. */
+  arrival: number | null;
+  position: number | null;
+  adm_token: string | null;
+  adm_expires_ms: number | null;
+};
+
+/** A shard's own bookkeeping of what it has reported and applied. */
+export type ShardProgress = { sealedMs: number; appliedSeq: number };
+
+/** What the coordinator tells a shard: the global state and the shard's resolved arrivals. */
+export type GlobalState = {
+  admittedThrough: number;
+  /** Every admission at or below this position has lapsed unused (its window passed). */
+  lapsedThrough: number;
+  soldOut: boolean;
+  cancelled: boolean;
+  /** Random mode: pre-start arrivals drawn, and the seed, once the draw is fixed. */
+  drawnCount: number | null;
+  seed: string | null;
+  commitment: string;
+};
+export type ShardReply = GlobalState & { resolutions: Resolution[] };
+
+/** What a coordinator hands a shard whose configureShard call was lost. */
+export type ShardSetup = { config: QueueSaleConfig; shards: number; cancelled: boolean; commitment: string };

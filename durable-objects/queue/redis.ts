@@ -1,0 +1,46 @@
+/**
+ * What the queue object reads from Redis: the sale meta the prewarm wrote (workers/keys.ts)
+ * and the units left, the sum of the sale's SKU stock counters.
+ */
+import { createRedis } from "../../workers/clients/redis";
+import { keys } from "../../workers/keys";
+import type { SaleState } from "./model";
+
+const META_FIELDS = ["start_ms", "end_ms", "cancelled", "skus"] as const;
+export type SaleMeta = Partial<Record<(typeof META_FIELDS)[number], string>>;
+
+/** The units left for the sale; null when Redis does not answer or the sale was never prewarmed. */
+export type StockSource = (saleId: string, state: SaleState) => Promise<number | null>;
+
+/** The prewarm's sale meta; the client returns HMGET raw, in field order. */
+export async function readMeta(env: Env, saleId: string): Promise<SaleMeta> {
+  const raw = (await createRedis(env).hmget(keys.meta(saleId), ...META_FIELDS)) as unknown;
+  const values = Array.isArray(raw) ? raw : [];
+  const meta: SaleMeta = {};
+  META_FIELDS.forEach((field, i) => {
+    if (values[i] !== null && values[i] !== undefined) meta[field] = String(values[i]);
+  });
+  return meta;
+}
+
+export const skuList = (skus: string): string[] => skus.split(",").filter(Boolean);
+
+/** Reads the SKU list once (kept in the state), then one MGET per read. */
+export function stockFromRedis(env: Env): StockSource {
+  return async (saleId, state) => {
+    try {
+      const redis = createRedis(env);
+      if (!state.skus) {
+        const { skus } = await readMeta(env, saleId);
+        if (!skus) return null;
+        state.skus = skuList(skus);
+      }
+      if (state.skus.length === 0) return 0;
+      const values = await redis.mget<(string | null)[]>(...state.skus.map((sku) => keys.stock(saleId, sku)));
+      return values.reduce((sum, v) => sum + Math.max(0, Number(v ?? 0)), 0);
+    } catch (err) {
+      console.error("queue could not read stock", err);
+      return null;
+    }
+  };
+}
