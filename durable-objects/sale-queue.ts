@@ -136,7 +136,8 @@ export class SaleQueue extends DurableObject<Env> {
     );
     const now = this.rules.now();
     const entry = this.rules.enter(shopperId, device, token, now);
-    if (!entry.ok || !entry.placed) return entry.ok ? { ok: true, value: entry.value } : entry;
+    if (!entry.ok) return entry;
+    if (!entry.placed) return { ok: true, value: entry.value };
     const numbered = entry.placed.awaitsNumber ? this.shard.numbered(entry.placed.seq) : null;
     await this.schedule(now);
     if (!numbered) return { ok: true, value: entry.value };
