@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { type AdminTarget, adminCall, CliError } from "./admin-client";
-import { deploy } from "./deploy";
+import { type DeployEnv, deploy, parseDeployEnv, rollback, runWrangler, wranglerVersionsArgs } from "./deploy";
 import { metricsSummary, prewarmSummary, reconcileSummary, saleList, saleSummary } from "./format";
 import { readSaleFile } from "./sale-file";
 
@@ -20,15 +20,29 @@ const USAGE = `usage: npm run sale -- <command> [options]
   metrics <sale_id>              live counters, order backlog and purchase latency
   rate <sale_id> <per_second>    change how fast the sale's queue admits, live
   reconcile <sale_id>            compare Postgres orders with Redis and repair
-  deploy [--dry-run]             pre-render sale pages and run wrangler deploy
+  deploy --env ENV [--dry-run]   pre-render sale pages and run wrangler deploy to ENV
+  versions --env ENV             the Worker's recent deployments in ENV (wrangler)
+  rollback --env ENV [--to ID]   put the previous Worker version (or version ID) back in ENV
 
 options:
   --url URL          admin API origin (default http://127.0.0.1:8787, or SALE_API_URL)
   --json             print the API's JSON instead of tables
   --interval SECS    refresh interval for show --watch (default 2)
+  --env ENV          staging or production (wrangler.jsonc env sections)
+  --to ID            rollback: the Worker version to go back to (default: the one before)
+  --message TEXT     deploy and rollback: why, recorded with the version
+  --dry-run          deploy: wrangler deploy --dry-run (offline); rollback: print the command only
   ADMIN_TOKEN        environment variable with the admin token (default dev-admin-token)`;
 
-type Options = { json: boolean; watch: boolean; dryRun: boolean; intervalS: number };
+type Options = {
+  json: boolean;
+  watch: boolean;
+  dryRun: boolean;
+  intervalS: number;
+  env?: DeployEnv;
+  to?: string;
+  message?: string;
+};
 
 const progress = (line: string) => process.stderr.write(`… ${line}\n`);
 
@@ -106,9 +120,37 @@ async function run(command: string, args: string[], target: AdminTarget, options
       return print(report, () => reconcileSummary(report));
     }
     case "deploy": {
-      const result = await deploy(target, { dryRun: options.dryRun, progress });
+      const result = await deploy(target, {
+        dryRun: options.dryRun,
+        env: options.env,
+        message: options.message,
+        progress,
+      });
+      const where = options.env ?? "the top-level Worker";
       return print(result, () =>
-        options.dryRun ? "Dry run complete: the bundle builds; nothing was deployed." : "Deployed.",
+        options.dryRun
+          ? `Dry run complete: the bundle for ${where} builds; nothing was deployed.`
+          : `Deployed to ${where}. If it misbehaves: npm run sale -- rollback --env ${options.env}`,
+      );
+    }
+    case "versions": {
+      if (!options.env) throw new CliError("versions needs --env staging|production");
+      await runWrangler(wranglerVersionsArgs(options.env));
+      return;
+    }
+    case "rollback": {
+      if (!options.env) throw new CliError("rollback needs --env staging|production");
+      const result = await rollback({
+        env: options.env,
+        versionId: options.to,
+        message: options.message,
+        dryRun: options.dryRun,
+        progress,
+      });
+      return print(result, () =>
+        options.dryRun
+          ? `Dry run: would run ${result.command.join(" ")}`
+          : `Rolled ${options.env} back${options.to ? ` to ${options.to}` : " to the previous version"}.`,
       );
     }
     default:
@@ -122,6 +164,9 @@ const OPTIONS = {
   watch: { type: "boolean", default: false },
   "dry-run": { type: "boolean", default: false },
   interval: { type: "string", default: "2" },
+  env: { type: "string" },
+  to: { type: "string" },
+  message: { type: "string" },
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
@@ -153,7 +198,15 @@ async function main(argv: string[]): Promise<number> {
     token: process.env.ADMIN_TOKEN ?? "dev-admin-token",
   };
   try {
-    await run(command, args, target, { json: values.json, watch: values.watch, dryRun: values["dry-run"], intervalS });
+    await run(command, args, target, {
+      json: values.json,
+      watch: values.watch,
+      dryRun: values["dry-run"],
+      intervalS,
+      env: parseDeployEnv(values.env),
+      to: values.to,
+      message: values.message,
+    });
     return 0;
   } catch (err) {
     const message =
