@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { type AdminTarget, adminCall, CliError } from "./admin-client";
 import { type DeployEnv, deploy, parseDeployEnv, rollback, runWrangler, wranglerVersionsArgs } from "./deploy";
 import { metricsSummary, prewarmSummary, reconcileSummary, saleList, saleSummary } from "./format";
+import { fraudCancelSummary, fraudSummary } from "./fraud";
 import { readSaleFile } from "./sale-file";
 
 const USAGE = `usage: npm run sale -- <command> [options]
@@ -20,6 +21,8 @@ const USAGE = `usage: npm run sale -- <command> [options]
   metrics <sale_id>              live counters, order backlog and purchase latency
   rate <sale_id> <per_second>    change how fast the sale's queue admits, live
   reconcile <sale_id>            compare Postgres orders with Redis and repair
+  fraud <sale_id> [--cancel]     after the sale: shared addresses and payment methods, resellers,
+                                 bot-flagged shoppers; --cancel (or --order ID...) cancels and returns units
   deploy --env ENV [--dry-run]   pre-render sale pages and run wrangler deploy to ENV
   versions --env ENV             the Worker's recent deployments in ENV (wrangler)
   rollback --env ENV [--to ID]   put the previous Worker version (or version ID) back in ENV
@@ -32,6 +35,8 @@ options:
   --to ID            rollback: the Worker version to go back to (default: the one before)
   --message TEXT     deploy and rollback: why, recorded with the version
   --dry-run          deploy: wrangler deploy --dry-run (offline); rollback: print the command only
+  --cancel           fraud: cancel every order the report marks
+  --order ID         fraud: cancel this order (repeat for more)
   ADMIN_TOKEN        environment variable with the admin token (default dev-admin-token)`;
 
 type Options = {
@@ -42,6 +47,8 @@ type Options = {
   env?: DeployEnv;
   to?: string;
   message?: string;
+  cancel: boolean;
+  orders: string[];
 };
 
 const progress = (line: string) => process.stderr.write(`… ${line}\n`);
@@ -119,6 +126,16 @@ async function run(command: string, args: string[], target: AdminTarget, options
       const report = await adminCall(target, "POST", `/sales/${id}/reconcile`);
       return print(report, () => reconcileSummary(report));
     }
+    case "fraud": {
+      const id = saleIdArg(args, "fraud");
+      if (options.cancel || options.orders.length > 0) {
+        const body = options.orders.length > 0 ? { order_ids: options.orders } : undefined;
+        const result = await adminCall(target, "POST", `/sales/${id}/fraud/cancel`, body);
+        return print(result, () => fraudCancelSummary(result));
+      }
+      const report = await adminCall(target, "GET", `/sales/${id}/fraud`);
+      return print(report, () => fraudSummary(report));
+    }
     case "deploy": {
       const result = await deploy(target, {
         dryRun: options.dryRun,
@@ -167,6 +184,8 @@ const OPTIONS = {
   env: { type: "string" },
   to: { type: "string" },
   message: { type: "string" },
+  cancel: { type: "boolean", default: false },
+  order: { type: "string", multiple: true },
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
@@ -206,6 +225,8 @@ async function main(argv: string[]): Promise<number> {
       env: parseDeployEnv(values.env),
       to: values.to,
       message: values.message,
+      cancel: values.cancel,
+      orders: values.order ?? [],
     });
     return 0;
   } catch (err) {
