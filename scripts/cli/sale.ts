@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { type AdminTarget, adminCall, CliError } from "./admin-client";
+import { demo, demoSummary } from "./demo";
 import { type DeployEnv, deploy, parseDeployEnv, rollback, runWrangler, wranglerVersionsArgs } from "./deploy";
 import { metricsSummary, prewarmSummary, reconcileSummary, saleList, saleSummary } from "./format";
 import { fraudCancelSummary, fraudSummary } from "./fraud";
@@ -13,6 +14,7 @@ import { readSaleFile } from "./sale-file";
 
 const USAGE = `usage: npm run sale -- <command> [options]
 
+  demo [--starts-in SECS]        local stack: a sale starting in a minute, its page, sign-in links
   create <file.json|file.yaml>   create a sale from a definition file
   list                           every sale with live figures
   show <sale_id> [--watch]       one sale; --watch refreshes the live figures
@@ -36,6 +38,8 @@ options:
   --message TEXT     deploy and rollback: why, recorded with the version
   --dry-run          deploy: wrangler deploy --dry-run (offline); rollback: print the command only
   --cancel           fraud: cancel every order the report marks
+  --starts-in SECS   demo: seconds until the sale starts (default 60)
+  --shoppers N       demo: how many test shoppers get a sign-in link (default 3)
   --order ID         fraud: cancel this order (repeat for more)
   ADMIN_TOKEN        environment variable with the admin token (default dev-admin-token)`;
 
@@ -49,6 +53,8 @@ type Options = {
   message?: string;
   cancel: boolean;
   orders: string[];
+  startsInSeconds: number;
+  shoppers: number;
 };
 
 const progress = (line: string) => process.stderr.write(`… ${line}\n`);
@@ -75,6 +81,14 @@ async function run(command: string, args: string[], target: AdminTarget, options
   const print = (answer: unknown, human: () => string) =>
     console.log(options.json ? JSON.stringify(answer, null, 2) : human());
   switch (command) {
+    case "demo": {
+      const result = await demo(target, {
+        startsInSeconds: options.startsInSeconds,
+        shoppers: options.shoppers,
+        progress,
+      });
+      return print(result, () => demoSummary(result));
+    }
     case "create": {
       const file = args[0];
       if (!file) throw new CliError("create needs a file: npm run sale -- create scripts/cli/examples/phone-sale.yaml");
@@ -185,6 +199,8 @@ const OPTIONS = {
   to: { type: "string" },
   message: { type: "string" },
   cancel: { type: "boolean", default: false },
+  "starts-in": { type: "string", default: "60" },
+  shoppers: { type: "string", default: "3" },
   order: { type: "string", multiple: true },
   help: { type: "boolean", short: "h", default: false },
 } as const;
@@ -227,6 +243,8 @@ async function main(argv: string[]): Promise<number> {
       message: values.message,
       cancel: values.cancel,
       orders: values.order ?? [],
+      startsInSeconds: Number(values["starts-in"]),
+      shoppers: Number(values.shoppers),
     });
     return 0;
   } catch (err) {
