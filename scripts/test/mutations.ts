@@ -92,7 +92,8 @@ async function runVitest(sandbox: Sandbox, args: string[]): Promise<{ verdict: V
   const reportDir = mkdtempSync(join(tmpdir(), "flashsale-mutant-report-"));
   const report = join(reportDir, "report.json");
   const argv = ["vitest", "run", ...args];
-  argv.push("--reporter=json", `--outputFile.json=${report}`, "--reporter=dot");
+  // --bail: a mutant is killed by its first failing test; the rest of the run would only cost time.
+  argv.push("--bail=1", "--reporter=json", `--outputFile.json=${report}`, "--reporter=dot");
   const child = spawn("npx", argv, {
     cwd: sandbox.dir,
     detached: true, // its own process group, so a timeout stops vitest and the stack it started

@@ -78,14 +78,17 @@ class Model {
       if (action === "confirm" && r.state === "expired") return "expired";
       return `conflict:${r.state}`;
     }
-    if (action === "confirm") {
+    if (action === "confirm" || action === "cancel") {
+      // Past the deadline the reservation is expired whoever acts: pay or cancel alike.
       if (this.now >= r.deadline) {
         r.state = "expired";
         this.giveBack(r);
         return "expired";
       }
-      r.state = "paid";
-      return "ok:paid";
+      if (action === "confirm") {
+        r.state = "paid";
+        return "ok:paid";
+      }
     }
     if (action === "expire" && this.now < r.deadline) return "not_due";
     r.state = action === "cancel" ? "cancelled" : "expired";

@@ -106,6 +106,12 @@ if action == 'confirm' then
   if addr ~= '' then redis.call('HSET', KEYS[1], 'shipping_address', addr) end
   return finish('paid', false)
 elseif action == 'cancel' then
+  -- Past the deadline the reservation is expired whoever acts first, so a late cancel
+  -- reads the same as a late read or confirm; the units still go back, once.
+  if now >= deadline then
+    finish('expired', true)
+    return {'EXPIRED'}
+  end
   return finish('cancelled', true)
 elseif action == 'expire' then
   if now < deadline then return {'NOT_DUE'} end

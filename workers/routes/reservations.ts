@@ -100,6 +100,8 @@ export const reservations = new Hono<AppEnv>()
       case "ok":
       case "already":
         return c.json(view(r, "cancelled"));
+      case "expired":
+        throw new ApiError(410, "reservation_expired", "The payment deadline passed; the units went back to stock.");
       case "conflict":
         if (result.state === "expired")
           throw new ApiError(410, "reservation_expired", "The reservation had already expired.");
