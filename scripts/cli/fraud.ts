@@ -5,8 +5,8 @@ import { table } from "./format";
 export function fraudSummary(r: FraudReport): string {
   const lines = [`Fraud review of sale ${r.sale_id}: ${r.orders_reviewed} orders read at ${r.generated_at}`, ""];
   const section = (title: string, rows: string[][], header: string[]) => {
-    lines.push(`${title}: ${rows.length === 0 ? "none" : ""}`);
-    if (rows.length > 0) lines.push(table([header, ...rows]), "");
+    if (rows.length === 0) lines.push(`${title}: none`, "");
+    else lines.push(`${title}:`, table([header, ...rows]), "");
   };
   section(
     "Addresses shared by accounts (however they were written)",
