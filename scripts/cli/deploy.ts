@@ -8,18 +8,9 @@ import { execFileSync, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { buildSite } from "../../static-site/build";
 import { type AdminTarget, CliError } from "./admin-client";
+import { type DeployEnv, wranglerDeployArgs, wranglerRollbackArgs } from "./wrangler-args";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-
-/** The environments wrangler.jsonc names; the top level is only for `wrangler dev` and dry runs. */
-export const DEPLOY_ENVS = ["staging", "production"] as const;
-export type DeployEnv = (typeof DEPLOY_ENVS)[number];
-
-export function parseDeployEnv(value: string | undefined): DeployEnv | undefined {
-  if (value === undefined) return undefined;
-  if ((DEPLOY_ENVS as readonly string[]).includes(value)) return value as DeployEnv;
-  throw new CliError(`--env must be one of ${DEPLOY_ENVS.join(", ")}, not "${value}"`);
-}
 
 /** What this checkout is, for the version's message: the version list then says which commit runs. */
 function revision(): string {
@@ -28,41 +19,6 @@ function revision(): string {
   } catch {
     return "unknown revision";
   }
-}
-
-/**
- * The wrangler command a deploy runs. A real deploy must name its environment: shipping the
- * top level by accident would put development's settings in front of shoppers.
- */
-export function wranglerDeployArgs(options: { env?: DeployEnv; dryRun: boolean; message?: string }): string[] {
-  if (!options.env && !options.dryRun)
-    throw new CliError(`deploy needs --env (${DEPLOY_ENVS.join(" or ")}); only a --dry-run may leave it out`);
-  const env = options.env ? ["--env", options.env] : [];
-  if (options.dryRun) return ["deploy", ...env, "--dry-run", "--outdir", `.wrangler/dry-run-${options.env ?? "top"}`];
-  return ["deploy", ...env, "--message", options.message ?? `sale deploy ${revision()}`];
-}
-
-/**
- * The wrangler command a rollback runs: to `versionId`, or (none given) to the version that
- * served 100 % of traffic in the deployment before the current one, as wrangler chooses.
- * `--yes` because the CLI is the confirmation: the operator typed `rollback --env …`.
- */
-export function wranglerRollbackArgs(options: { env: DeployEnv; versionId?: string; message?: string }): string[] {
-  if (options.versionId !== undefined && !/^[0-9a-f-]{8,}$/i.test(options.versionId))
-    throw new CliError(`--to must be a Worker version id (see npm run sale -- versions --env ${options.env})`);
-  return [
-    "rollback",
-    ...(options.versionId ? [options.versionId] : []),
-    "--env",
-    options.env,
-    "--message",
-    options.message ?? "sale rollback",
-    "--yes",
-  ];
-}
-
-export function wranglerVersionsArgs(env: DeployEnv): string[] {
-  return ["deployments", "list", "--env", env];
 }
 
 /** Runs wrangler from the repository; its own output goes to stderr, so --json output on stdout stays parseable. */
@@ -110,7 +66,7 @@ export async function deploy(
   target: AdminTarget,
   options: { dryRun: boolean; env?: DeployEnv; message?: string; progress: (line: string) => void },
 ): Promise<{ dry_run: boolean; env: DeployEnv | null; command: string[] }> {
-  const args = wranglerDeployArgs(options);
+  const args = wranglerDeployArgs({ ...options, message: options.message ?? `sale deploy ${revision()}` });
   await buildPages(target, { local: options.dryRun && isLoopback(target.url), progress: options.progress });
   options.progress(`wrangler ${args.join(" ")}`);
   await runWrangler(args);

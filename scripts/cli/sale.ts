@@ -7,10 +7,11 @@
 import { parseArgs } from "node:util";
 import { type AdminTarget, adminCall, CliError } from "./admin-client";
 import { demo, demoSummary } from "./demo";
-import { type DeployEnv, deploy, parseDeployEnv, rollback, runWrangler, wranglerVersionsArgs } from "./deploy";
+import { deploy, rollback, runWrangler } from "./deploy";
 import { metricsSummary, prewarmSummary, reconcileSummary, saleList, saleSummary } from "./format";
 import { fraudCancelSummary, fraudSummary } from "./fraud";
 import { readSaleFile } from "./sale-file";
+import { type DeployEnv, parseDeployEnv, wranglerVersionsArgs } from "./wrangler-args";
 
 const USAGE = `usage: npm run sale -- <command> [options]
 
