@@ -6,6 +6,7 @@ import { ApiError, errorBody, errorResponse } from "./errors";
 import { apiHeaders } from "./middleware/api-headers";
 import { BODY_LIMITS, limitBody } from "./middleware/body-limit";
 import { clients } from "./middleware/clients";
+import { adminFraud } from "./routes/admin-fraud";
 import { adminSales } from "./routes/admin-sales";
 import { health } from "./routes/health";
 import { purchase } from "./routes/purchase";
@@ -46,6 +47,7 @@ export function createApp(extraRoutes?: (app: Hono<AppEnv>) => void) {
   app.route("/api/v1/time", time);
   app.route("/api/v1/flash-sale", status);
   app.route("/api/v1/admin/sales", adminSales);
+  app.route("/api/v1/admin/sales", adminFraud);
   app.route("/api/v1/flash-sale", queue);
   app.route("/api/v1/flash-sale", purchase);
   app.route("/api/v1/reservations", reservations);

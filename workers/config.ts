@@ -17,8 +17,34 @@ export const DEFAULTS = {
   admissionWindowSeconds: 180,
   /** Accounts younger than this are refused at the queue's door (docs/api.md "Purchase rules"). */
   minAccountAgeSeconds: 24 * 60 * 60,
-  /** This many accounts entering on one fingerprint within the window counts as a bot signal (never a refusal). */
-  fingerprintCrowd: { accounts: 20, windowSeconds: 60 },
+  /**
+   * Bot signals: counted and flagged for the fraud report, never a refusal (docs/queue.md
+   * "Bot signals"). Each threshold is set so the honest crowd stays below it: identical
+   * phones behind one carrier NAT, a family sharing a tablet, a shopper who double-taps.
+   */
+  botSignals: {
+    /** A device id entering for this many accounts flags all of them (two is a shared tablet). */
+    deviceAccounts: 3,
+    /**
+     * This many accounts on one fingerprint within the window, whose accounts were also
+     * created within the same `accountBucketSeconds`, are a batch: look-alike phones alone
+     * are the honest crowd, look-alike phones on accounts made together are a farm.
+     */
+    lookalikeBatch: { accounts: 10, windowSeconds: 60, accountBucketSeconds: 600 },
+    /** A reservation this soon after the shopper's turn came (or the start, if later) is faster than a person clicks. */
+    fastPurchaseMs: 200,
+    /**
+     * Refusals by one rate limiter for one key within one limiter period that make a retry
+     * storm. A page honours Retry-After, so an honest shopper or device is refused once; an
+     * address is shared by a whole NAT, so it needs ten times its allowance refused.
+     */
+    retryStorm: { shopper: 5, device: 5, address: 1_000 },
+  },
+  /** The fraud review after a sale (workers/orders/fraud.ts). */
+  fraud: {
+    /** An account that paid for a SKU's whole per-shopper limit in this many sales (this one included) is listed as a reseller. */
+    resellerSales: 3,
+  },
   /** Clock tolerance when verifying JWTs minted by other machines. */
   jwtClockToleranceSeconds: 5,
   /** Days a finished sale's state stays in Redis for reconciliation before the cron frees it. */

@@ -17,9 +17,11 @@
  *   payment:{h}      string the order paid with payment method fingerprint h (hashed) in this sale
  *   address:{h}      string the shopper who had normalised shipping address h (hashed) in this sale
  *   latency          hash   sampled purchase latencies: count per bucket (upper bound in ms), and outcomes
- *   dev-accounts:{id} set   shoppers who entered the queue with device id `id` (a bot signal when > 1)
- *   fp-crowd:{fp}    zset   shopper -> ms, entries with fingerprint `fp` within the last window
- *   signals          hash   shared_device_id, crowded_fingerprint: entries counted as bot signals
+ *   dev-accounts:{id} set   shoppers who entered the queue with device id `id` (a bot signal from 3)
+ *   fp-batch:{fp}:{b} zset  shopper -> ms, entries with fingerprint `fp` on accounts created in bucket `b`, last window
+ *   signals          hash   bot-signal counters by rule (docs/queue.md "Bot signals"): shared_device_ids, ...
+ *   flagged          hash   shopper -> the rules that flagged them, comma-separated (for the fraud report)
+ *   storms           hash   "address:<ip>" | "device:<id>" | "shopper:<id>" -> limiter periods it stormed in
  */
 const base = (saleId: string) => `fs:{${saleId}}`;
 
@@ -50,8 +52,11 @@ export const keys = {
   /** SCAN pattern for every key of one sale (retirement, tests' footprints). */
   allOfSale: (saleId: string) => `${base(saleId)}:*`,
   deviceAccounts: (saleId: string, deviceId: string) => `${base(saleId)}:dev-accounts:${deviceId}`,
-  fingerprintCrowd: (saleId: string, fingerprint: string) => `${base(saleId)}:fp-crowd:${fingerprint}`,
+  lookalikeBatch: (saleId: string, fingerprint: string, accountBucket: number) =>
+    `${base(saleId)}:fp-batch:${fingerprint}:${accountBucket}`,
   signals: (saleId: string) => `${base(saleId)}:signals`,
+  flagged: (saleId: string) => `${base(saleId)}:flagged`,
+  storms: (saleId: string) => `${base(saleId)}:storms`,
   /** Not per sale: the set of sales with work pending for the cron sweep. */
   activeSales: () => "fs:active-sales",
 } as const;

@@ -6,12 +6,16 @@
  */
 import { parseArgs } from "node:util";
 import { type AdminTarget, adminCall, CliError } from "./admin-client";
-import { deploy } from "./deploy";
+import { demo, demoSummary } from "./demo";
+import { deploy, rollback, runWrangler } from "./deploy";
 import { metricsSummary, prewarmSummary, reconcileSummary, saleList, saleSummary } from "./format";
+import { fraudCancelSummary, fraudSummary } from "./fraud";
 import { readSaleFile } from "./sale-file";
+import { type DeployEnv, parseDeployEnv, wranglerVersionsArgs } from "./wrangler-args";
 
 const USAGE = `usage: npm run sale -- <command> [options]
 
+  demo [--starts-in SECS]        local stack: a sale starting in a minute, its page, sign-in links
   create <file.json|file.yaml>   create a sale from a definition file
   list                           every sale with live figures
   show <sale_id> [--watch]       one sale; --watch refreshes the live figures
@@ -20,15 +24,39 @@ const USAGE = `usage: npm run sale -- <command> [options]
   metrics <sale_id>              live counters, order backlog and purchase latency
   rate <sale_id> <per_second>    change how fast the sale's queue admits, live
   reconcile <sale_id>            compare Postgres orders with Redis and repair
-  deploy [--dry-run]             pre-render sale pages and run wrangler deploy
+  fraud <sale_id> [--cancel]     after the sale: shared addresses and payment methods, resellers,
+                                 bot-flagged shoppers; --cancel (or --order ID...) cancels and returns units
+  deploy --env ENV [--dry-run]   pre-render sale pages and run wrangler deploy to ENV
+  versions --env ENV             the Worker's recent deployments in ENV (wrangler)
+  rollback --env ENV [--to ID]   put the previous Worker version (or version ID) back in ENV
 
 options:
   --url URL          admin API origin (default http://127.0.0.1:8787, or SALE_API_URL)
   --json             print the API's JSON instead of tables
   --interval SECS    refresh interval for show --watch (default 2)
+  --env ENV          staging or production (wrangler.jsonc env sections)
+  --to ID            rollback: the Worker version to go back to (default: the one before)
+  --message TEXT     deploy and rollback: why, recorded with the version
+  --dry-run          deploy: wrangler deploy --dry-run (offline); rollback: print the command only
+  --cancel           fraud: cancel every order the report marks
+  --starts-in SECS   demo: seconds until the sale starts (default 60)
+  --shoppers N       demo: how many test shoppers get a sign-in link (default 3)
+  --order ID         fraud: cancel this order (repeat for more)
   ADMIN_TOKEN        environment variable with the admin token (default dev-admin-token)`;
 
-type Options = { json: boolean; watch: boolean; dryRun: boolean; intervalS: number };
+type Options = {
+  json: boolean;
+  watch: boolean;
+  dryRun: boolean;
+  intervalS: number;
+  env?: DeployEnv;
+  to?: string;
+  message?: string;
+  cancel: boolean;
+  orders: string[];
+  startsInSeconds: number;
+  shoppers: number;
+};
 
 const progress = (line: string) => process.stderr.write(`… ${line}\n`);
 
@@ -54,6 +82,14 @@ async function run(command: string, args: string[], target: AdminTarget, options
   const print = (answer: unknown, human: () => string) =>
     console.log(options.json ? JSON.stringify(answer, null, 2) : human());
   switch (command) {
+    case "demo": {
+      const result = await demo(target, {
+        startsInSeconds: options.startsInSeconds,
+        shoppers: options.shoppers,
+        progress,
+      });
+      return print(result, () => demoSummary(result));
+    }
     case "create": {
       const file = args[0];
       if (!file) throw new CliError("create needs a file: npm run sale -- create scripts/cli/examples/phone-sale.yaml");
@@ -105,10 +141,48 @@ async function run(command: string, args: string[], target: AdminTarget, options
       const report = await adminCall(target, "POST", `/sales/${id}/reconcile`);
       return print(report, () => reconcileSummary(report));
     }
+    case "fraud": {
+      const id = saleIdArg(args, "fraud");
+      if (options.cancel || options.orders.length > 0) {
+        const body = options.orders.length > 0 ? { order_ids: options.orders } : undefined;
+        const result = await adminCall(target, "POST", `/sales/${id}/fraud/cancel`, body);
+        return print(result, () => fraudCancelSummary(result));
+      }
+      const report = await adminCall(target, "GET", `/sales/${id}/fraud`);
+      return print(report, () => fraudSummary(report));
+    }
     case "deploy": {
-      const result = await deploy(target, { dryRun: options.dryRun, progress });
+      const result = await deploy(target, {
+        dryRun: options.dryRun,
+        env: options.env,
+        message: options.message,
+        progress,
+      });
+      const where = options.env ?? "the top-level Worker";
       return print(result, () =>
-        options.dryRun ? "Dry run complete: the bundle builds; nothing was deployed." : "Deployed.",
+        options.dryRun
+          ? `Dry run complete: the bundle for ${where} builds; nothing was deployed.`
+          : `Deployed to ${where}. If it misbehaves: npm run sale -- rollback --env ${options.env}`,
+      );
+    }
+    case "versions": {
+      if (!options.env) throw new CliError("versions needs --env staging|production");
+      await runWrangler(wranglerVersionsArgs(options.env));
+      return;
+    }
+    case "rollback": {
+      if (!options.env) throw new CliError("rollback needs --env staging|production");
+      const result = await rollback({
+        env: options.env,
+        versionId: options.to,
+        message: options.message,
+        dryRun: options.dryRun,
+        progress,
+      });
+      return print(result, () =>
+        options.dryRun
+          ? `Dry run: would run ${result.command.join(" ")}`
+          : `Rolled ${options.env} back${options.to ? ` to ${options.to}` : " to the previous version"}.`,
       );
     }
     default:
@@ -122,6 +196,13 @@ const OPTIONS = {
   watch: { type: "boolean", default: false },
   "dry-run": { type: "boolean", default: false },
   interval: { type: "string", default: "2" },
+  env: { type: "string" },
+  to: { type: "string" },
+  message: { type: "string" },
+  cancel: { type: "boolean", default: false },
+  "starts-in": { type: "string", default: "60" },
+  shoppers: { type: "string", default: "3" },
+  order: { type: "string", multiple: true },
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
@@ -153,7 +234,19 @@ async function main(argv: string[]): Promise<number> {
     token: process.env.ADMIN_TOKEN ?? "dev-admin-token",
   };
   try {
-    await run(command, args, target, { json: values.json, watch: values.watch, dryRun: values["dry-run"], intervalS });
+    await run(command, args, target, {
+      json: values.json,
+      watch: values.watch,
+      dryRun: values["dry-run"],
+      intervalS,
+      env: parseDeployEnv(values.env),
+      to: values.to,
+      message: values.message,
+      cancel: values.cancel,
+      orders: values.order ?? [],
+      startsInSeconds: Number(values["starts-in"]),
+      shoppers: Number(values.shoppers),
+    });
     return 0;
   } catch (err) {
     const message =

@@ -98,6 +98,8 @@ export async function runSurge(kind: RunKind, deps: SurgeDeps): Promise<RunResul
   const objects = queue?.objects ?? 1;
   const coordinator = objects > 1 ? objects : 0;
   const sec = (rel: number) => Math.floor(rel / 1000);
+  // The session's acct_created: a month before the sale, or an hour (too new for the door).
+  const accountCreatedSeconds = (i: number) => START_MS / 1000 - (crowd.aged[i] ? 30 * 86_400 : 3_600);
   const latency = (i: number) => (crowd.isBot[i] ? 5 + random.next() * 10 : 50 + random.next() * 100);
   let soldOutAt: number | null = null;
   let arrived = 0;
@@ -133,7 +135,7 @@ export async function runSurge(kind: RunKind, deps: SurgeDeps): Promise<RunResul
       {
         address: crowd.address[i]!,
         shopper: i,
-        acctCreatedSeconds: crowd.aged[i] ? START_MS / 1000 - 30 * 86_400 : now / 1000 - 3_600,
+        acctCreatedSeconds: accountCreatedSeconds(i),
         solvesCaptcha: () => random.chance(bot ? b.captchaPass : h.captchaPass),
       },
       now,
@@ -167,6 +169,7 @@ export async function runSurge(kind: RunKind, deps: SurgeDeps): Promise<RunResul
         shopperId: id,
         deviceId: deviceId(crowd, i),
         fingerprint: fingerprintOf(crowd, i),
+        accountCreated: accountCreatedSeconds(i),
         nowMs: now,
       });
     redisCall(s, "signals", signals, () => {});

@@ -1,23 +1,23 @@
 /**
  * The shopper's session JWT, issued by the shop's login. The shop stores it in
- * localStorage under "flashsale.session"; a link may carry it once as `?session=`,
- * which is saved and then taken out of the address bar so it is not bookmarked,
- * shared or sent on as a referrer.
+ * localStorage under "flashsale.session"; a link may carry it once in the fragment,
+ * `#session=<jwt>`, which is saved and then taken out of the address bar so it is not
+ * bookmarked, shared or sent on as a referrer. Never in the query string: a query reaches
+ * the CDN's and the Worker's request logs, a fragment never leaves the browser.
  */
 import { SESSION_STORAGE_KEY } from "./config";
+import { sessionFromFragment } from "./session-link";
 
 export function readSession(): string | null {
-  const url = new URL(location.href);
-  const fromLink = url.searchParams.get("session");
-  if (fromLink) {
+  const { session, rest } = sessionFromFragment(location.hash);
+  if (session) {
     try {
-      localStorage.setItem(SESSION_STORAGE_KEY, fromLink);
+      localStorage.setItem(SESSION_STORAGE_KEY, session);
     } catch {
       /* storage blocked: the token still works for this page view */
     }
-    url.searchParams.delete("session");
-    history.replaceState(history.state, "", url.pathname + url.search + url.hash);
-    return fromLink;
+    history.replaceState(history.state, "", location.pathname + location.search + rest);
+    return session;
   }
   try {
     return localStorage.getItem(SESSION_STORAGE_KEY);

@@ -59,7 +59,7 @@ async function openShopper(
   await recordLayoutShifts(page);
   const session = await shopperToken(sub);
   if (via === "storage") await page.addInitScript((t: string) => localStorage.setItem("flashsale.session", t), session);
-  await page.goto(`${workerUrl()}/sales/${saleId}/${via === "link" ? `?session=${encodeURIComponent(session)}` : ""}`, {
+  await page.goto(`${workerUrl()}/sales/${saleId}/${via === "link" ? `#session=${encodeURIComponent(session)}` : ""}`, {
     waitUntil: "load",
     timeout: 20_000,
   });

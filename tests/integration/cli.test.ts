@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { admin, adminToken, workerUrl } from "./fixtures";
+import { publishNewSales } from "../../scripts/stack/page-publisher";
+import { admin, adminToken, until, workerUrl } from "./fixtures";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "sale-cli-"));
@@ -161,7 +162,7 @@ describe("the admin CLI", () => {
     try {
       const res = await sale(["deploy", "--dry-run", "--json"]);
       expect(res.code, res.stderr.slice(-2000)).toBe(0);
-      expect(JSON.parse(res.stdout)).toEqual({ dry_run: true });
+      expect(JSON.parse(res.stdout)).toMatchObject({ dry_run: true, env: null });
       expect(res.stderr).toContain("pre-rendering sale pages");
       expect(res.stderr).toContain("wrangler deploy --dry-run");
       expect(existsSync(join(ROOT, "static-site/dist/sales", created.sale_id, "index.html"))).toBe(true);
@@ -170,4 +171,91 @@ describe("the admin CLI", () => {
       for (const page of pages) rmSync(page, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it("deploys only to a named environment: --env staging builds offline with staging's own settings", async () => {
+    const refused = await sale(["deploy"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("deploy needs --env (staging or production)");
+    expect((await sale(["deploy", "--env", "prod", "--dry-run"])).stderr).toContain(
+      '--env must be one of staging, production, not "prod"',
+    );
+    const res = await sale(["deploy", "--env", "staging", "--dry-run", "--json"]);
+    expect(res.code, res.stderr.slice(-2000)).toBe(0);
+    expect(JSON.parse(res.stdout)).toEqual({
+      dry_run: true,
+      env: "staging",
+      command: ["wrangler", "deploy", "--env", "staging", "--dry-run", "--outdir", ".wrangler/dry-run-staging"],
+    });
+    // wrangler read the staging section: its own vars and limiter namespaces, not the top level's.
+    expect(res.stderr).toMatch(/ENVIRONMENT \("staging"\)/);
+    expect(res.stderr).toContain("ENTER_QUEUE_DEVICE_LIMITER");
+  }, 120_000);
+
+  it("rolls an environment back through wrangler rollback, to the version before or a named one", async () => {
+    const previous = parseRun(await sale(["rollback", "--env", "production", "--dry-run", "--json"]));
+    expect(previous.command).toEqual([
+      "wrangler",
+      "rollback",
+      "--env",
+      "production",
+      "--message",
+      "sale rollback",
+      "--yes",
+    ]);
+    const named = parseRun(
+      await sale([
+        "rollback",
+        "--env",
+        "staging",
+        "--to",
+        "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+        "--message",
+        "5xx after deploy",
+        "--dry-run",
+        "--json",
+      ]),
+    );
+    expect(named.command).toEqual([
+      "wrangler",
+      "rollback",
+      "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+      "--env",
+      "staging",
+      "--message",
+      "5xx after deploy",
+      "--yes",
+    ]);
+    expect((await sale(["rollback", "--dry-run"])).stderr).toContain("rollback needs --env");
+    expect((await sale(["rollback", "--env", "staging", "--to", "x; rm -rf", "--dry-run"])).stderr).toContain(
+      "--to must be a Worker version id",
+    );
+  });
+
+  it("publishes a sale's page on the local stack as soon as it exists, without a deploy", async () => {
+    const created = parseRun(await sale(["create", file("page.yaml", example), "--json"]));
+    const page = join(ROOT, "static-site/dist/sales", created.sale_id);
+    const published: string[] = [];
+    try {
+      published.push(...(await publishNewSales({ url: workerUrl(), adminToken: adminToken() })));
+      expect(published).toContain(created.sale_id);
+      // wrangler dev picks up new asset files from its watcher, within moments.
+      const res = await until(
+        () => fetch(`${workerUrl()}/sales/${created.sale_id}/`),
+        (r) => r.status === 200,
+        15_000,
+      );
+      expect(await res.text()).toContain(created.name);
+      // A second pass finds nothing new to publish.
+      expect(await publishNewSales({ url: workerUrl(), adminToken: adminToken() })).not.toContain(created.sale_id);
+    } finally {
+      rmSync(page, { recursive: true, force: true });
+      for (const id of published) rmSync(join(ROOT, "static-site/dist/sales", id), { recursive: true, force: true });
+    }
+  });
+
+  it("runs the demo only on a local stack: its sessions are signed with the development secret", async () => {
+    const res = await sale(["demo"], { url: "https://shop.example.com" });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain("demo runs only on the local stack");
+  });
 });

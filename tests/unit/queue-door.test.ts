@@ -193,6 +193,23 @@ describe("the queue's door", () => {
     expect((await enter(saleId, { sub: "patient-shopper" })).status).toBe(200);
   });
 
+  it("limits one device id entering for a crowd of accounts: 429 with Retry-After, other devices unaffected", async () => {
+    const { saleId } = await freshQueue();
+    const device = { captcha_token: "pass", device_fingerprint: "fp-tablet", device_id: "one-tablet" };
+    const statuses: number[] = [];
+    let refused: Awaited<ReturnType<typeof enter>> | undefined;
+    for (let i = 0; i < 21 && !refused; i++) {
+      const res = await enter(saleId, { sub: `account-${i}`, body: device });
+      statuses.push(res.status);
+      if (res.status === 429) refused = res;
+    }
+    expect(statuses.slice(0, 10).every((s) => s === 200)).toBe(true);
+    expect(refused?.headers.get("retry-after")).toBe("10");
+    expect(refused?.body.error).toBe("rate_limited");
+    const other = { ...device, device_id: "another-phone" };
+    expect((await enter(saleId, { sub: "next-account", body: other })).status).toBe(200);
+  });
+
   it("answers a forged, altered or other sale's queue token with 404 at the edge, waking no object", async () => {
     const { saleId } = await freshQueue();
     const other = await freshQueue();

@@ -2,6 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { type JWTPayload, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
+import { mintAdmissionToken, verifyAdmissionToken } from "../../workers/auth/admission";
 import worker from "../../workers/index";
 
 /**
@@ -145,5 +146,33 @@ describe("shopper routes take only a well-formed shop session", () => {
   it("refuses an unsigned (alg: none) session: 401", async () => {
     const res = await readReservation(unsigned({ sub: "x", iat: now(), exp: now() + 60, acct_created: 1 }));
     expect(res.status).toBe(401);
+  });
+});
+
+describe("an admission token says when the turn came, to the millisecond", () => {
+  it("carries its mint time in ms (iat_ms), and a token without it is read by its whole-second iat", async () => {
+    const sale = "00000000-0000-4000-8000-000000000001";
+    const mintedAt = 1_763_800_000_123;
+    const { token } = await mintAdmissionToken(
+      env.ADMISSION_JWT_SECRET,
+      { sub: "s", saleId: sale, jti: "j" },
+      mintedAt,
+    );
+    expect((await verifyAdmissionToken(token, env.ADMISSION_JWT_SECRET, sale, mintedAt + 10)).issuedAtMs).toBe(
+      mintedAt,
+    );
+
+    const older = await new SignJWT({ sale })
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("flash-sale-queue")
+      .setAudience("flash-sale-purchase")
+      .setSubject("s")
+      .setJti("j")
+      .setIssuedAt(Math.floor(mintedAt / 1000))
+      .setExpirationTime(Math.floor(mintedAt / 1000) + 60)
+      .sign(new TextEncoder().encode(env.ADMISSION_JWT_SECRET));
+    expect((await verifyAdmissionToken(older, env.ADMISSION_JWT_SECRET, sale, mintedAt + 10)).issuedAtMs).toBe(
+      1_763_800_000_000,
+    );
   });
 });

@@ -22,6 +22,8 @@ export type AdmissionClaims = {
   exp: number;
   /** The device the shopper entered the queue with (the page's device id, else its fingerprint): the purchase's device rule keys on it. */
   device: string | null;
+  /** When the token was minted, in ms (`iat_ms`; whole seconds of `iat` from an older token): the fast-purchase signal's start. */
+  issuedAtMs: number;
 };
 
 const encoder = new TextEncoder();
@@ -34,7 +36,9 @@ export async function mintAdmissionToken(
 ): Promise<{ token: string; expiresAt: Date }> {
   const iat = Math.floor(nowMs / 1000);
   const exp = iat + ttlSeconds;
-  const token = await new SignJWT(claims.device ? { sale: claims.saleId, did: claims.device } : { sale: claims.saleId })
+  // `iat` is whole seconds by the JWT spec; the fast-purchase signal needs milliseconds.
+  const extra = { sale: claims.saleId, iat_ms: nowMs, ...(claims.device ? { did: claims.device } : {}) };
+  const token = await new SignJWT(extra)
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setIssuer(ADMISSION_ISSUER)
     .setAudience(ADMISSION_AUDIENCE)
@@ -76,7 +80,9 @@ export async function verifyAdmissionToken(
   const device = typeof payload.did === "string" && payload.did.length > 0 ? payload.did : null;
   if (device !== null && !isStorableText(device, COLUMN_CHARS.deviceFingerprint))
     throw unauthorized("The admission token's device id is unusable.");
-  return { sub: payload.sub, saleId: payload.sale, jti: payload.jti, exp: payload.exp!, device };
+  const issuedAtMs =
+    typeof payload.iat_ms === "number" && Number.isFinite(payload.iat_ms) ? payload.iat_ms : payload.iat! * 1000;
+  return { sub: payload.sub, saleId: payload.sale, jti: payload.jti, exp: payload.exp!, device, issuedAtMs };
 }
 
 /** What a route behind `admissionAuth()` may read: the verified admission. */

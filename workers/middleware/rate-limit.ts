@@ -17,10 +17,20 @@ export function rateLimit<M extends MiddlewareHandler = MiddlewareHandler<{ Bind
   key: (c: Context<EnvOf<M> & HonoEnv & { Bindings: Env }>) => string;
   periodSeconds: number;
   message: string;
+  /** Told of each refusal before it is answered (the retry-storm signal); must not throw or wait. */
+  onRefused?: (c: Context<EnvOf<M> & HonoEnv & { Bindings: Env }>) => void;
 }) {
   return createMiddleware<EnvOf<M> & { Bindings: Env }>(async function rateLimit(c, next) {
     const { success } = await options.binding(c.env).limit({ key: options.key(c) });
-    if (!success) throw new ApiError(429, "rate_limited", options.message, undefined, options.periodSeconds);
+    if (!success) {
+      options.onRefused?.(c);
+      throw refusal(options.message, options.periodSeconds);
+    }
     await next();
   });
+}
+
+/** 429 `rate_limited` with Retry-After set to the limiter's period. */
+export function refusal(message: string, periodSeconds: number): ApiError {
+  return new ApiError(429, "rate_limited", message, undefined, periodSeconds);
 }

@@ -64,9 +64,10 @@ async function applyState(db: Database, e: StateEvent): Promise<void> {
       : e.t === "expired"
         ? { ...common, expiredAt: at }
         : { ...common, cancelledAt: at, cancelReason: e.cancel_reason ?? "shopper" };
-  // Reconciliation may cancel a paid order that was oversold; nothing else leaves `paid`.
+  // Reconciliation may cancel a paid order that was oversold, and the fraud review one it
+  // found fraudulent; nothing else leaves `paid`.
   const from =
-    e.t === "cancelled" && e.cancel_reason === "oversold"
+    e.t === "cancelled" && (e.cancel_reason === "oversold" || e.cancel_reason === "fraud")
       ? sql`${flashSaleOrders.status} in ('reserved', 'paid')`
       : eq(flashSaleOrders.status, "reserved");
   await db

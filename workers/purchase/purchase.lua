@@ -11,6 +11,8 @@
 --   8  deadlines     zset reservation token -> payment deadline (ms)
 --   9  outbox        list of order events waiting for Postgres
 --   10 counters      hash of live unit counts
+--   11 signals       hash of bot-signal counters (workers/queue/signals.ts)
+--   12 flagged       hash shopper -> rules that flagged them
 -- ARGV
 --   1  user id (the admission token's subject)
 --   2  sku id
@@ -23,6 +25,9 @@
 --   9  idempotency record TTL, seconds (a refusal keeps its record only until shortly after the sale)
 --   10 idempotency key (recorded with the order)
 --   11 sale id
+--   12 when the shopper's turn came: the admission token's mint time, ms ("" when unknown)
+--   13 fast purchase: a reservation sooner than this many ms after the turn (or the start) is flagged
+--   14 TTL of the signal hashes, seconds
 -- Returns one of
 --   {"RESERVED", remaining, token, order_id, deadline_ms, price}
 --   {"SOLD_OUT", remaining} | {"LIMIT_EXCEEDED", reason}
@@ -103,4 +108,21 @@ redis.call('RPUSH', KEYS[9], cjson.encode({
   idempotency_key = ARGV[10], device = device,
 }))
 redis.call('HINCRBY', KEYS[10], 'reserved', qty)
+
+-- 7. Bot signal: a reservation faster than a person can see Buy and press it. The clock
+-- starts at the later of the turn and the sale's start (a turn given before the start
+-- shows Buy only at the start). Counted and flagged, never refused; on the reserved path
+-- only, so refusals still write nothing and a reservation pays a few writes more.
+local admitted = tonumber(ARGV[12])
+if admitted and now - math.max(admitted, tonumber(meta[1])) < tonumber(ARGV[13]) then
+  local seen = redis.call('HGET', KEYS[12], user)
+  if not seen then
+    redis.call('HSET', KEYS[12], user, 'fast_purchases')
+  elseif not string.find(',' .. seen .. ',', ',fast_purchases,', 1, true) then
+    redis.call('HSET', KEYS[12], user, seen .. ',fast_purchases')
+  end
+  redis.call('HINCRBY', KEYS[11], 'fast_purchases', 1)
+  redis.call('EXPIRE', KEYS[11], tonumber(ARGV[14]))
+  redis.call('EXPIRE', KEYS[12], tonumber(ARGV[14]))
+end
 return remember({'RESERVED', remaining, token, order_id, deadline, item[1]})

@@ -1,4 +1,5 @@
 import type { Redis } from "@upstash/redis";
+import { DEFAULTS } from "../config";
 import { base64url, sha256Hex } from "../hash";
 import { keys } from "../keys";
 import purchaseLua from "./purchase.lua";
@@ -33,6 +34,8 @@ export type PurchaseInput = {
   device: string | null;
   reservationToken: string;
   orderId: string;
+  /** When the shopper's turn came (the admission token's mint time, ms), for the fast-purchase signal; null when unknown. */
+  admittedMs?: number | null;
 };
 
 /** How long a shopper's Idempotency-Key keeps its first answer. */
@@ -118,6 +121,8 @@ export function purchaseCall(input: PurchaseInput): { keys: string[]; args: stri
       keys.deadlines(saleId),
       keys.outbox(saleId),
       keys.counters(saleId),
+      keys.signals(saleId),
+      keys.flagged(saleId),
     ],
     args: [
       userId,
@@ -131,6 +136,9 @@ export function purchaseCall(input: PurchaseInput): { keys: string[]; args: stri
       String(IDEMPOTENCY_TTL_SECONDS),
       input.idempotencyKey,
       saleId,
+      input.admittedMs == null ? "" : String(input.admittedMs),
+      String(DEFAULTS.botSignals.fastPurchaseMs),
+      String(DEFAULTS.redisRetentionDays * 86_400),
     ],
   };
 }

@@ -14,7 +14,8 @@
 --   9  address       the shopper who had this (normalised) shipping address in this sale, if any
 -- ARGV
 --   1  action: confirm | cancel | expire | void (reconciliation cancels an oversold reserved or
---      paid order without returning stock: those units never existed)
+--      paid order without returning stock: those units never existed) | revoke (the fraud
+--      review cancels a reserved or paid order and its units go back on sale)
 --   2  now, ms, by the Worker's clock
 --   3  reservation token
 --   4  acting shopper ("" when the shop's back end or the sweeper acts)
@@ -52,6 +53,7 @@ local function finish(new_state, give_back, extra_field, extra_value)
     if device ~= '' and redis.call('GET', KEYS[4]) == user then redis.call('DEL', KEYS[4]) end
   end
   local event = { t = new_state, order_id = order_id, sale_id = ARGV[5], token = token, at_ms = now }
+  if extra_field == 'cancel_reason' then event.cancel_reason = extra_value end
   if new_state == 'paid' then
     event.payment_method_fingerprint = ARGV[6]
     event.shipping_address = ARGV[7]
@@ -63,10 +65,17 @@ end
 if action == 'void' and state == 'paid' then
   return finish('cancelled', false, 'cancel_reason', 'oversold')
 end
+-- A paid order found fraudulent: its units were real, so they go back to stock, and the
+-- shopper's hold and device are freed as a cancel frees them (units return exactly once:
+-- the order leaves `paid` in this same step).
+if action == 'revoke' and state == 'paid' then
+  return finish('cancelled', true, 'cancel_reason', 'fraud')
+end
 
 if state ~= 'reserved' then
   if (action == 'confirm' and state == 'paid') or (action == 'cancel' and state == 'cancelled')
-    or (action == 'expire' and state == 'expired') or (action == 'void' and state == 'cancelled') then
+    or (action == 'expire' and state == 'expired') or (action == 'void' and state == 'cancelled')
+    or (action == 'revoke' and state == 'cancelled') then
     return {'ALREADY', state}
   end
   if action == 'confirm' and state == 'expired' then return {'EXPIRED'} end
@@ -109,5 +118,7 @@ elseif action == 'expire' then
   return finish('expired', true)
 elseif action == 'void' then
   return finish('cancelled', false, 'cancel_reason', 'oversold')
+elseif action == 'revoke' then
+  return finish('cancelled', true, 'cancel_reason', 'fraud')
 end
 return redis.error_reply('ERR unknown reservation action ' .. tostring(action))

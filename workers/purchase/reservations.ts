@@ -6,7 +6,7 @@ import reservationLua from "./reservation.lua";
 import reservationReadLua from "./reservation-read.lua";
 
 export type ReservationState = "reserved" | "paid" | "cancelled" | "expired";
-export type TransitionAction = "confirm" | "cancel" | "expire" | "void";
+export type TransitionAction = "confirm" | "cancel" | "expire" | "void" | "revoke";
 
 /** A reservation as Redis holds it, parsed once. */
 export type Reservation = {

@@ -65,6 +65,7 @@ export const purchase = new Hono<AppEnv>().post(
         device: c.var.admission.device,
         reservationToken: newReservationToken(saleId),
         orderId: crypto.randomUUID(),
+        admittedMs: c.var.admission.issuedAtMs,
       });
     } catch (err) {
       throw new DependencyError("redis", err);

@@ -1,14 +1,15 @@
-import { Hono } from "hono";
-import { accountTooNew, shopperAuth } from "../auth/shopper";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
+import { accountTooNew, type ShopperClaims, shopperAuth } from "../auth/shopper";
 import { BUDGETS, DEFAULTS } from "../config";
-import type { AppEnv } from "../env";
+import type { AppEnv, ClientVariables } from "../env";
 import { ApiError, notFound } from "../errors";
 import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
-import { rateLimit } from "../middleware/rate-limit";
+import { rateLimit, refusal } from "../middleware/rate-limit";
 import { saleIdParam } from "../middleware/sale-id";
 import { COLUMN_CHARS } from "../orders/columns";
 import { enterQueue, openQueueSocket, pollQueue } from "../queue/client";
-import { recordEntrySignals } from "../queue/signals";
+import { recordEntrySignals, recordStorm, type StormKind } from "../queue/signals";
+import { doorStorms } from "../queue/storms";
 import { verifyQueueToken } from "../queue/token";
 import { verifyTurnstile } from "../queue/turnstile";
 import type { Outcome } from "../queue/types";
@@ -22,21 +23,55 @@ const enterBody = z.object({
   device_id: storableText(COLUMN_CHARS.deviceFingerprint).optional(),
 });
 
+/**
+ * A refusal by one of the door's limiters: the source's refusals are counted in this
+ * isolate, and the one that makes them a retry storm is recorded after the answer.
+ */
+function watchStorm(
+  c: { req: { param(name: "saleId"): string | undefined }; var: Pick<ClientVariables, "redis" | "background"> },
+  kind: StormKind,
+  value: string,
+  shopperId: string | null,
+): void {
+  const saleId = c.req.param("saleId") ?? "";
+  if (!doorStorms.refused(`${saleId}|${kind}|${value}`, DEFAULTS.botSignals.retryStorm[kind], Date.now())) return;
+  c.var.background(recordStorm(c.var.redis, saleId, { kind, value, shopperId }));
+}
+
+const address = (c: Context) => c.req.header("cf-connecting-ip") ?? "unknown";
+
+type SignedIn = MiddlewareHandler<{ Bindings: Env; Variables: ClientVariables & { shopper: ShopperClaims } }>;
+
 /** Per address, before any token is verified or body read: a flood costs the least here. */
-const perAddressLimit = rateLimit({
+const perAddressLimit = rateLimit<MiddlewareHandler<AppEnv>>({
   binding: (env) => env.ENTER_QUEUE_LIMITER,
-  key: (c) => `enter-queue:${c.req.header("cf-connecting-ip") ?? "unknown"}`,
+  key: (c) => `enter-queue:${address(c)}`,
   periodSeconds: DEFAULTS.enterQueueLimitPeriodSeconds,
   message: "Too many attempts from this address; wait and try again.",
+  // A whole carrier NAT shares an address: its storm flags no account.
+  onRefused: (c) => watchStorm(c, "address", address(c), null),
 });
 
 /** Per shopper, once the session is verified: one account cannot flood the door from many addresses. */
-const perShopperLimit = rateLimit<ReturnType<typeof shopperAuth>>({
+const perShopperLimit = rateLimit<SignedIn>({
   binding: (env) => env.ENTER_QUEUE_SHOPPER_LIMITER,
   key: (c) => `enter-queue:${c.var.shopper.sub}`,
   periodSeconds: DEFAULTS.enterQueueLimitPeriodSeconds,
   message: "Too many attempts from this account; wait and try again.",
+  onRefused: (c) => watchStorm(c, "shopper", c.var.shopper.sub, c.var.shopper.sub),
 });
+
+/** Per device id, once the body is read: one device cannot enter for a crowd of accounts at machine speed. */
+async function limitDevice(
+  c: Parameters<typeof watchStorm>[0] & { env: Env },
+  deviceId: string,
+  shopperId: string,
+): Promise<void> {
+  const { success } = await c.env.ENTER_QUEUE_DEVICE_LIMITER.limit({ key: `enter-queue-device:${deviceId}` });
+  if (success) return;
+  watchStorm(c, "device", deviceId, shopperId);
+  throw refusal("Too many attempts from this device; wait and try again.", DEFAULTS.enterQueueLimitPeriodSeconds);
+}
 
 function unwrap<T>(outcome: Outcome<T>): T {
   if (outcome.ok) return outcome.value;
@@ -52,8 +87,8 @@ function unwrap<T>(outcome: Outcome<T>): T {
 /**
  * The queue's door and its window. Every refusal happens before the queue object is
  * asked to write, so a refused shopper holds no place: address limit, body size, session,
- * shopper limit, account age, body, captcha, and only then the object (which adds the
- * sale's times). Devices are counted as bot signals after the answer, never refused:
+ * shopper limit, account age, body, device limit, captcha, and only then the object
+ * (which adds the sale's times). Devices are counted as bot signals after the answer, never refused:
  * look-alike phones are the honest crowd.
  */
 export const queue = new Hono<AppEnv>()
@@ -70,6 +105,7 @@ export const queue = new Hono<AppEnv>()
         throw new ApiError(403, "account_too_new", "Accounts younger than 24 hours cannot join a sale's queue.");
       }
       const body = await parseBody(c, enterBody);
+      if (body.device_id) await limitDevice(c, body.device_id, shopper.sub);
       if (c.env.CAPTCHA_MODE !== "off") {
         const human = await verifyTurnstile(
           c.env.TURNSTILE_SECRET_KEY,
@@ -88,6 +124,7 @@ export const queue = new Hono<AppEnv>()
           shopperId: shopper.sub,
           deviceId: body.device_id ?? null,
           fingerprint: body.device_fingerprint,
+          accountCreated: shopper.acctCreated,
           nowMs: Date.now(),
         }),
       );
