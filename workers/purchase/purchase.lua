@@ -23,6 +23,7 @@
 --   9  idempotency record TTL, seconds (a refusal keeps its record only until shortly after the sale)
 --   10 idempotency key (recorded with the order)
 --   11 sale id
+--   12 request id (recorded with the order, so its logs lead to its row)
 -- Returns one of
 --   {"RESERVED", remaining, token, order_id, deadline_ms, price}
 --   {"SOLD_OUT", remaining} | {"LIMIT_EXCEEDED", reason}
@@ -100,7 +101,7 @@ redis.call('ZADD', KEYS[8], deadline, token)
 redis.call('RPUSH', KEYS[9], cjson.encode({
   t = 'reserved', order_id = order_id, sale_id = ARGV[11], user_id = user, sku_id = sku,
   quantity = qty, price = item[1], token = token, deadline_ms = deadline, at_ms = now,
-  idempotency_key = ARGV[10], device = device,
+  idempotency_key = ARGV[10], device = device, request_id = ARGV[12],
 }))
 redis.call('HINCRBY', KEYS[10], 'reserved', qty)
 return remember({'RESERVED', remaining, token, order_id, deadline, item[1]})

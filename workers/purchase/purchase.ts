@@ -33,6 +33,8 @@ export type PurchaseInput = {
   device: string | null;
   reservationToken: string;
   orderId: string;
+  /** The request that made the decision (workers/middleware/observe.ts), kept on the order; "" if none. */
+  requestId?: string;
 };
 
 /** How long a shopper's Idempotency-Key keeps its first answer. */
@@ -129,6 +131,7 @@ export function createPurchaseScript(redis: Redis) {
         String(IDEMPOTENCY_TTL_SECONDS),
         input.idempotencyKey,
         saleId,
+        input.requestId ?? "",
       ],
     );
     return parsePurchaseReply(reply);

@@ -11,7 +11,18 @@ import { DEFAULTS } from "../config";
 import { keys } from "../keys";
 import signalsLua from "./signals.lua";
 
-export type EntrySignals = { shared_device_ids: number; crowded_fingerprints: number };
+/**
+ * Every bot signal counted for the sale, by name. The two door signals are always there;
+ * any other counter in the sale's signals hash appears under its own field name, so a
+ * new signal reaches the metrics and the dashboard without this reader changing.
+ */
+export type EntrySignals = { shared_device_ids: number; crowded_fingerprints: number } & Record<string, number>;
+
+/** Hash fields whose answer names predate the convention above (plural, as docs/queue.md has them). */
+const RENAMED: Record<string, string> = {
+  shared_device_id: "shared_device_ids",
+  crowded_fingerprint: "crowded_fingerprints",
+};
 
 /** One Redis command per entry, run after the answer (ctx.waitUntil): the door never waits on it. */
 export async function recordEntrySignals(
@@ -39,8 +50,7 @@ export async function recordEntrySignals(
 
 export async function readEntrySignals(redis: Redis, saleId: string): Promise<EntrySignals> {
   const hash = hashFromReply(await redis.hgetall(keys.signals(saleId)));
-  return {
-    shared_device_ids: Number(hash?.shared_device_id ?? 0),
-    crowded_fingerprints: Number(hash?.crowded_fingerprint ?? 0),
-  };
+  const signals: EntrySignals = { shared_device_ids: 0, crowded_fingerprints: 0 };
+  for (const [field, value] of Object.entries(hash ?? {})) signals[RENAMED[field] ?? field] = Number(value);
+  return signals;
 }
