@@ -36,6 +36,8 @@ export const DEFAULTS = {
     /** Seconds of per-second figures the metrics answer carries unless asked (`?seconds=`), and at most. */
     seriesSeconds: 60,
     maxSeriesSeconds: 300,
+    /** The series ends this many seconds ago: by then every isolate has flushed those seconds. */
+    seriesLagSeconds: 2,
     /** Minutes the short burn-rate window spans. */
     burnWindowMinutes: 5,
     /** Counters an isolate keeps while Redis cannot take them, in buckets and in sales. */

@@ -99,7 +99,12 @@ describe("a sale's metrics", () => {
     const m = await until(
       () => metricsOf(saleId),
       // Until the breaker closes again the metrics answer is a 503 itself: keep reading.
-      (v) => v.purchase_latency?.samples === 40 && requests(v, PURCHASE, 503) === 1 && v.outbox_backlog === 0,
+      (v) =>
+        v.purchase_latency?.samples === 40 &&
+        requests(v, PURCHASE, 503) === 1 &&
+        v.outbox_backlog === 0 &&
+        seriesSum(v, "purchase_decisions") === 40 &&
+        seriesSum(v, "shed") === 1,
       10_000,
     );
     expect(requests(m, PURCHASE, 200)).toBe(40);

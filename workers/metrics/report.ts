@@ -105,7 +105,10 @@ export async function saleMetrics(
   const saleId = record.sale.saleId;
   const nowSecond = Math.floor(options.nowMs / 1000);
   const nowMinute = Math.floor(nowSecond / 60);
-  const seconds = Array.from({ length: options.seconds }, (_, i) => nowSecond - options.seconds + 1 + i);
+  // The series ends a little in the past: isolates flush a second's counts up to a second
+  // after it, so the newest seconds would chart as dips that later fill in.
+  const lastSecond = nowSecond - DEFAULTS.metrics.seriesLagSeconds;
+  const seconds = Array.from({ length: options.seconds }, (_, i) => lastSecond - options.seconds + 1 + i);
   const minutes = Array.from({ length: DEFAULTS.metrics.burnWindowMinutes }, (_, i) => nowMinute - i);
   const snapshot = await readSnapshot(redis, saleId);
   const [figures, outboxBacklog, deadLetter, botSignals, [total], series, recent] = await Promise.all([
