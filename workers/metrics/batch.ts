@@ -21,7 +21,9 @@ type Bucket = { ttlSeconds: number; fields: Map<string, number> };
 type Pending = Map<string, Map<string, Bucket>>;
 
 let pending: Pending = new Map();
-let flushScheduled = false;
+let flushing = false;
+/** When the oldest count still in memory was made (0: none). */
+let oldestPendingMs = 0;
 
 const retentionSeconds = DEFAULTS.redisRetentionDays * 86_400;
 
@@ -42,6 +44,7 @@ function bucketCount(p: Pending): number {
 
 /** Adds `counts` (field → amount) to the sale's second, minute and total at `nowMs`. */
 export function count(saleId: string, counts: Record<string, number>, nowMs: number = Date.now()): void {
+  if (pending.size === 0) oldestPendingMs = nowMs;
   let sale = pending.get(saleId);
   if (!sale) {
     // Made-up sale ids in paths must not grow the isolate's memory without bound either.
@@ -84,6 +87,7 @@ function keepForLater(failed: Pending): void {
 export async function flushMetrics(redis: Redis): Promise<void> {
   const taken = pending;
   pending = new Map();
+  oldestPendingMs = 0;
   const failed: Pending = new Map();
   const script = redis.createScript<number>(flushLua);
   await Promise.all(
@@ -104,21 +108,23 @@ export async function flushMetrics(redis: Redis): Promise<void> {
       }
     }),
   );
-  if (failed.size > 0) keepForLater(failed);
+  if (failed.size > 0) {
+    keepForLater(failed);
+    oldestPendingMs ||= Date.now();
+  }
 }
 
 /**
- * Makes sure a flush is on its way: at most one per isolate at a time, a second after
- * the first count it carries, run after the answer so no shopper waits for it.
+ * Starts a flush, after the answer, once the oldest count waiting is a second old: at
+ * most one per isolate at a time, and never a timer holding the request open (any later
+ * request, a dashboard's poll included, carries the counts out).
  */
-export function scheduleFlush(ctx: Pick<ExecutionContext, "waitUntil">, redis: () => Redis): void {
-  if (flushScheduled || pending.size === 0) return;
-  flushScheduled = true;
+export function scheduleFlush(ctx: Pick<ExecutionContext, "waitUntil">, redis: () => Redis, nowMs = Date.now()): void {
+  if (flushing || pending.size === 0 || nowMs - oldestPendingMs < DEFAULTS.metrics.flushEveryMs) return;
+  flushing = true;
   ctx.waitUntil(
-    new Promise((resolve) => setTimeout(resolve, DEFAULTS.metrics.flushEveryMs))
-      .then(() => flushMetrics(redis()))
-      .finally(() => {
-        flushScheduled = false;
-      }),
+    flushMetrics(redis()).finally(() => {
+      flushing = false;
+    }),
   );
 }
