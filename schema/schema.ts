@@ -42,6 +42,8 @@ export const flashSales = pgTable(
     safetyBufferPercent: numeric("safety_buffer_percent", { precision: 5, scale: 2 }).notNull(),
     paymentDeadlineSeconds: integer("payment_deadline_seconds").notNull(),
     prewarmedAt: timestamptz("prewarmed_at"),
+    /** Set while the admin holds admission (the queue admits nobody); the rate is kept for the resume. */
+    admissionPausedAt: timestamptz("admission_paused_at"),
     cancelledAt: timestamptz("cancelled_at"),
     createdAt: timestamptz("created_at").notNull().defaultNow(),
     updatedAt: timestamptz("updated_at").notNull().defaultNow(),
@@ -90,6 +92,8 @@ export const flashSaleOrders = pgTable(
     reservationToken: varchar("reservation_token", { length: 64 }).notNull(),
     idempotencyKey: varchar("idempotency_key", { length: 255 }),
     deviceFingerprint: varchar("device_fingerprint", { length: 255 }),
+    /** The purchase request's id (cf-ray or X-Request-Id): its log lines at the edge lead here. */
+    requestId: varchar("request_id", { length: 64 }),
     paymentDeadline: timestamptz("payment_deadline").notNull(),
     /** When Redis decided the reservation: the order reconciliation cancels by (last in, first out). */
     reservedAt: timestamptz("reserved_at").notNull(),

@@ -1,7 +1,7 @@
 /**
  * Pre-renders the static site into static-site/dist, which Workers Static Assets serves
  * at / (wrangler.jsonc): one page per sale at /sales/{sale_id}/, the front page, the
- * shared hashed script and stylesheet, and the `_headers` cache rules.
+ * admin dashboard at /admin/, the hashed scripts and stylesheets, and the `_headers` cache rules.
  *
  * Builds add and replace pages; they never delete another sale's page, so the stack's
  * own build at start-up (no sales given) leaves pages published earlier in place.
@@ -14,7 +14,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { bundleAssets } from "./bundle";
+import { renderAdminPage } from "./admin-page";
+import { bundleAdminAssets, bundleAssets } from "./bundle";
 import { headersFile } from "./headers";
 import { renderIndex, renderSalePage } from "./render";
 import { fetchSales, pageConfigFor, type SaleForPage } from "./sale-definition";
@@ -104,6 +105,8 @@ export async function buildSite(options: BuildOptions): Promise<BuildResult> {
     pages.push(`/sales/${config.sale_id}/`);
   }
   writeAtomically(join(dist, "index.html"), renderIndex(publishedSales(dist), assets));
+  mkdirSync(join(dist, "admin"), { recursive: true });
+  writeAtomically(join(dist, "admin", "index.html"), renderAdminPage(await bundleAdminAssets(dist)));
   writeAtomically(join(dist, "_headers"), headersFile());
   return {
     dist,

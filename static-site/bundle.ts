@@ -20,26 +20,32 @@ function writeOnce(dir: string, name: string, data: string | Uint8Array): void {
   if (!existsSync(path)) writeFileSync(path, data);
 }
 
-export async function bundleAssets(dist: string): Promise<Assets & { jsBytes: Uint8Array }> {
+/** One page's script and stylesheet, named `<name>-<hash>`. */
+async function bundlePage(
+  dist: string,
+  name: string,
+  entries: { js: string; css: string; banner?: string },
+): Promise<Assets & { jsBytes: Uint8Array }> {
   const assetsDir = join(dist, ASSET_PREFIX);
   mkdirSync(assetsDir, { recursive: true });
 
   const js = await build({
-    entryPoints: [join(SRC, "main.ts")],
+    entryPoints: [join(SRC, entries.js)],
     bundle: true,
     minify: true,
     format: "esm",
     target: ["es2020", "chrome90", "firefox90", "safari15"],
     write: false,
     legalComments: "none",
+    ...(entries.banner ? { banner: { js: entries.banner } } : {}),
     logLevel: "silent",
   });
   const jsBytes = js.outputFiles[0]!.contents;
-  const jsName = `sale-${hashOf(jsBytes)}.js`;
+  const jsName = `${name}-${hashOf(jsBytes)}.js`;
   writeOnce(assetsDir, jsName, jsBytes);
 
   const css = await build({
-    entryPoints: [join(SRC, "page.css")],
+    entryPoints: [join(SRC, entries.css)],
     bundle: true,
     minify: true,
     write: false,
@@ -47,8 +53,21 @@ export async function bundleAssets(dist: string): Promise<Assets & { jsBytes: Ui
     loader: { ".css": "css" },
   });
   const cssText = css.outputFiles[0]!.text;
-  const cssName = `sale-${hashOf(cssText)}.css`;
+  const cssName = `${name}-${hashOf(cssText)}.css`;
   writeOnce(assetsDir, cssName, cssText);
 
   return { js: `${ASSET_PREFIX}${jsName}`, css: `${ASSET_PREFIX}${cssName}`, jsBytes };
 }
+
+/** The shopper's page: as small as it can be, on every phone at T=0. */
+export const bundleAssets = (dist: string) => bundlePage(dist, "sale", { js: "main.ts", css: "page.css" });
+
+/** The admin dashboard, with its charting library (uPlot): a handful of admins, never the crowd. */
+export const bundleAdminAssets = (dist: string) =>
+  bundlePage(dist, "admin", {
+    js: "admin/main.ts",
+    css: "admin/admin.css",
+    // Minifying drops uPlot's header comment; its MIT licence asks for the notice to stay.
+    banner:
+      "/*! uPlot (μPlot) v1.6, Copyright (c) 2025 Leon Sorokin, MIT License: https://github.com/leeoniya/uPlot */",
+  });

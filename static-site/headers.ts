@@ -18,6 +18,12 @@ ${ASSET_PREFIX}*
   Referrer-Policy: no-referrer
   X-Frame-Options: DENY
 
+/admin/*
+  Cache-Control: no-cache
+  X-Content-Type-Options: nosniff
+  Referrer-Policy: no-referrer
+  X-Frame-Options: DENY
+
 /
   Cache-Control: public, max-age=60
   X-Content-Type-Options: nosniff

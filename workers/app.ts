@@ -6,6 +6,7 @@ import { ApiError, errorBody, errorResponse } from "./errors";
 import { apiHeaders } from "./middleware/api-headers";
 import { BODY_LIMITS, limitBody } from "./middleware/body-limit";
 import { clients } from "./middleware/clients";
+import { observe } from "./middleware/observe";
 import { adminFraud } from "./routes/admin-fraud";
 import { adminSales } from "./routes/admin-sales";
 import { health } from "./routes/health";
@@ -20,6 +21,8 @@ export function createApp(extraRoutes?: (app: Hono<AppEnv>) => void) {
   const app = new Hono<AppEnv>();
 
   app.use("/api/*", apiHeaders());
+  // Outside everything else, so it sees every answer: refusals by the middleware below included.
+  app.use("/api/*", observe());
   // A known path asked with the wrong method is 405 with `Allow`, not 404.
   app.use(
     "/api/*",

@@ -53,12 +53,41 @@ export const DEFAULTS = {
   statusCacheSeconds: 1,
   /** Seconds a refused address is told to wait: the window of wrangler.jsonc's ENTER_QUEUE_LIMITER. */
   enterQueueLimitPeriodSeconds: 10,
-  /** Share of purchases whose latency is recorded, unless PURCHASE_LATENCY_SAMPLE_RATE says otherwise. */
-  latencySampleRate: 0.05,
+  /** A sale's metrics (workers/metrics/): how they are kept, and how much of them the admin reads at once. */
+  metrics: {
+    /** Each isolate adds its counters to Redis at most this often (one command per sale). */
+    flushEveryMs: 1_000,
+    /** Per-second buckets live this long: the dashboard's charts, and the last minutes' burn. */
+    secondsKeptFor: 15 * 60,
+    /** Seconds of per-second figures the metrics answer carries unless asked (`?seconds=`), and at most. */
+    seriesSeconds: 60,
+    maxSeriesSeconds: 300,
+    /** The series ends this many seconds ago: by then every isolate has flushed those seconds. */
+    seriesLagSeconds: 2,
+    /** Minutes the short burn-rate window spans. */
+    burnWindowMinutes: 5,
+    /** Counters an isolate keeps while Redis cannot take them, in buckets and in sales. */
+    maxPendingBuckets: 600,
+    maxPendingSales: 1_000,
+  },
   /** Sales the cron maintains at once (each drain holds one of the request's few Postgres connections). */
   maintenanceLanes: 4,
   /** How old a sale's last known status may be when it stands in for one Redis or the queue cannot give now. */
   statusStaleSeconds: 300,
+} as const;
+
+/**
+ * The service level objectives (the seed's): computed from a sale's metrics over the
+ * sale so far, with the error budget's burn over the last minutes (workers/metrics/slo.ts).
+ */
+export const SLO_TARGETS = {
+  /** Shopper requests answered without a 5xx (a 503 shed by a breaker is unavailability too). */
+  availability: 0.9995,
+  /** Purchase decisions within `purchaseDecisionMs`: p99 under 100 ms. */
+  purchaseDecision: 0.99,
+  purchaseDecisionMs: 100,
+  /** Shopper requests answered without a server error (5xx other than a deliberate 503): under 0.1 % fail. */
+  serverErrors: 0.999,
 } as const;
 
 /** Latency budgets for dependencies: past these the shopper gets 503 + Retry-After, never a hang. */

@@ -12,6 +12,10 @@ export type ClientVariables = {
   db: () => Database;
   /** Work that may finish after the response (waitUntil), awaited before the pool closes. */
   background: (task: Promise<unknown>) => void;
+  /** The request's id (workers/middleware/observe.ts): in its logs, its answer's X-Request-Id, and its order. */
+  requestId: string;
+  /** What the handler decided, for the request's log line and data point (a purchase's decision). */
+  outcome?: string;
 };
 
 export type AppEnv = { Bindings: Env; Variables: ClientVariables };

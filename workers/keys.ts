@@ -16,7 +16,10 @@
  *   counters         hash   reserved, paid, expired, cancelled units (live figures)
  *   payment:{h}      string the order paid with payment method fingerprint h (hashed) in this sale
  *   address:{h}      string the shopper who had normalised shipping address h (hashed) in this sale
- *   latency          hash   sampled purchase latencies: count per bucket (upper bound in ms), and outcomes
+ *   m:s:{sec}        hash   metrics of one second (unix seconds): requests by route, status and error code,
+ *                           purchase decisions, latency buckets, queue samples; expires after minutes
+ *   m:m:{min}        hash   the same counters per minute (unix minutes), for burn rates over the last few minutes
+ *   m:total          hash   the same counters since the sale was first served, for its SLOs
  *   dev-accounts:{id} set   shoppers who entered the queue with device id `id` (a bot signal from 3)
  *   fp-batch:{fp}:{b} zset  shopper -> ms, entries with fingerprint `fp` on accounts created in bucket `b`, last window
  *   signals          hash   bot-signal counters by rule (docs/queue.md "Bot signals"): shared_device_ids, ...
@@ -46,7 +49,9 @@ export const keys = {
   outboxLock: (saleId: string) => `${base(saleId)}:outbox:lock`,
   deadLetter: (saleId: string) => `${base(saleId)}:dead-letter`,
   counters: (saleId: string) => `${base(saleId)}:counters`,
-  latency: (saleId: string) => `${base(saleId)}:latency`,
+  metricsSecond: (saleId: string, unixSecond: number) => `${base(saleId)}:m:s:${unixSecond}`,
+  metricsMinute: (saleId: string, unixMinute: number) => `${base(saleId)}:m:m:${unixMinute}`,
+  metricsTotal: (saleId: string) => `${base(saleId)}:m:total`,
   paymentMethod: (saleId: string, hash: string) => `${base(saleId)}:payment:${hash}`,
   shippingAddress: (saleId: string, hash: string) => `${base(saleId)}:address:${hash}`,
   /** SCAN pattern for every key of one sale (retirement, tests' footprints). */

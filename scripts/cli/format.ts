@@ -1,5 +1,6 @@
 /** Readable terminal output for the admin CLI (--json prints the API's answers instead). */
 
+import type { SaleMetrics } from "../../workers/metrics/report";
 import type { ReconcileReport } from "../../workers/orders/reconcile";
 
 type Item = {
@@ -194,36 +195,44 @@ export function reconcileSummary(r: ReconcileReport): string {
 
 export type { Sale };
 
-type Metrics = {
-  sale_id: string;
-  status: string;
-  generated_at: string;
-  counters: {
-    queued: number;
-    admitted: number;
-    reserved: number;
-    paid: number;
-    expired: number;
-    cancelled: number;
-    remaining: number | null;
-  };
-  outbox_backlog: number;
-  dead_letter?: DeadLetter;
-  purchase_latency: {
-    samples: number;
-    p50_ms: number | null;
-    p95_ms: number | null;
-    p99_ms: number | null;
-    sample_rate: number;
-  };
-};
+/** What the metrics summary reads of the worker's answer (workers/metrics/report.ts): its own type, not a copy. */
+export type MetricsView = Pick<
+  SaleMetrics,
+  "sale_id" | "status" | "generated_at" | "counters" | "outbox_backlog" | "dead_letter" | "purchase_latency"
+> &
+  Partial<Pick<SaleMetrics, "queue" | "queue_latency" | "bot_signals" | "slo">>;
 
-export function metricsSummary(m: Metrics): string {
+const percent = (v: number | null, digits = 2) => (v === null ? "-" : `${(v * 100).toFixed(digits)}%`);
+
+/**
+ * The SLOs as an operator reads them: the objective, how it stands over the sale, how
+ * much of its error budget is spent, and how fast the last minutes spend it.
+ */
+export function sloLines(slos: SaleMetrics["slo"]): string[] {
+  return [
+    "service level objectives (sale so far; burn over the last 5 minutes, 1 = exactly on budget):",
+    table([
+      ["", "OBJECTIVE", "TARGET", "NOW", "BUDGET USED", "BURN"],
+      ...slos.map((s) => [
+        s.met ? "ok" : "MISSED",
+        s.objective,
+        percent(s.target),
+        s.sli === null ? "no traffic" : percent(s.sli, 3),
+        percent(s.budget_used, 0),
+        s.burn_rate === null ? "-" : `${s.burn_rate.toFixed(1)}x`,
+      ]),
+    ]).replace(/^/gm, "  "),
+  ];
+}
+
+export function metricsSummary(m: MetricsView): string {
   const c = m.counters;
   const l = m.purchase_latency;
   const ms = (v: number | null) => (v === null ? "-" : `≤${v} ms`);
+  const q = m.queue;
+  const signals = Object.entries(m.bot_signals ?? {});
   return [
-    ...deadLetterWarning(m.sale_id, m.dead_letter?.count ?? 0, m.dead_letter?.entries),
+    ...deadLetterWarning(m.sale_id, m.dead_letter.count, m.dead_letter.entries),
     `Sale ${m.sale_id}  ${m.status}  at ${m.generated_at}`,
     "",
     table([
@@ -237,10 +246,23 @@ export function metricsSummary(m: Metrics): string {
         c.cancelled,
         c.remaining ?? "-",
         m.outbox_backlog,
-        m.dead_letter?.count ?? 0,
+        m.dead_letter.count,
       ].map(String),
     ]),
     "",
-    `purchase decisions (${l.samples} sampled at ${Math.round(l.sample_rate * 100)}%): p50 ${ms(l.p50_ms)}, p95 ${ms(l.p95_ms)}, p99 ${ms(l.p99_ms)}`,
+    `purchase decisions (${l.samples}): p50 ${ms(l.p50_ms)}, p95 ${ms(l.p95_ms)}, p99 ${ms(l.p99_ms)}`,
+    ...(m.queue_latency
+      ? [
+          `queue entries (${m.queue_latency.samples}): p50 ${ms(m.queue_latency.p50_ms)}, p99 ${ms(m.queue_latency.p99_ms)}`,
+        ]
+      : []),
+    ...(q
+      ? [
+          `admission   ${q.admission_paused_at ? `PAUSED since ${q.admission_paused_at}` : `${q.admission_rate_per_second}/s configured`}` +
+            (q.admitted_per_second === null ? "" : `, ${q.admitted_per_second.toFixed(1)}/s measured`),
+        ]
+      : []),
+    ...(signals.length > 0 ? [`bot signals ${signals.map(([k, v]) => `${v} ${k}`).join(", ")}`] : []),
+    ...(m.slo ? ["", ...sloLines(m.slo)] : []),
   ].join("\n");
 }

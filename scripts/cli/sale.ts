@@ -5,10 +5,11 @@
  * stderr; a failure is one line on stderr and a non-zero exit.
  */
 import { parseArgs } from "node:util";
+import type { SaleMetrics } from "../../workers/metrics/report";
 import { type AdminTarget, adminCall, CliError } from "./admin-client";
 import { demo, demoSummary } from "./demo";
 import { deploy, rollback, runWrangler } from "./deploy";
-import { metricsSummary, prewarmSummary, reconcileSummary, saleList, saleSummary } from "./format";
+import { metricsSummary, prewarmSummary, reconcileSummary, type Sale, saleList, saleSummary, sloLines } from "./format";
 import { fraudCancelSummary, fraudSummary } from "./fraud";
 import { readSaleFile } from "./sale-file";
 import { type DeployEnv, parseDeployEnv, wranglerVersionsArgs } from "./wrangler-args";
@@ -18,10 +19,12 @@ const USAGE = `usage: npm run sale -- <command> [options]
   demo [--starts-in SECS]        local stack: a sale starting in a minute, its page, sign-in links
   create <file.json|file.yaml>   create a sale from a definition file
   list                           every sale with live figures
-  show <sale_id> [--watch]       one sale; --watch refreshes the live figures
+  show <sale_id> [--watch]       one sale and its SLOs; --watch refreshes them
   prewarm <sale_id>              load its stock into Redis (idempotent)
   cancel <sale_id>               stop the sale and tell queued shoppers
-  metrics <sale_id>              live counters, order backlog and purchase latency
+  metrics <sale_id>              counters, backlog, latency, admission, bot signals, SLOs
+  pause <sale_id>                stop admitting from the queue (the rate is kept)
+  resume <sale_id>               admit again at the sale's rate
   rate <sale_id> <per_second>    change how fast the sale's queue admits, live
   reconcile <sale_id>            compare Postgres orders with Redis and repair
   fraud <sale_id> [--cancel]     after the sale: shared addresses and payment methods, resellers,
@@ -66,13 +69,25 @@ function saleIdArg(args: string[], command: string): string {
   return encodeURIComponent(id);
 }
 
+/** The sale's own answer with its SLOs and their error-budget burn (from its metrics) added as `slo`. */
+async function showSale(target: AdminTarget, id: string): Promise<Sale & { slo: SaleMetrics["slo"] }> {
+  const [sale, metrics] = await Promise.all([
+    adminCall(target, "GET", `/sales/${id}`) as Promise<Sale>,
+    adminCall(target, "GET", `/sales/${id}/metrics?seconds=1`) as Promise<SaleMetrics>,
+  ]);
+  return { ...sale, slo: metrics.slo };
+}
+
+const showText = (shown: Awaited<ReturnType<typeof showSale>>) =>
+  [saleSummary(shown), "", ...sloLines(shown.slo)].join("\n");
+
 async function watch(target: AdminTarget, id: string, options: Options): Promise<never> {
   for (;;) {
-    const sale = await adminCall(target, "GET", `/sales/${id}`);
-    if (options.json) process.stdout.write(`${JSON.stringify(sale)}\n`);
+    const shown = await showSale(target, id);
+    if (options.json) process.stdout.write(`${JSON.stringify(shown)}\n`);
     else
       process.stdout.write(
-        `\x1b[2J\x1b[H${saleSummary(sale)}\n\n  refreshed ${new Date().toISOString()} · every ${options.intervalS}s · Ctrl-C to stop\n`,
+        `\x1b[2J\x1b[H${showText(shown)}\n\n  refreshed ${new Date().toISOString()} · every ${options.intervalS}s · Ctrl-C to stop\n`,
       );
     await new Promise((r) => setTimeout(r, options.intervalS * 1000));
   }
@@ -103,8 +118,8 @@ async function run(command: string, args: string[], target: AdminTarget, options
     case "show": {
       const id = saleIdArg(args, "show");
       if (options.watch) return watch(target, id, options);
-      const sale = await adminCall(target, "GET", `/sales/${id}`);
-      return print(sale, () => saleSummary(sale));
+      const shown = await showSale(target, id);
+      return print(shown, () => showText(shown));
     }
     case "prewarm": {
       const result = await adminCall(target, "POST", `/sales/${saleIdArg(args, "prewarm")}/prewarm`);
@@ -129,6 +144,17 @@ async function run(command: string, args: string[], target: AdminTarget, options
       return print(
         sale,
         () => `Sale ${sale.sale_id} now admits ${sale.admission_rate_per_second} shoppers a second; ${told}.`,
+      );
+    }
+    case "pause":
+    case "resume": {
+      const id = saleIdArg(args, command);
+      const sale = await adminCall(target, "PATCH", `/sales/${id}`, { admission_paused: command === "pause" });
+      const told = sale.queue_notified ? "from the queue's next tick" : "once the queue hears of it; run it again";
+      return print(sale, () =>
+        sale.admission_paused_at
+          ? `Sale ${sale.sale_id} admits nobody ${told} (paused since ${sale.admission_paused_at}).`
+          : `Sale ${sale.sale_id} admits ${sale.admission_rate_per_second} shoppers a second again ${told}.`,
       );
     }
     case "metrics": {

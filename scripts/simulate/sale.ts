@@ -35,6 +35,7 @@ export function simulatedSale(options: SimOptions, random: Random): SimSale {
     paymentDeadlineSeconds: DEFAULTS.paymentDeadlineSeconds,
     prewarmedAt: null,
     cancelledAt: null,
+    admissionPausedAt: null,
     createdAt: at,
     updatedAt: at,
   };

@@ -78,6 +78,8 @@ describe("the admin CLI", () => {
     expect(shown.code).toBe(0);
     expect(shown.stdout).toMatch(/PHONE-16-128\s+Phone 16, 128 GB\s+499.00\s+999.00\s+1000\s+990\s+990\s+1/);
     expect(shown.stdout).toContain("0 queued");
+    // Before any shopper, every objective holds and says it has nothing to judge yet.
+    expect(shown.stdout).toMatch(/ok\s+shopper requests answered without a 5xx\s+99\.95%\s+no traffic/);
 
     const metrics = await sale(["metrics", id]);
     expect(metrics.code).toBe(0);
@@ -87,6 +89,11 @@ describe("the admin CLI", () => {
     const rate = await sale(["rate", id, "500"]);
     expect(rate.code, rate.stderr).toBe(0);
     expect(rate.stdout).toContain(`Sale ${id} now admits 500 shoppers a second`);
+    const paused = await sale(["pause", id]);
+    expect(paused.code, paused.stderr).toBe(0);
+    expect(paused.stdout).toContain(`Sale ${id} admits nobody`);
+    const resumed = await sale(["resume", id]);
+    expect(resumed.stdout).toContain(`Sale ${id} admits 500 shoppers a second again`);
 
     const reconciled = await sale(["reconcile", id, "--json"]);
     expect(reconciled.code, reconciled.stderr).toBe(0);

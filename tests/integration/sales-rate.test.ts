@@ -43,4 +43,43 @@ describe("the admission rate, tuned live", () => {
     ).toBe(404);
     expect((await admin(`/sales/${saleId}`)).body.admission_rate_per_second).toBe(1_000);
   }, 60_000);
+
+  it("pauses admission without losing the rate, admits nobody while paused, and resumes at the rate", async () => {
+    const { saleId, startMs } = await createSale({
+      items: [{ sku_id: "PHONE", total_stock: 100 }],
+      startInMs: 2_000,
+      admissionRatePerSecond: 5,
+    });
+    for (let i = 0; i < 40; i++)
+      await api(`/api/v1/flash-sale/${saleId}/enter-queue`, {
+        token: await shopperToken(`pause-${i}`),
+        body: { captcha_token: "local", device_fingerprint: `pause-device-${i}` },
+        headers: { "cf-connecting-ip": `10.8.0.${i}` },
+      });
+    const admitted = async () => (await admin(`/sales/${saleId}`)).body.figures.admitted as number;
+    await new Promise((r) => setTimeout(r, Math.max(0, startMs - Date.now()) + 1_000));
+    await until(admitted, (n) => n >= 3, 5_000);
+
+    const paused = await admin(`/sales/${saleId}`, { method: "PATCH", body: { admission_paused: true } });
+    expect(paused.status).toBe(200);
+    expect(paused.body).toMatchObject({ admission_rate_per_second: 5, queue_notified: true });
+    expect(Date.parse(paused.body.admission_paused_at)).toBeGreaterThan(startMs);
+    // The queue hears of it on its next tick (a quarter second); from then nobody is admitted.
+    await new Promise((r) => setTimeout(r, 500));
+    const held = await admitted();
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(await admitted()).toBe(held);
+    // Pausing again keeps the moment it was first paused.
+    const again = await admin(`/sales/${saleId}`, { method: "PATCH", body: { admission_paused: true } });
+    expect(again.body.admission_paused_at).toBe(paused.body.admission_paused_at);
+
+    const resumed = await admin(`/sales/${saleId}`, { method: "PATCH", body: { admission_paused: false } });
+    expect(resumed.body).toMatchObject({ admission_paused_at: null, admission_rate_per_second: 5 });
+    // No credit was saved up while paused: it resumes at about the rate, not in a burst.
+    const after = await until(admitted, (n) => n >= held + 5, 5_000);
+    expect(after).toBeLessThanOrEqual(held + 10);
+
+    expect((await admin(`/sales/${saleId}`, { method: "PATCH", body: {} })).status).toBe(422);
+    expect((await admin(`/sales/${saleId}`, { method: "PATCH", body: { admission_paused: "yes" } })).status).toBe(400);
+  }, 60_000);
 });

@@ -61,10 +61,20 @@ describe("the CLI names dead letters in words", () => {
       sale_id: "s1",
       status: "active",
       generated_at: "2026-11-30T05:00:00.000Z",
-      counters: { queued: 0, admitted: 0, reserved: 3, paid: 0, expired: 0, cancelled: 0, remaining: 7 },
+      counters: {
+        queued: 0,
+        admitted: 0,
+        reserved: 3,
+        paid: 0,
+        expired: 0,
+        cancelled: 0,
+        remaining: 7,
+        orders: { reserved: 1, paid: 0, cancelled: 0, expired: 0 },
+        dead_lettered: 2,
+      },
       outbox_backlog: 0,
       dead_letter: deadLetter,
-      purchase_latency: { samples: 0, p50_ms: null, p95_ms: null, p99_ms: null, sample_rate: 1 },
+      purchase_latency: { samples: 0, p50_ms: null, p95_ms: null, p99_ms: null, buckets: {}, measures: "" },
     });
     expect(metrics).toContain("2 order event(s) were refused by Postgres");
     expect(metrics).toContain("NOT in Postgres");

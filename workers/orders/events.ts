@@ -15,6 +15,8 @@ export type ReservedEvent = {
   at_ms: number;
   idempotency_key: string;
   device: string;
+  /** The purchase request's id ("" for events written before it was recorded). */
+  request_id: string;
 };
 
 export type StateEvent = {
@@ -51,6 +53,7 @@ export function parseOrderEvent(raw: unknown): OrderEvent {
       at_ms: e.at_ms,
       idempotency_key: String(e.idempotency_key ?? ""),
       device: String(e.device ?? ""),
+      request_id: String(e.request_id ?? ""),
     };
   }
   if (e.t === "paid" || e.t === "cancelled" || e.t === "expired") {

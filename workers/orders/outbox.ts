@@ -1,6 +1,7 @@
 import type { Redis } from "@upstash/redis";
 import type { Database } from "../clients/db";
 import { keys } from "../keys";
+import { parseOrderEvent } from "./events";
 import deadLetterLua from "./outbox-dead-letter.lua";
 import leaseLua from "./outbox-lease.lua";
 import { writeIsolating } from "./writer";
@@ -19,6 +20,30 @@ export function eventIdentity(raw: unknown): string {
     /* not JSON: compared as written */
   }
   return String(raw);
+}
+
+/**
+ * One log line per order event now in Postgres, with the purchase request's id: the last
+ * step of the trail from the edge's request log to the order's row (workers/middleware/observe.ts).
+ */
+function logWritten(saleId: string, events: unknown[]): void {
+  for (const raw of events) {
+    try {
+      const e = parseOrderEvent(raw);
+      console.log(
+        JSON.stringify({
+          level: "info",
+          msg: "order event written to postgres",
+          sale_id: saleId,
+          order_id: e.order_id,
+          event: e.t,
+          request_id: e.t === "reserved" ? e.request_id || null : null,
+        }),
+      );
+    } catch {
+      /* written, so readable; a log line is never worth failing the drain */
+    }
+  }
 }
 
 /**
@@ -74,6 +99,7 @@ export async function drainOutbox(
       const trimmed = await lease.exec([lock, keys.outbox(saleId)], [holder, "trim", String(written), first, last]);
       // Lease lost, or the head is not what was written: the next drain re-applies, harmlessly.
       if (trimmed !== 1) break;
+      logWritten(saleId, raw.slice(0, written));
       applied += written;
     }
   } finally {

@@ -15,6 +15,7 @@ export function orderRow(e: ReservedEvent): NewFlashSaleOrder {
     reservationToken: e.token,
     idempotencyKey: e.idempotency_key || null,
     deviceFingerprint: e.device || null,
+    requestId: e.request_id || null,
     paymentDeadline: new Date(e.deadline_ms),
     reservedAt: new Date(e.at_ms),
   };

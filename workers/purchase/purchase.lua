@@ -28,6 +28,7 @@
 --   12 when the shopper's turn came: the admission token's mint time, ms ("" when unknown)
 --   13 fast purchase: a reservation sooner than this many ms after the turn (or the start) is flagged
 --   14 TTL of the signal hashes, seconds
+--   15 request id (recorded with the order, so its logs lead to its row)
 -- Returns one of
 --   {"RESERVED", remaining, token, order_id, deadline_ms, price}
 --   {"SOLD_OUT", remaining} | {"LIMIT_EXCEEDED", reason}
@@ -105,7 +106,7 @@ redis.call('ZADD', KEYS[8], deadline, token)
 redis.call('RPUSH', KEYS[9], cjson.encode({
   t = 'reserved', order_id = order_id, sale_id = ARGV[11], user_id = user, sku_id = sku,
   quantity = qty, price = item[1], token = token, deadline_ms = deadline, at_ms = now,
-  idempotency_key = ARGV[10], device = device,
+  idempotency_key = ARGV[10], device = device, request_id = ARGV[15],
 }))
 redis.call('HINCRBY', KEYS[10], 'reserved', qty)
 

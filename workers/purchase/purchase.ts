@@ -36,6 +36,8 @@ export type PurchaseInput = {
   orderId: string;
   /** When the shopper's turn came (the admission token's mint time, ms), for the fast-purchase signal; null when unknown. */
   admittedMs?: number | null;
+  /** The request that made the decision (workers/middleware/observe.ts), kept on the order; "" if none. */
+  requestId?: string;
 };
 
 /** How long a shopper's Idempotency-Key keeps its first answer. */
@@ -139,6 +141,7 @@ export function purchaseCall(input: PurchaseInput): { keys: string[]; args: stri
       input.admittedMs == null ? "" : String(input.admittedMs),
       String(DEFAULTS.botSignals.fastPurchaseMs),
       String(DEFAULTS.redisRetentionDays * 86_400),
+      input.requestId ?? "",
     ],
   };
 }

@@ -2,19 +2,16 @@ import { type Context, Hono } from "hono";
 import { adminAuth } from "../auth/admin";
 import type { AppEnv } from "../env";
 import { notFound, type Problem, unprocessable } from "../errors";
-import { keys } from "../keys";
-import { readLatency, sampleRate } from "../metrics/latency";
+import { saleMetrics, seriesSeconds } from "../metrics/report";
 import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
 import { saleIdParam } from "../middleware/sale-id";
-import { readDeadLetters } from "../orders/dead-letter";
 import { reconcileSale } from "../orders/reconcile";
-import { readEntrySignals } from "../queue/signals";
 import { cancelSale } from "../sales/cancel";
 import { ADMISSION_RATE_RANGE, saleInput, validateSale, wholeNumber } from "../sales/definition";
 import { liveFigures } from "../sales/figures";
 import { configureQueueQuietly, prewarmSale } from "../sales/prewarm";
 import { readSnapshot } from "../sales/snapshot";
-import { findSale, insertSale, listSales, type SaleRecord, setAdmissionRate } from "../sales/store";
+import { findSale, insertSale, listSales, type SaleRecord, setAdmission } from "../sales/store";
 import { saleJson } from "../sales/view";
 import { parseBody, z } from "../validation";
 
@@ -55,14 +52,24 @@ export const adminSales = new Hono<AppEnv>()
   })
   .get("/:saleId", async (c) => c.json(await withFigures(c, await requireSale(c), Date.now())))
   .patch("/:saleId", limitBody(BODY_LIMITS.small), async (c) => {
-    // Only the admission rate is tunable live: everything else shapes promises already
-    // made to shoppers (times, stock, prices, limits) or places already given (mode).
-    const body = await parseBody(c, z.object({ admission_rate_per_second: z.number() }).strict());
+    // Only admission is tunable live, its rate and whether it runs at all: everything else
+    // shapes promises already made to shoppers (times, stock, prices, limits) or places
+    // already given (mode). Pausing is a change of admission like the rate (the queue
+    // admits at 0 a second until resumed), so it is this same call, not a new route.
+    const body = await parseBody(
+      c,
+      z.object({ admission_rate_per_second: z.number().optional(), admission_paused: z.boolean().optional() }).strict(),
+    );
     const problems: Problem[] = [];
     const { min, max } = ADMISSION_RATE_RANGE;
-    const rate = wholeNumber(problems, "admission_rate_per_second", body.admission_rate_per_second, 0, min, max);
+    const rate =
+      body.admission_rate_per_second === undefined
+        ? undefined
+        : wholeNumber(problems, "admission_rate_per_second", body.admission_rate_per_second, 0, min, max);
+    if (rate === undefined && body.admission_paused === undefined)
+      problems.push({ field: "(body)", problem: "must set admission_rate_per_second or admission_paused" });
     if (problems.length > 0) {
-      throw unprocessable("validation_failed", `admission_rate_per_second ${problems[0]!.problem}.`, problems);
+      throw unprocessable("validation_failed", `${problems[0]!.field} ${problems[0]!.problem}.`, problems);
     }
     const record = await requireSale(c);
     // A finished sale's queue admits nobody, whatever its rate: the change would be a lie.
@@ -71,15 +78,21 @@ export const adminSales = new Hono<AppEnv>()
         { field: "sale", problem: "cancelled" },
       ]);
     }
-    if (Date.now() >= record.sale.endTime.getTime()) {
+    const now = new Date();
+    if (now >= record.sale.endTime) {
       throw unprocessable("validation_failed", `The sale ended at ${record.sale.endTime.toISOString()}.`, [
         { field: "sale", problem: "ended" },
       ]);
     }
-    await setAdmissionRate(c.var.db(), record.sale.saleId, rate);
-    const updated = { ...record, sale: { ...record.sale, admissionRatePerSecond: rate } };
-    // The queue takes the new rate on its next tick; if it cannot be told now, the
-    // answer says so and the admin repeats the call (it is idempotent).
+    const sale = await setAdmission(
+      c.var.db(),
+      record.sale.saleId,
+      { ratePerSecond: rate, paused: body.admission_paused },
+      now,
+    );
+    const updated = { ...record, sale: sale ?? record.sale };
+    // The queue takes the change on its next tick; if it cannot be told now, the answer
+    // says so and the admin repeats the call (it is idempotent).
     const queueNotified = await configureQueueQuietly(c.env, updated);
     return c.json({ ...(await withFigures(c, updated, Date.now())), queue_notified: queueNotified });
   })
@@ -109,41 +122,10 @@ export const adminSales = new Hono<AppEnv>()
   })
   .get("/:saleId/metrics", async (c) => {
     const record = await requireSale(c);
-    const now = Date.now();
-    const saleId = record.sale.saleId;
-    const deps = { redis: c.var.redis, db: c.var.db() };
-    const snapshot = await readSnapshot(deps.redis, saleId);
-    const [figures, latency, outboxBacklog, deadLetter, botSignals] = await Promise.all([
-      liveFigures(c.env, deps, saleId, snapshot),
-      readLatency(deps.redis, saleId),
-      deps.redis.llen(keys.outbox(saleId)),
-      readDeadLetters(deps.redis, saleId),
-      readEntrySignals(deps.redis, saleId),
-    ]);
-    const sale = saleJson(record, snapshot, now);
-    return c.json({
-      sale_id: saleId,
-      status: sale.status,
-      generated_at: new Date(now).toISOString(),
-      counters: figures,
-      items: sale.items.map(({ sku_id, total_stock, loaded, remaining }) => ({
-        sku_id,
-        total_stock,
-        loaded,
-        remaining,
-      })),
-      // Orders decided in Redis and not yet written to Postgres: should drain to 0 within seconds.
-      outbox_backlog: outboxBacklog,
-      // Events Postgres refused (their data, not an outage): those orders are NOT in Postgres.
-      dead_letter: deadLetter,
-      // Queue entries that looked automated (counted, never refused): docs/queue.md "Devices".
-      bot_signals: botSignals,
-      purchase_latency: {
-        ...latency,
-        sample_rate: sampleRate(c.env),
-        measures: "the purchase decision's Redis round trip, as the Worker saw it",
-      },
-    });
+    const seconds = seriesSeconds(c.req.query("seconds"));
+    return c.json(
+      await saleMetrics(c.env, { redis: c.var.redis, db: c.var.db() }, record, { nowMs: Date.now(), seconds }),
+    );
   })
   .post("/:saleId/reconcile", limitBody(BODY_LIMITS.small), async (c) => {
     const record = await requireSale(c);

@@ -5,7 +5,8 @@ import { admissionAuth } from "../auth/admission";
 import { BUDGETS } from "../config";
 import type { AppEnv } from "../env";
 import { ApiError, DependencyError, notFound, unprocessable } from "../errors";
-import { recordPurchaseLatency, sampleRate, shouldSample } from "../metrics/latency";
+import { count } from "../metrics/batch";
+import { decisionField, latencyField, RESERVED_UNITS } from "../metrics/fields";
 import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
 import { saleIdParam } from "../middleware/sale-id";
 import { COLUMN_CHARS } from "../orders/columns";
@@ -66,12 +67,19 @@ export const purchase = new Hono<AppEnv>().post(
         reservationToken: newReservationToken(saleId),
         orderId: crypto.randomUUID(),
         admittedMs: c.var.admission.issuedAtMs,
+        requestId: c.var.requestId,
       });
     } catch (err) {
       throw new DependencyError("redis", err);
     }
-    if (shouldSample(sampleRate(c.env)))
-      c.var.background(recordPurchaseLatency(c.var.redis, saleId, performance.now() - started));
+    // Counted in memory; the request's observer sends it to Redis after the answer.
+    const reserved = decision.kind === "reserved" && !decision.replay;
+    count(saleId, {
+      [latencyField("purchase", performance.now() - started)]: 1,
+      [decisionField(decision.kind)]: 1,
+      ...(reserved ? { [RESERVED_UNITS]: body.quantity } : {}),
+    });
+    c.set("outcome", decision.kind);
 
     switch (decision.kind) {
       case "reserved": {

@@ -3,6 +3,8 @@ import { accountTooNew, type ShopperClaims, shopperAuth } from "../auth/shopper"
 import { BUDGETS, DEFAULTS } from "../config";
 import type { AppEnv, ClientVariables } from "../env";
 import { ApiError, notFound } from "../errors";
+import { count } from "../metrics/batch";
+import { latencyField } from "../metrics/fields";
 import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
 import { rateLimit, refusal } from "../middleware/rate-limit";
 import { saleIdParam } from "../middleware/sale-id";
@@ -117,7 +119,10 @@ export const queue = new Hono<AppEnv>()
       const saleId = c.req.param("saleId");
       // The purchase's one-per-device rule keys on the page's own id; a client without one falls back to its fingerprint.
       const device = body.device_id ?? body.device_fingerprint;
-      const answer = unwrap(await enterQueue(c.env, saleId, shopper.sub, device));
+      const asked = performance.now();
+      const outcome = await enterQueue(c.env, saleId, shopper.sub, device);
+      count(saleId, { [latencyField("queue", performance.now() - asked)]: 1 });
+      const answer = unwrap(outcome);
       c.var.background(
         recordEntrySignals(c.var.redis, {
           saleId,

@@ -102,7 +102,9 @@ export function queueConfigOf({ sale }: SaleRecord): QueueSaleConfig {
     endMs: sale.endTime.getTime(),
     preQueueMinutes: sale.preQueueMinutes,
     preQueueMode: sale.preQueueMode,
-    admissionRatePerSecond: sale.admissionRatePerSecond,
+    // Paused is a rate of 0: the queue's meter accrues no credit, so nobody is admitted
+    // and nothing is saved up for the resume (durable-objects/queue/meter.ts).
+    admissionRatePerSecond: sale.admissionPausedAt ? 0 : sale.admissionRatePerSecond,
     expectedShoppers: sale.expectedShoppers,
   };
 }

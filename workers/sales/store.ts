@@ -107,12 +107,29 @@ export async function markCancelled(db: Database, saleId: string, at: Date): Pro
   return sale;
 }
 
-/** The one setting an admin may change while a sale runs: how fast its queue admits. */
-export async function setAdmissionRate(db: Database, saleId: string, ratePerSecond: number): Promise<void> {
-  await db
+/**
+ * What an admin may change while a sale runs: how fast its queue admits, and whether it
+ * admits at all (paused keeps the rate for the resume). `paused` undefined leaves it.
+ */
+export async function setAdmission(
+  db: Database,
+  saleId: string,
+  change: { ratePerSecond?: number; paused?: boolean },
+  now: Date,
+): Promise<FlashSale | undefined> {
+  const [sale] = await db
     .update(flashSales)
-    .set({ admissionRatePerSecond: ratePerSecond, updatedAt: new Date() })
-    .where(eq(flashSales.saleId, saleId));
+    .set({
+      ...(change.ratePerSecond === undefined ? {} : { admissionRatePerSecond: change.ratePerSecond }),
+      // Pausing a paused sale keeps the time it was first paused.
+      ...(change.paused === undefined
+        ? {}
+        : { admissionPausedAt: change.paused ? sql`coalesce(${flashSales.admissionPausedAt}, ${now})` : null }),
+      updatedAt: now,
+    })
+    .where(eq(flashSales.saleId, saleId))
+    .returning();
+  return sale;
 }
 
 /** Orders per status for one sale (order rows, not units). */

@@ -33,6 +33,8 @@ export function saleJson(record: SaleRecord, snapshot: SaleSnapshot | null, nowM
     pre_queue_opens_at: new Date(sale.startTime.getTime() - sale.preQueueMinutes * 60_000).toISOString(),
     pre_queue_mode: sale.preQueueMode,
     admission_rate_per_second: sale.admissionRatePerSecond,
+    /** When the admin paused admission (null: admitting at the rate above). */
+    admission_paused_at: iso(sale.admissionPausedAt),
     expected_shoppers: sale.expectedShoppers,
     safety_buffer_percent: Number(sale.safetyBufferPercent),
     payment_deadline_seconds: sale.paymentDeadlineSeconds,
