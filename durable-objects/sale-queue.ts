@@ -265,8 +265,11 @@ export class SaleQueue extends DurableObject<Env> {
 
   private async schedule(now: number): Promise<void> {
     const { config, state } = this.rules;
-    // A coordinator counts everyone its shards reported, numbered or not yet.
-    const waiting = (this.coordinator?.length ?? this.rules.arrived) > state.meter.admittedThrough;
+    // A coordinator counts everyone its shards reported, numbered or not yet. An open socket
+    // counts too: its shopper is promised sold out within a second, even of a change nobody notified.
+    const waiting =
+      (this.coordinator?.length ?? this.rules.arrived) > state.meter.admittedThrough ||
+      this.ctx.getWebSockets().length > 0;
     const pending = { closed: this.rules.isClosed(now), soldOut: state.soldOut, waiting };
     await arm(this.ctx.storage, nextAlarm(config, pending, now, Date.now()));
   }
