@@ -20,6 +20,8 @@ import { QueueSockets } from "./queue/sockets";
 import { SqliteQueueStore } from "./queue/sqlite-store";
 import { arm, nextAlarm } from "./queue/ticker";
 
+type TickResult = { admittedThrough: number; soldOut: boolean; closed: boolean };
+
 /**
  * One per sale: the admission queue and the issuer of admission tokens. A thin shell:
  * the rules live in queue/rules.ts (plain code over queue/store.ts), and this class wires
@@ -39,33 +41,45 @@ export class SaleQueue extends DurableObject<Env> {
   private sockets!: QueueSockets;
   private coordinator: Coordinator | null = null;
   private shard!: Shard;
-  private startupError: unknown = null;
+  private started = false;
+  /** The tick in flight: an alarm that fires during it joins it, so ticks never overlap. */
+  private ticking: Promise<TickResult> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.stock = stockFromRedis(env);
     void ctx.blockConcurrencyWhile(async () => {
       try {
-        this.rules = new QueueRules({
-          store: new SqliteQueueStore(ctx.storage),
-          clock: { now: () => this.clock.now() },
-          mintAdmission: (claims, now, ttl) => mintAdmissionToken(env.ADMISSION_JWT_SECRET, claims, now, ttl),
-          onPositions: () => this.sockets.refreshAttachments(),
-        });
-        this.sockets = new QueueSockets(ctx, this.rules);
-        this.shard = new Shard(this.rules, this.sockets, () => this.coordinatorPeer());
-        const role = this.rules.config?.role;
-        if (role?.kind === "coordinator") this.becomeCoordinator(role.shards);
+        this.start();
       } catch (err) {
-        // Kept and rethrown by every call (outside blockConcurrencyWhile), so callers see
-        // the cause and the runtime is not left with an object stuck in its constructor.
-        this.startupError = err;
+        // Not rethrown here, where it would reset the object: the next call tries again (alive).
+        console.error("queue object did not start; the next call tries again", err);
       }
     });
   }
 
+  /** Builds the modules over the object's storage. Synchronous (SQLite here is), so no event can interleave with it. */
+  private start(): void {
+    this.rules = new QueueRules({
+      store: new SqliteQueueStore(this.ctx.storage),
+      clock: { now: () => this.clock.now() },
+      mintAdmission: (claims, now, ttl) => mintAdmissionToken(this.env.ADMISSION_JWT_SECRET, claims, now, ttl),
+      onPositions: () => this.sockets.refreshAttachments(),
+    });
+    this.sockets = new QueueSockets(this.ctx, this.rules);
+    this.shard = new Shard(this.rules, this.sockets, () => this.coordinatorPeer());
+    const role = this.rules.config?.role;
+    if (role?.kind === "coordinator") this.becomeCoordinator(role.shards);
+    this.started = true;
+  }
+
+  /**
+   * Every call passes here. A start that failed (storage not answering, an unreadable row)
+   * is tried again, and its error goes to this caller, outside blockConcurrencyWhile: the
+   * partyserver pattern, so a passing fault does not leave the object failing until evicted.
+   */
   private alive(): void {
-    if (this.startupError) throw this.startupError;
+    if (!this.started) this.start();
   }
 
   // ---- configuration (the sales engineer's facade calls these) ------------------------
@@ -73,8 +87,12 @@ export class SaleQueue extends DurableObject<Env> {
   async configure(config: QueueSaleConfig): Promise<void> {
     this.alive();
     const { role, cancelled } = this.rules.configure(config);
-    if (role.kind === "coordinator") await this.becomeCoordinator(role.shards).configureShards(config, cancelled);
-    await this.schedule(this.rules.now());
+    try {
+      if (role.kind === "coordinator") await this.becomeCoordinator(role.shards).configureShards(config, cancelled);
+    } finally {
+      // A new rate or new times wake the queue, even if a shard missed its configuration.
+      await this.schedule(this.rules.now());
+    }
   }
 
   async cancel(): Promise<void> {
@@ -82,6 +100,7 @@ export class SaleQueue extends DurableObject<Env> {
     if (!this.rules.cancel()) return;
     this.sockets.broadcastClosed();
     await this.coordinator?.fanOut();
+    await this.schedule(this.rules.now());
   }
 
   /** 1 for a single-object queue (or one not configured yet), else the number of shards. */
@@ -103,6 +122,9 @@ export class SaleQueue extends DurableObject<Env> {
 
   /** Stock changed (sold out, or units came back): decide now, not at the next tick. */
   async stockChanged(): Promise<void> {
+    this.alive();
+    // A tick in flight may have read the stock before this change: one more after it.
+    if (this.ticking) await this.ticking.catch(() => undefined);
     await this.tick();
   }
 
@@ -137,8 +159,9 @@ export class SaleQueue extends DurableObject<Env> {
     const now = this.rules.now();
     const entry = this.rules.enter(shopperId, device, token, now);
     if (!entry.ok) return entry;
-    if (!entry.placed) return { ok: true, value: entry.value };
-    const numbered = entry.placed.awaitsNumber ? this.shard.numbered(entry.placed.seq) : null;
+    // Waiting before any await, so a report answered meanwhile cannot number it unseen.
+    const numbered = entry.placed?.awaitsNumber ? this.shard.numbered(entry.placed.seq) : null;
+    // A new place wakes a sleeping queue; a re-entry re-arms one whose alarm was lost.
     await this.schedule(now);
     if (!numbered) return { ok: true, value: entry.value };
     await numbered;
@@ -147,7 +170,11 @@ export class SaleQueue extends DurableObject<Env> {
 
   async poll(token: string): Promise<Outcome<QueueView>> {
     this.alive();
-    return this.rules.poll(token, this.rules.now());
+    const now = this.rules.now();
+    const view = await this.rules.poll(token, now);
+    // Someone is looking: an alarm the runtime lost is set again (a no-op when one is due).
+    if (view.ok) await this.schedule(now);
+    return view;
   }
 
   // ---- live updates ----------------------------------------------------------------------
@@ -166,33 +193,54 @@ export class SaleQueue extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket): Promise<void> {
+    this.alive();
     await this.sockets.message(ws);
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    this.alive();
     this.sockets.error(ws, error);
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    this.alive();
     this.sockets.close(ws, code);
   }
 
   // ---- the tick --------------------------------------------------------------------------
 
   override async alarm(): Promise<void> {
-    await this.tick();
+    try {
+      await this.tick();
+    } catch (err) {
+      // The next alarm is set already (tick re-arms whatever happens); rethrowing would
+      // only add the runtime's retries on top of it.
+      console.error("queue tick failed; the next alarm is set", err);
+    }
   }
 
   /**
    * Advances admission and reads stock. Its cost is fixed: one Redis read, O(1)
    * arithmetic, and work only for shoppers admitted by this tick who have a socket open.
+   * One at a time: a call while a tick is in flight gets that tick's result.
    */
-  async tick(): Promise<{ admittedThrough: number; soldOut: boolean; closed: boolean }> {
+  async tick(): Promise<TickResult> {
     this.alive();
+    this.ticking ??= this.tickOnce().finally(() => {
+      this.ticking = null;
+    });
+    return this.ticking;
+  }
+
+  private async tickOnce(): Promise<TickResult> {
     const now = this.rules.now();
-    const change = await this.advance(now);
-    await this.schedule(now);
-    return { admittedThrough: change.admittedThrough, soldOut: change.soldOut, closed: change.closed };
+    try {
+      const change = await this.advance(now);
+      return { admittedThrough: change.admittedThrough, soldOut: change.soldOut, closed: change.closed };
+    } finally {
+      // Re-armed whatever happened above: a tick that throws must not be the last one.
+      await this.schedule(now);
+    }
   }
 
   private async advance(now: number): Promise<TickChange> {
@@ -217,16 +265,25 @@ export class SaleQueue extends DurableObject<Env> {
 
   private async schedule(now: number): Promise<void> {
     const { config, state } = this.rules;
-    await arm(this.ctx.storage, nextAlarm(config, this.rules.isClosed(now), state.soldOut, now, Date.now()));
+    // A coordinator counts everyone its shards reported, numbered or not yet. An open socket
+    // counts too: its shopper is promised sold out within a second, even of a change nobody notified.
+    const waiting =
+      (this.coordinator?.length ?? this.rules.arrived) > state.meter.admittedThrough ||
+      this.ctx.getWebSockets().length > 0;
+    const pending = { closed: this.rules.isClosed(now), soldOut: state.soldOut, waiting };
+    await arm(this.ctx.storage, nextAlarm(config, pending, now, Date.now()));
   }
 
   // ---- sharded queue ---------------------------------------------------------------------
 
   /** Coordinator: a shard reports its new arrivals and what it has applied; it gets back its numbers and the state. */
-  report(report: ShardReport): ShardReply {
+  async report(report: ShardReport): Promise<ShardReply> {
     this.alive();
     if (!this.coordinator) throw new Error("report to a queue that is not a coordinator");
-    return this.coordinator.report(report);
+    const reply = this.coordinator.report(report);
+    // New arrivals wake a coordinator that slept while nobody waited.
+    await this.schedule(this.rules.now());
+    return reply;
   }
 
   /** Coordinator: what a shard needs to configure itself, for one whose configureShard call was lost. */

@@ -4,7 +4,9 @@
  *
  * Invariants:
  * - Credit accrues at `ratePerSecond` for the time elapsed on the sale's clock, whatever
- *   the spacing of the ticks (late or bunched alarms neither lose nor add admissions).
+ *   the spacing of the ticks (irregular or bunched alarms neither lose nor add admissions),
+ *   but for at most MAX_CATCH_UP_MS per tick: an alarm that comes late (an evicted or
+ *   stalled object) admits about one second's worth, not a burst of the whole gap.
  * - The fractional remainder carries over, so over any long window the admitted count
  *   is within one of rate × time.
  * - Credit is not banked while nobody is waiting: the watermark never runs ahead of the
@@ -16,6 +18,9 @@
  */
 export type Meter = { admittedThrough: number; credit: number; lastMs: number };
 
+/** The most time one tick may turn into credit. */
+export const MAX_CATCH_UP_MS = 1_000;
+
 export function advance(
   meter: Meter,
   nowMs: number,
@@ -24,7 +29,7 @@ export function advance(
   admitting: boolean,
   room: number = Number.POSITIVE_INFINITY,
 ): Meter {
-  const elapsed = Math.max(0, nowMs - meter.lastMs);
+  const elapsed = Math.min(MAX_CATCH_UP_MS, Math.max(0, nowMs - meter.lastMs));
   if (!admitting) return { ...meter, lastMs: Math.max(meter.lastMs, nowMs) };
   const available = meter.credit + (ratePerSecond * elapsed) / 1000;
   const waiting = Math.max(0, queued - meter.admittedThrough);

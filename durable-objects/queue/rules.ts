@@ -200,14 +200,25 @@ export class QueueRules implements ViewSource {
   enter(shopperId: string, device: string, token: string, now: number): Entry {
     const sale = this.sale;
     if (!sale) return refuse(404, "not_found", "Sale was not found.");
+    // Closed before anything else: a shopper who already holds a place is told so too, not handed it again.
+    if (this.isClosed(now)) {
+      const why = sale.cancelled ? "cancelled" : "ended";
+      return refuse(
+        422,
+        "sale_not_active",
+        `This sale ${why === "cancelled" ? "was cancelled" : "has ended"}; its queue is closed.`,
+        [{ field: "sale", problem: why }],
+      );
+    }
     const existing = this.store.byShopper(shopperId);
     // Re-entry answers as the first entry did: refreshing gives no advantage and costs no place.
     if (existing) return { ok: true, value: this.answer(existing, now), placed: null };
 
-    if (this.isClosed(now))
-      return refuse(422, "sale_not_active", "This sale has ended or was cancelled; its queue is closed.");
     const opensAt = sale.startMs - sale.preQueueMinutes * 60_000;
-    if (now < opensAt) return refuse(422, "sale_not_active", `The queue opens at ${new Date(opensAt).toISOString()}.`);
+    if (now < opensAt)
+      return refuse(422, "sale_not_active", `The queue opens at ${new Date(opensAt).toISOString()}.`, [
+        { field: "sale", problem: "not_started" },
+      ]);
 
     // No device rule here: thousands of honest shoppers share a phone model, so a device is a
     // signal (counted at the edge), never a reason to refuse a place. One purchase per device is kept at purchase.

@@ -1,7 +1,9 @@
 /**
- * The alarm: exactly one, at the start while the sale is in the future, every tick while
- * it runs, slower once sold out (returned stock also wakes it through stockChanged).
- * Alarms run on the real clock; the sale's clock only moves the arithmetic.
+ * The alarm: set only while the queue has work. While someone waits in a running sale it
+ * ticks (slower once sold out); while nobody waits it sleeps until its next boundary (the
+ * start, the end), and an entry, a poll, a stock change or a new rate wakes it
+ * (docs/queue.md "A queue that heals and sleeps"). Alarms run on the real clock; the sale's
+ * clock only moves the arithmetic.
  */
 import type { Config } from "./model";
 
@@ -9,22 +11,28 @@ const TICK_MS = 250;
 const SOLD_OUT_TICK_MS = 1_000;
 const SHARD_TICK_MS = 100;
 
+/** What the alarm depends on: the queue closed, sold out, and whether anyone waits to be admitted. */
+export type Pending = { closed: boolean; soldOut: boolean; waiting: boolean };
+
 /** When the next alarm is due in real time; null when the queue needs none (unconfigured or closed). */
-export function nextAlarm(sale: Config | null, closed: boolean, soldOut: boolean, now: number, real: number) {
-  if (!sale || closed) return null;
+export function nextAlarm(sale: Config | null, pending: Pending, now: number, real: number): number | null {
+  if (!sale || pending.closed) return null;
   if (sale.role.kind === "shard") {
     // Shards report from the moment the door opens: the global order needs every shard's seal.
     const opensAt = sale.startMs - sale.preQueueMinutes * 60_000;
     return now < opensAt ? real + Math.min(opensAt - now, 60_000) : real + SHARD_TICK_MS;
   }
-  return now < sale.startMs
-    ? real + Math.min(sale.startMs - now, 60_000)
-    : real + (soldOut ? SOLD_OUT_TICK_MS : TICK_MS);
+  if (now < sale.startMs) return real + (sale.startMs - now);
+  if (!pending.waiting) return real + (sale.endMs - now);
+  return real + (pending.soldOut ? SOLD_OUT_TICK_MS : TICK_MS);
 }
 
-/** Sets the alarm to `at` unless one is already due sooner. */
+/** Sets the alarm to `at` unless one is already due sooner (a poll must not postpone a tick); none when `at` is null. */
 export async function arm(storage: DurableObjectStorage, at: number | null): Promise<void> {
-  if (at === null) return;
   const current = await storage.getAlarm();
+  if (at === null) {
+    if (current !== null) await storage.deleteAlarm();
+    return;
+  }
   if (current === null || current > at) await storage.setAlarm(at);
 }

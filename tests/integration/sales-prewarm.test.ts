@@ -129,7 +129,8 @@ describe("pre-warming a sale", () => {
   it("loads a sale by itself when its pre-queue opens, so no sale opens cold", async () => {
     const opening = await defineSale({ start_time: inSeconds(5 * 60 + 30), end_time: inSeconds(3600) });
     const later = await defineSale({ start_time: inSeconds(3 * 3600), end_time: inSeconds(4 * 3600) });
-    const cancelled = await defineSale({ start_time: inSeconds(120), end_time: inSeconds(3600) });
+    // Its door opens in 90 s: past what creation loads at once, within what the cron loads.
+    const cancelled = await defineSale({ start_time: inSeconds(150), end_time: inSeconds(3600), pre_queue_minutes: 1 });
     await admin(`/sales/${cancelled.sale_id}/cancel`, { method: "POST" });
     await runCron();
     await expect.poll(() => upstash().get(key(opening.sale_id, "stock:PHONE-1")), { timeout: 10_000 }).toBe("990");

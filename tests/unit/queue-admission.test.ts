@@ -223,7 +223,7 @@ describe("admission follows the configured rate and the stock", () => {
     const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 3 });
     const answers = await enterMany(stub, saleId, 20);
     await setClock(stub, START);
-    await runClock(stub, START, START + 1_500, 1_500);
+    await runClock(stub, START, START + 1_500, 750);
     expect((await queueStats(env, saleId)).admittedThrough).toBe(4);
     await evictDurableObject(stub);
     // The clock and stock stand-ins are in memory; set them again, as a restarted test would.

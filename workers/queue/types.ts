@@ -4,7 +4,7 @@
  * RPC does not carry error classes, so refusals come back as values and the edge turns
  * them into ApiError at one place (workers/routes/queue.ts).
  */
-import type { ErrorCode } from "../errors";
+import type { ErrorCode, Problem } from "../errors";
 
 export type QueueState = "waiting" | "admitted" | "sold_out" | "closed";
 
@@ -25,15 +25,18 @@ export type QueueView = {
 
 export type EnterAnswer = { queue_position: number | null; estimated_wait_seconds: number; queue_token: string };
 
-export type Refusal = { ok: false; status: 403 | 404 | 422 | 503; code: ErrorCode; message: string };
+/** `details`: what a 422 names (docs/api.md "Errors"), e.g. `[{ field: "sale", problem: "ended" }]`. */
+export type Refusal = {
+  ok: false;
+  status: 403 | 404 | 422 | 503;
+  code: ErrorCode;
+  message: string;
+  details?: Problem[];
+};
 export type Outcome<T> = { ok: true; value: T } | Refusal;
 
-export const refuse = (status: Refusal["status"], code: ErrorCode, message: string): Refusal => ({
-  ok: false,
-  status,
-  code,
-  message,
-});
+export const refuse = (status: Refusal["status"], code: ErrorCode, message: string, details?: Problem[]): Refusal =>
+  details === undefined ? { ok: false, status, code, message } : { ok: false, status, code, message, details };
 
 /** What the queue needs to know about a sale; sent when the sale is created or changed. */
 export type QueueSaleConfig = {

@@ -9,7 +9,7 @@ import { reconcileSale } from "../orders/reconcile";
 import { cancelSale } from "../sales/cancel";
 import { ADMISSION_RATE_RANGE, saleInput, validateSale, wholeNumber } from "../sales/definition";
 import { liveFigures } from "../sales/figures";
-import { configureQueueQuietly, prewarmSale } from "../sales/prewarm";
+import { configureQueueQuietly, prewarmIfOpening, prewarmSale } from "../sales/prewarm";
 import { readSnapshot } from "../sales/snapshot";
 import { findSale, insertSale, listSales, type SaleRecord, setAdmission } from "../sales/store";
 import { saleJson } from "../sales/view";
@@ -42,8 +42,11 @@ export const adminSales = new Hono<AppEnv>()
       throw unprocessable("validation_failed", `The sale was not created: ${list}.`, result.problems);
     }
     const record = await insertSale(c.var.db(), result.sale);
+    // Loaded before the queue hears of it, so its first tick finds the stock (docs/queue.md "Never opens cold").
+    const warm = await prewarmIfOpening({ redis: c.var.redis, db: c.var.db() }, record, now);
     await configureQueueQuietly(c.env, record);
-    return c.json(saleJson(record, null, now), 201);
+    const created = warm ? { ...record, sale: { ...record.sale, prewarmedAt: new Date(warm.prewarmed_at) } } : record;
+    return c.json(saleJson(created, null, now), 201);
   })
   .get("/", async (c) => {
     const now = Date.now();

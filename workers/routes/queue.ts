@@ -81,7 +81,7 @@ function unwrap<T>(outcome: Outcome<T>): T {
     outcome.status,
     outcome.code,
     outcome.message,
-    undefined,
+    outcome.details,
     outcome.status === 503 ? BUDGETS.retryAfterSeconds : undefined,
   );
 }

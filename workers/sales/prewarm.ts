@@ -121,7 +121,33 @@ export async function configureQueueQuietly(env: Env, record: SaleRecord): Promi
 }
 
 /** The cron ticks once a minute; looking two ticks ahead absorbs a late or skipped tick. */
-const PREWARM_HORIZON_MS = 2 * 60_000;
+const CRON_PERIOD_MS = 60_000;
+const PREWARM_HORIZON_MS = 2 * CRON_PERIOD_MS;
+
+/**
+ * A new sale whose pre-queue opens before the next cron tick is sure to have run (already
+ * open, or within a minute) is loaded at once: waiting for the cron would open its door
+ * cold, every shopper `waiting` while the queue finds no stock to admit against. Later
+ * sales are left to the cron, which loads them before they open. A failure here (Redis
+ * away) is left to the cron too: the sale is created all the same.
+ */
+export async function prewarmIfOpening(
+  deps: { redis: Redis; db: Database },
+  record: SaleRecord,
+  nowMs = Date.now(),
+): Promise<PrewarmResult | null> {
+  const opensAt = record.sale.startTime.getTime() - record.sale.preQueueMinutes * 60_000;
+  if (opensAt > nowMs + CRON_PERIOD_MS) return null;
+  try {
+    return await prewarmSale(deps, record, nowMs);
+  } catch (err) {
+    console.warn(
+      `pre-warming new sale ${record.sale.saleId} failed; the cron retries:`,
+      err instanceof Error ? err.message : err,
+    );
+    return null;
+  }
+}
 
 /**
  * The cron's share of sales work: every sale whose pre-queue opens before the next ticks
