@@ -13,6 +13,8 @@ const SHARD_TICK_MS = 100;
 export function nextAlarm(sale: Config | null, closed: boolean, soldOut: boolean, now: number, real: number) {
   if (!sale || closed) return null;
   if (sale.role.kind === "shard") {
+    // Retired by a lowered count (before the door opened, so it holds nobody): nothing to report.
+    if (sale.role.index >= sale.role.shards) return null;
     // Shards report from the moment the door opens: the global order needs every shard's seal.
     const opensAt = sale.startMs - sale.preQueueMinutes * 60_000;
     return now < opensAt ? real + Math.min(opensAt - now, 60_000) : real + SHARD_TICK_MS;

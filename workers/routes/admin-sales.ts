@@ -8,11 +8,13 @@ import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
 import { saleIdParam } from "../middleware/sale-id";
 import { readDeadLetters } from "../orders/dead-letter";
 import { reconcileSale } from "../orders/reconcile";
+import { configureQueue } from "../queue/client";
+import { MAX_SHARDS } from "../queue/shards";
 import { readEntrySignals } from "../queue/signals";
 import { cancelSale } from "../sales/cancel";
 import { ADMISSION_RATE_RANGE, saleInput, validateSale, wholeNumber } from "../sales/definition";
 import { liveFigures } from "../sales/figures";
-import { configureQueueQuietly, prewarmSale } from "../sales/prewarm";
+import { configureQueueQuietly, prewarmSale, queueConfigOf } from "../sales/prewarm";
 import { readSnapshot } from "../sales/snapshot";
 import { findSale, insertSale, listSales, type SaleRecord, setAdmissionRate } from "../sales/store";
 import { saleJson } from "../sales/view";
@@ -45,7 +47,7 @@ export const adminSales = new Hono<AppEnv>()
       throw unprocessable("validation_failed", `The sale was not created: ${list}.`, result.problems);
     }
     const record = await insertSale(c.var.db(), result.sale);
-    await configureQueueQuietly(c.env, record);
+    await configureQueueQuietly(c.env, record, result.sale.shards);
     return c.json(saleJson(record, null, now), 201);
   })
   .get("/", async (c) => {
@@ -55,14 +57,29 @@ export const adminSales = new Hono<AppEnv>()
   })
   .get("/:saleId", async (c) => c.json(await withFigures(c, await requireSale(c), Date.now())))
   .patch("/:saleId", limitBody(BODY_LIMITS.small), async (c) => {
-    // Only the admission rate is tunable live: everything else shapes promises already
-    // made to shoppers (times, stock, prices, limits) or places already given (mode).
-    const body = await parseBody(c, z.object({ admission_rate_per_second: z.number() }).strict());
+    // Only the admission rate and the queue's shard count are tunable live: everything else
+    // shapes promises already made to shoppers (times, stock, prices, limits) or places
+    // already given (mode). The count may only rise, and only before the start (docs/queue.md).
+    const body = await parseBody(
+      c,
+      z
+        .object({ admission_rate_per_second: z.number().optional(), shards: z.number().optional() })
+        .strict()
+        .refine((b) => b.admission_rate_per_second !== undefined || b.shards !== undefined, {
+          message: "give admission_rate_per_second, shards, or both",
+        }),
+    );
     const problems: Problem[] = [];
     const { min, max } = ADMISSION_RATE_RANGE;
-    const rate = wholeNumber(problems, "admission_rate_per_second", body.admission_rate_per_second, 0, min, max);
+    const rate =
+      body.admission_rate_per_second === undefined
+        ? undefined
+        : wholeNumber(problems, "admission_rate_per_second", body.admission_rate_per_second, 0, min, max);
+    const shards =
+      body.shards === undefined ? undefined : wholeNumber(problems, "shards", body.shards, 1, 1, MAX_SHARDS);
     if (problems.length > 0) {
-      throw unprocessable("validation_failed", `admission_rate_per_second ${problems[0]!.problem}.`, problems);
+      const list = problems.map((p) => `${p.field} ${p.problem}`).join("; ");
+      throw unprocessable("validation_failed", `${list}.`, problems);
     }
     const record = await requireSale(c);
     // A finished sale's queue admits nobody, whatever its rate: the change would be a lie.
@@ -76,12 +93,26 @@ export const adminSales = new Hono<AppEnv>()
         { field: "sale", problem: "ended" },
       ]);
     }
-    await setAdmissionRate(c.var.db(), record.sale.saleId, rate);
-    const updated = { ...record, sale: { ...record.sale, admissionRatePerSecond: rate } };
+    const updated = rate === undefined ? record : { ...record, sale: { ...record.sale, admissionRatePerSecond: rate } };
+    let queueShards: number | undefined;
+    if (shards !== undefined) {
+      // The queue holds the count, so it decides, before anything is written: a refusal changes nothing.
+      const reply = await configureQueue(c.env, { ...queueConfigOf(updated), shards });
+      if (!reply.ok)
+        throw unprocessable("validation_failed", `shards ${reply.problem}.`, [
+          { field: "shards", problem: reply.problem },
+        ]);
+      queueShards = reply.shards;
+    }
+    if (rate !== undefined) await setAdmissionRate(c.var.db(), record.sale.saleId, rate);
     // The queue takes the new rate on its next tick; if it cannot be told now, the
     // answer says so and the admin repeats the call (it is idempotent).
-    const queueNotified = await configureQueueQuietly(c.env, updated);
-    return c.json({ ...(await withFigures(c, updated, Date.now())), queue_notified: queueNotified });
+    const queueNotified = shards !== undefined || (await configureQueueQuietly(c.env, updated));
+    return c.json({
+      ...(await withFigures(c, updated, Date.now())),
+      queue_notified: queueNotified,
+      ...(queueShards === undefined ? {} : { shards: queueShards }),
+    });
   })
   .post("/:saleId/prewarm", limitBody(BODY_LIMITS.small), async (c) => {
     const record = await requireSale(c);
