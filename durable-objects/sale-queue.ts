@@ -121,7 +121,8 @@ export class SaleQueue extends DurableObject<Env> {
    */
   async enter(saleId: string, shopperId: string, device: string, asShard: number | null = null): Promise<EnterReply> {
     const outcome = await this.enterHere(saleId, shopperId, device, asShard);
-    return { ...outcome, shards: this.rules.shardCount() };
+    // Passed on: the home's reply already carries the count in force.
+    return "shards" in outcome ? (outcome as EnterReply) : { ...outcome, shards: this.rules.shardCount() };
   }
 
   /** A place held elsewhere, for a sale whose shard count was raised: the shopper's earlier home asks here. */
@@ -146,6 +147,7 @@ export class SaleQueue extends DurableObject<Env> {
     const { value: sale } = config;
     // Entries reach their home directly; one sent with an out-of-date count is passed on.
     const home = this.homeElsewhere(sale, shopperId);
+    if (home === "coordinator") return this.coordinatorStub().enter(saleId, shopperId, device);
     if (home !== null) return this.shardStub(home).enter(saleId, shopperId, device, home);
     const earlier = await this.earlierPlace(sale, shopperId);
     if (earlier) return { ok: true, value: earlier };
@@ -167,9 +169,13 @@ export class SaleQueue extends DurableObject<Env> {
     return { ok: true, value: this.rules.answerFor(token, this.rules.now()) ?? entry.value };
   }
 
-  /** The shard this shopper belongs on when it is not this object (which answers anyone it already holds). */
-  private homeElsewhere(sale: Config, shopperId: string): number | null {
+  /**
+   * Where this shopper belongs when it is not this object (which answers anyone it already
+   * holds): a shard, or the coordinator for a shard retired when the count fell to one.
+   */
+  private homeElsewhere(sale: Config, shopperId: string): number | "coordinator" | null {
     if (sale.role.kind === "single" || this.rules.store.byShopper(shopperId)) return null;
+    if (sale.role.shards < 1) return "coordinator";
     const home = shardOf(shopperId, sale.role.shards);
     return sale.role.kind === "shard" && home === sale.role.index ? null : home;
   }
