@@ -3,7 +3,9 @@ import { mintAdmissionToken } from "../workers/auth/admission";
 import { coordinatorName, shardName, shardOf } from "../workers/queue/shards";
 import { mintQueueToken } from "../workers/queue/token";
 import {
+  type ConfigureReply,
   type EnterAnswer,
+  type EnterReply,
   type Outcome,
   type QueueSaleConfig,
   type QueueStats,
@@ -12,7 +14,8 @@ import {
 } from "../workers/queue/types";
 import { Coordinator } from "./queue/coordinator";
 import type { Resolution, ShardReport } from "./queue/merge";
-import type { Config, GlobalState, ShardReply, ShardSetup } from "./queue/model";
+import { SqliteMergeStore } from "./queue/merge-store";
+import { type Config, earlierCounts, type GlobalState, type ShardReply, type ShardSetup } from "./queue/model";
 import { readMeta, type SaleMeta, type StockSource, skuList, stockFromRedis } from "./queue/redis";
 import { type Clock, QueueRules, systemClock, type TickChange } from "./queue/rules";
 import { type CoordinatorPeer, Shard } from "./queue/shard";
@@ -84,15 +87,25 @@ export class SaleQueue extends DurableObject<Env> {
 
   // ---- configuration (the sales engineer's facade calls these) ------------------------
 
-  async configure(config: QueueSaleConfig): Promise<void> {
+  /** Refused only for a shard count the queue cannot take now (rules.ts `configure`). */
+  async configure(config: QueueSaleConfig): Promise<ConfigureReply> {
     this.alive();
-    const { role, cancelled } = this.rules.configure(config);
+    const kept = this.rules.configure(config);
+    if (!kept.ok) return kept;
+    const { role, cancelled } = kept.config;
     try {
-      if (role.kind === "coordinator") await this.becomeCoordinator(role.shards).configureShards(config, cancelled);
+      if (role.kind === "coordinator")
+        await this.becomeCoordinator(role.shards).configureShards(config, cancelled, kept.before, role.shards);
+      else if (this.coordinator) {
+        // Lowered to one object before the door opened: every former shard retires.
+        await this.coordinator.configureShards(config, cancelled, kept.before, 0);
+        this.coordinator = null;
+      }
     } finally {
       // A new rate or new times wake the queue, even if a shard missed its configuration.
       await this.schedule(this.rules.now());
     }
+    return { ok: true, shards: this.rules.shardCount() };
   }
 
   async cancel(): Promise<void> {
@@ -107,12 +120,6 @@ export class SaleQueue extends DurableObject<Env> {
   shardCount(): number {
     this.alive();
     return this.rules.shardCount();
-  }
-
-  /** The shard count once the queue is configured (it never changes then); null before. */
-  configuredShards(): number | null {
-    this.alive();
-    return this.rules.config ? this.rules.shardCount() : null;
   }
 
   stats(): QueueStats {
@@ -130,12 +137,28 @@ export class SaleQueue extends DurableObject<Env> {
 
   // ---- the door --------------------------------------------------------------------------
 
-  /** `asShard`: the edge routed this entry to shard `asShard` of a sharded queue. */
-  async enter(
+  /**
+   * `asShard`: the edge routed this entry to shard `asShard` of a sharded queue. The reply
+   * carries the shard count, which the edge keeps for the next entry.
+   */
+  async enter(saleId: string, shopperId: string, device: string, asShard: number | null = null): Promise<EnterReply> {
+    const outcome = await this.enterHere(saleId, shopperId, device, asShard);
+    // Passed on: the home's reply already carries the count in force.
+    return "shards" in outcome ? (outcome as EnterReply) : { ...outcome, shards: this.rules.shardCount() };
+  }
+
+  /** A place held elsewhere, for a sale whose shard count was raised: the shopper's earlier home asks here. */
+  placeOf(shopperId: string): EnterAnswer | null {
+    this.alive();
+    const entrant = this.rules.store.byShopper(shopperId);
+    return entrant ? this.rules.answerFor(entrant.token, this.rules.now()) : null;
+  }
+
+  private async enterHere(
     saleId: string,
     shopperId: string,
     device: string,
-    asShard: number | null = null,
+    asShard: number | null,
   ): Promise<Outcome<EnterAnswer>> {
     this.alive();
     // A shard whose configuration never arrived asks its coordinator, rather than
@@ -144,11 +167,12 @@ export class SaleQueue extends DurableObject<Env> {
     const config = await this.ensureConfig(saleId);
     if (!config.ok) return config;
     const { value: sale } = config;
-    // Entries reach shards directly; one that raced a reconfiguration is passed on.
-    if (sale.role.kind === "coordinator") {
-      const home = shardOf(shopperId, sale.role.shards);
-      return this.shardStub(home).enter(saleId, shopperId, device, home);
-    }
+    // Entries reach their home directly; one sent with an out-of-date count is passed on.
+    const home = this.homeElsewhere(sale, shopperId);
+    if (home === "coordinator") return this.coordinatorStub().enter(saleId, shopperId, device);
+    if (home !== null) return this.shardStub(home).enter(saleId, shopperId, device, home);
+    const earlier = await this.earlierPlace(sale, shopperId);
+    if (earlier) return { ok: true, value: earlier };
     // Minted before anything is read: no await may stand between the rules' checks and
     // their insert, or a double click could take two places (or two entries one arrival number).
     const token = await mintQueueToken(
@@ -166,6 +190,35 @@ export class SaleQueue extends DurableObject<Env> {
     if (!numbered) return { ok: true, value: entry.value };
     await numbered;
     return { ok: true, value: this.rules.answerFor(token, this.rules.now()) ?? entry.value };
+  }
+
+  /**
+   * Where this shopper belongs when it is not this object (which answers anyone it already
+   * holds): a shard, or the coordinator for a shard retired when the count fell to one.
+   */
+  private homeElsewhere(sale: Config, shopperId: string): number | "coordinator" | null {
+    if (sale.role.kind === "single" || this.rules.store.byShopper(shopperId)) return null;
+    if (sale.role.shards < 1) return "coordinator";
+    const home = shardOf(shopperId, sale.role.shards);
+    return sale.role.kind === "shard" && home === sale.role.index ? null : home;
+  }
+
+  /**
+   * A shopper new here, of a sale whose count was raised after the door opened: their home
+   * under each earlier count (1: the coordinator) may hold their place. One call per earlier
+   * count, and only for first entries of a resized sale.
+   */
+  private async earlierPlace(sale: Config, shopperId: string): Promise<EnterAnswer | null> {
+    if (this.rules.store.byShopper(shopperId)) return null;
+    const self = sale.role.kind === "shard" ? sale.role.index : null;
+    for (const count of earlierCounts(sale.role)) {
+      const home = count === 1 ? null : shardOf(shopperId, count);
+      if (home === self) continue;
+      const stub = home === null ? this.coordinatorStub() : this.shardStub(home);
+      const place = await stub.placeOf(shopperId);
+      if (place) return place;
+    }
+    return null;
   }
 
   async poll(token: string): Promise<Outcome<QueueView>> {
@@ -299,9 +352,10 @@ export class SaleQueue extends DurableObject<Env> {
     shards: number,
     cancelled: boolean,
     commitment: string,
+    earlier: number[] = [],
   ): Promise<void> {
     this.alive();
-    this.rules.configureShard(config, index, shards, cancelled, commitment);
+    this.rules.configureShard(config, index, shards, cancelled, commitment, earlier);
     await this.schedule(this.rules.now());
   }
 
@@ -312,14 +366,20 @@ export class SaleQueue extends DurableObject<Env> {
   }
 
   private becomeCoordinator(shards: number): Coordinator {
-    this.coordinator ??= new Coordinator(this.rules, this.ctx.storage.sql, shards, (i) => this.shardStub(i));
+    this.coordinator ??= new Coordinator({
+      rules: this.rules,
+      store: new SqliteMergeStore(this.ctx.storage.sql),
+      shards,
+      shard: (i) => this.shardStub(i),
+      background: (work) => this.ctx.waitUntil(work),
+    });
     return this.coordinator;
   }
 
   private async setUpShard(saleId: string, index: number): Promise<void> {
     const setup = await this.coordinatorStub(saleId).shardSetup();
     if (!setup) throw new Error(`sale ${saleId} has no sharded queue to join`);
-    await this.configureShard(setup.config, index, setup.shards, setup.cancelled, setup.commitment);
+    await this.configureShard(setup.config, index, setup.shards, setup.cancelled, setup.commitment, setup.earlier);
   }
 
   /** The coordinator as a shard's report loop sees it; RPC carries the resolutions' tuples as plain arrays. */

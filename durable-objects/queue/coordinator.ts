@@ -5,7 +5,8 @@
  */
 import type { QueueSaleConfig } from "../../workers/queue/types";
 import { ArrivalMerge, type ShardReport } from "./merge";
-import type { GlobalState, ShardReply, ShardSetup } from "./model";
+import type { MergeStore } from "./merge-store";
+import { earlierCounts, type GlobalState, type ShardReply, type ShardSetup } from "./model";
 import type { QueueRules } from "./rules";
 
 /** What the coordinator asks of a shard (its Durable Object stub). */
@@ -16,20 +17,48 @@ export type ShardPeer = {
     shards: number,
     cancelled: boolean,
     commitment: string,
+    earlier: number[],
   ): Promise<void>;
   pushState(state: GlobalState): Promise<void>;
 };
 
+/**
+ * A shard not heard from for this long (real time; it reports every 100 ms) is sent its
+ * setup again, at most once per this interval: a lost configureShard, or an object reset
+ * that lost its config, would otherwise leave it silent until it is sealed out.
+ */
+export const RECONFIGURE_SILENT_AFTER_MS = 1_000;
+
+export type CoordinatorDeps = {
+  rules: QueueRules;
+  store: MergeStore;
+  shards: number;
+  shard: (index: number) => ShardPeer;
+  /** Real time, which silence is measured in (the sale's clock moves only its arithmetic). */
+  realNow?: () => number;
+  /** Runs work past the current call (the object's ctx.waitUntil): a shard's setup re-sent. */
+  background?: (work: Promise<unknown>) => void;
+};
+
 export class Coordinator {
   readonly merge: ArrivalMerge;
+  private readonly rules: QueueRules;
+  private readonly shard: (index: number) => ShardPeer;
+  private readonly realNow: () => number;
+  private readonly background: (work: Promise<unknown>) => void;
+  /** When each shard was last sent its setup because it was silent (real time). */
+  private readonly resent = new Map<number, number>();
 
-  constructor(
-    private readonly rules: QueueRules,
-    sql: SqlStorage,
-    private readonly shards: number,
-    private readonly shard: (index: number) => ShardPeer,
-  ) {
-    this.merge = new ArrivalMerge(sql, shards);
+  constructor(deps: CoordinatorDeps) {
+    this.rules = deps.rules;
+    this.shard = deps.shard;
+    this.realNow = deps.realNow ?? Date.now;
+    this.background = deps.background ?? ((work) => void work);
+    this.merge = new ArrivalMerge(deps.store, deps.shards, this.realNow(), deps.rules.arrived);
+  }
+
+  private get shards(): number {
+    return this.merge.shardCount;
   }
 
   /** Shoppers who entered on any shard: numbered or still pending. */
@@ -37,11 +66,19 @@ export class Coordinator {
     return this.merge.resolvedCount + this.merge.pendingCount;
   }
 
-  /** Tells every shard its index, the config and the draw's commitment. */
-  async configureShards(config: QueueSaleConfig, cancelled: boolean): Promise<void> {
+  /**
+   * Tells every shard its index, the config, the draw's commitment and the earlier counts.
+   * Shards a lowered count left out (only before the door opens: they hold nobody) are told
+   * an index past the count, which retires them: no alarm, and entries passed on.
+   */
+  async configureShards(config: QueueSaleConfig, cancelled: boolean, before: number, shards: number): Promise<void> {
+    if (shards > 0) this.merge.resize(shards, this.realNow());
     const { commitment } = this.rules.state;
+    const earlier = earlierCounts(this.rules.config!.role);
     await Promise.all(
-      this.peers().map((peer, index) => peer.configureShard(config, index, this.shards, cancelled, commitment)),
+      Array.from({ length: Math.max(before, shards) }, (_, index) =>
+        this.shard(index).configureShard(config, index, shards, cancelled, commitment, earlier),
+      ),
     );
   }
 
@@ -49,8 +86,11 @@ export class Coordinator {
   report(report: ShardReport): ShardReply {
     const sale = this.rules.config;
     if (!sale) throw new Error("report to a queue that is not a coordinator");
-    this.merge.accept(report);
-    this.merge.resolve(sale.startMs, sale.preQueueMode === "random");
+    const realNow = this.realNow();
+    if (report.shard >= this.shards) return { ...this.rules.globalState(), resolutions: [] };
+    this.merge.accept(report, realNow);
+    this.merge.resolve(sale.startMs, sale.preQueueMode === "random", realNow);
+    this.reconfigureSilent(realNow);
     this.rules.fixDraw(this.merge.preStartCount);
     return { ...this.rules.globalState(), resolutions: this.merge.resolutionsFor(report.shard) };
   }
@@ -60,7 +100,37 @@ export class Coordinator {
     const sale = this.rules.config;
     if (sale?.role.kind !== "coordinator") return null;
     const { cancelled, role, ...config } = sale;
-    return { config, shards: role.shards, cancelled, commitment: this.rules.state.commitment };
+    return {
+      config,
+      shards: role.shards,
+      cancelled,
+      commitment: this.rules.state.commitment,
+      earlier: earlierCounts(role),
+    };
+  }
+
+  /**
+   * Shards silent for RECONFIGURE_SILENT_AFTER_MS are sent their setup again (a shard that
+   * lost it cannot report); past SEAL_SILENT_AFTER_MS the merge numbers without them.
+   */
+  reconfigureSilent(realNow: number): void {
+    const sale = this.rules.config;
+    if (!sale) return;
+    const { cancelled, role: _role, ...config } = sale;
+    for (const index of this.merge.silent(realNow, RECONFIGURE_SILENT_AFTER_MS)) {
+      if (realNow - (this.resent.get(index) ?? Number.NEGATIVE_INFINITY) < RECONFIGURE_SILENT_AFTER_MS) continue;
+      this.resent.set(index, realNow);
+      const { commitment } = this.rules.state;
+      const setup = this.shard(index).configureShard(
+        config,
+        index,
+        this.shards,
+        cancelled,
+        commitment,
+        earlierCounts(sale.role),
+      );
+      this.background(setup.catch((err) => console.error(`queue shard ${index} did not take its setup`, err)));
+    }
   }
 
   /** Pushes the state to every shard now (sold out, resumed, cancelled), for their sockets. */

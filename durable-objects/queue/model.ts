@@ -10,8 +10,15 @@ import type { Meter } from "./meter";
 /** docs/queue.md "Roles": one object for the whole sale, or a coordinator and its shards. */
 export type Role =
   | { kind: "single" }
-  | { kind: "coordinator"; shards: number }
-  | { kind: "shard"; index: number; shards: number };
+  | { kind: "coordinator"; shards: number; earlier?: number[] }
+  | { kind: "shard"; index: number; shards: number; earlier?: number[] };
+
+/**
+ * A sale's shard count was raised during the pre-queue: `earlier` lists the counts it had
+ * (1: the coordinator itself held entrants, as a single object). A shopper's place stays
+ * where they entered, so a new entrant's home asks their home under each earlier count.
+ */
+export const earlierCounts = (role: Role): number[] => (role.kind === "single" ? [] : (role.earlier ?? []));
 
 export type Config = QueueSaleConfig & { cancelled: boolean; role: Role };
 
@@ -62,4 +69,10 @@ export type GlobalState = {
 export type ShardReply = GlobalState & { resolutions: Resolution[] };
 
 /** What a coordinator hands a shard whose configureShard call was lost. */
-export type ShardSetup = { config: QueueSaleConfig; shards: number; cancelled: boolean; commitment: string };
+export type ShardSetup = {
+  config: QueueSaleConfig;
+  shards: number;
+  cancelled: boolean;
+  commitment: string;
+  earlier: number[];
+};

@@ -30,11 +30,22 @@ import { type Outcome, refuse } from "../../workers/queue/types";
 import { commitmentOf, drawPermutation, newSeed } from "./draw";
 import type { Resolution, ShardReport } from "./merge";
 import { advance } from "./meter";
-import type { Config, Entrant, GlobalState, Role, SaleState, ShardProgress } from "./model";
+import {
+  type Config,
+  type Entrant,
+  earlierCounts,
+  type GlobalState,
+  type Role,
+  type SaleState,
+  type ShardProgress,
+} from "./model";
 import type { QueueStore } from "./store";
 import { type AdmissionMinter, AdmissionRate, estimateWait, type ViewSource, viewOf } from "./views";
 
 export type { AdmissionMinter } from "./views";
+
+/** A configuration kept (`before`: the shard count it replaced), or why its shard count was refused. */
+export type Configured = { ok: true; config: Config; before: number } | { ok: false; problem: string };
 
 /** The sale's clock. Alarms run on real time; this clock moves only the sale's arithmetic. */
 export type Clock = { now(): number };
@@ -127,23 +138,48 @@ export class QueueRules implements ViewSource {
   // ---- configuration ---------------------------------------------------------------------
 
   /**
-   * Creates or retunes the sale's queue (rate, times, mode). The shard count is fixed by
-   * the first call: a later call keeps it, since shoppers' places live on their shards.
+   * Creates or retunes the sale's queue (rate, times, mode, shard count). The count is the
+   * admin's (`config.shards`), else the one in force, else sized from expectedShoppers. A
+   * shopper's place lives on the object where they entered, so the count may rise until
+   * the start (earlier counts are kept: a new entrant's home asks their earlier homes), and
+   * may fall only before the door opens, when nobody can hold a place anywhere.
    */
-  configure(config: QueueSaleConfig): Config {
-    const cancelled = this.sale?.cancelled ?? false;
-    const shards = this.sale ? this.shardCount() : shardsFor(config.expectedShoppers);
-    const role: Role = shards === 1 ? { kind: "single" } : { kind: "coordinator", shards };
-    return this.keepConfig({ ...config, cancelled, role });
+  configure(config: QueueSaleConfig, now: number = this.now()): Configured {
+    const sale = this.sale;
+    const current = sale ? this.shardCount() : null;
+    const shards = config.shards ?? current ?? shardsFor(config.expectedShoppers);
+    let earlier = sale ? earlierCounts(sale.role) : [];
+    if (sale && current !== null && shards !== current) {
+      const opensAt = sale.startMs - sale.preQueueMinutes * 60_000;
+      if (shards < current && now >= opensAt)
+        return {
+          ok: false,
+          problem: `cannot be lowered from ${current} once the queue is open: places stay where shoppers entered`,
+        };
+      if (shards > current && now >= sale.startMs)
+        return { ok: false, problem: `can be raised only before the sale starts (it has ${current})` };
+      // Before the door opens nobody holds a place, so no earlier home needs asking.
+      earlier = now < opensAt ? [] : [...new Set([...earlier, current])];
+    }
+    const cancelled = sale?.cancelled ?? false;
+    const role: Role = shards === 1 ? { kind: "single" } : { kind: "coordinator", shards, earlier };
+    return { ok: true, config: this.keepConfig({ ...config, cancelled, role }), before: current ?? shards };
   }
 
   /** This object is shard `index`; `commitment` is the coordinator's, the one draw's hash on every shard. */
-  configureShard(config: QueueSaleConfig, index: number, shards: number, cancelled: boolean, commitment: string): void {
+  configureShard(
+    config: QueueSaleConfig,
+    index: number,
+    shards: number,
+    cancelled: boolean,
+    commitment: string,
+    earlier: number[] = [],
+  ): void {
     this.kept.commitment = commitment;
     this.keepConfig({
       ...config,
       cancelled: cancelled || (this.sale?.cancelled ?? false),
-      role: { kind: "shard", index, shards },
+      role: { kind: "shard", index, shards, earlier },
     });
   }
 
@@ -342,6 +378,13 @@ export class QueueRules implements ViewSource {
     if (this.sale?.preQueueMode !== "random" || this.kept.drawnCount !== null || preStartCount === null) return;
     this.kept.drawnCount = preStartCount;
     this.store.write("state", this.kept);
+    // A coordinator that was a single object before its count was raised holds the first
+    // arrivals itself: they are drawn like everyone else's.
+    if (this.arrivals > 0) {
+      this.store.placeDrawn(drawPermutation(this.kept.seed, preStartCount), preStartCount);
+      this.store.placeByArrival(preStartCount);
+      this.onPositions();
+    }
   }
 
   /** Shard: seals what has arrived through `now` and says what to report (everything not yet applied is resent). */

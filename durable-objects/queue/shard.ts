@@ -23,7 +23,7 @@ export class Shard {
 
   constructor(
     private readonly rules: QueueRules,
-    private readonly sockets: QueueSockets,
+    private readonly sockets: Pick<QueueSockets, "follow" | "broadcastClosed">,
     private readonly coordinator: () => CoordinatorPeer,
   ) {}
 

@@ -18,6 +18,8 @@ export type Pending = { closed: boolean; soldOut: boolean; waiting: boolean };
 export function nextAlarm(sale: Config | null, pending: Pending, now: number, real: number): number | null {
   if (!sale || pending.closed) return null;
   if (sale.role.kind === "shard") {
+    // Retired by a lowered count (before the door opened, so it holds nobody): nothing to report.
+    if (sale.role.index >= sale.role.shards) return null;
     // Shards report from the moment the door opens: the global order needs every shard's seal.
     const opensAt = sale.startMs - sale.preQueueMinutes * 60_000;
     return now < opensAt ? real + Math.min(opensAt - now, 60_000) : real + SHARD_TICK_MS;

@@ -29,6 +29,26 @@ export interface ViewSource {
 
 const RATE_WINDOW_MS = 10_000;
 
+/**
+ * How long a shopper's page waits before its next poll (`poll_after_ms`): a quarter of the
+ * estimated wait, from 2 s at the front to 30 s far back, so the crowd polls the object at
+ * about Σ 1/interval, dominated by the few near the front. Admitted and sold-out shoppers
+ * poll every 5 s (a refreshed token, returned stock); a closed queue has nothing to say.
+ */
+export const POLL_AFTER_MS = { min: 2_000, max: 30_000, settled: 5_000, closed: 60_000 } as const;
+
+export function pollAfterMs(state: QueueView["state"], etaSeconds: number): number {
+  if (state === "closed") return POLL_AFTER_MS.closed;
+  if (state !== "waiting") return POLL_AFTER_MS.settled;
+  return Math.min(POLL_AFTER_MS.max, Math.max(POLL_AFTER_MS.min, Math.round((etaSeconds * 1000) / 4)));
+}
+
+/** The view with the poll interval its state and wait call for. */
+const paced = (view: Omit<QueueView, "poll_after_ms">): QueueView => ({
+  ...view,
+  poll_after_ms: pollAfterMs(view.state, view.estimated_wait_seconds),
+});
+
 /** Admissions per second actually achieved over the last window; the configured rate until measured. */
 export class AdmissionRate {
   private samples: Array<{ ms: number; admitted: number }> = [];
@@ -66,7 +86,7 @@ export async function viewOf(q: ViewSource, entrant: Entrant, now: number): Prom
   const { admittedThrough } = q.state.meter;
   const base = { queue_position: entrant.position, admitted_through: admittedThrough };
   const draw = q.config?.preQueueMode === "random" ? drawInfo(q.state, entrant.arrival) : undefined;
-  let view: QueueView;
+  let view: Omit<QueueView, "poll_after_ms">;
   // Sold out outranks admitted: with nothing left, a token buys nothing. Returned stock
   // turns the same shopper back to admitted (or waiting) on the next look.
   if (q.isClosed(now)) view = { state: "closed", ...base, estimated_wait_seconds: 0 };
@@ -90,27 +110,27 @@ export async function viewOf(q: ViewSource, entrant: Entrant, now: number): Prom
         ...(await admissionFor(q, entrant, now, lapseAt)),
       };
   } else view = { state: "waiting", ...base, estimated_wait_seconds: q.eta(entrant.position, now) };
-  return draw ? { ...view, draw } : view;
+  return paced(draw ? { ...view, draw } : view);
 }
 
 /** What an open socket is told on a broadcast when it holds no token to refresh: waiting or sold out. */
 export function broadcastView(q: ViewSource, position: number | null, now: number): QueueView {
   const state = q.state.soldOut ? "sold_out" : "waiting";
-  return {
+  return paced({
     state,
     queue_position: position,
     admitted_through: q.state.meter.admittedThrough,
     estimated_wait_seconds: state === "waiting" ? q.eta(position, now) : 0,
-  };
+  });
 }
 
 export function closedView(q: ViewSource, position: number | null): QueueView {
-  return {
+  return paced({
     state: "closed",
     queue_position: position,
     admitted_through: q.state.meter.admittedThrough,
     estimated_wait_seconds: 0,
-  };
+  });
 }
 
 function drawInfo(state: SaleState, arrival: number | null): QueueView["draw"] {

@@ -4,14 +4,12 @@
  * body (docs/api.md "Shopper routes": queue/{queue_token}), so the page handles one shape.
  */
 import type { ApiClient } from "./api";
-import { jittered } from "./backoff";
+import { jittered, nextPollDelay, POLL_PACE } from "./backoff";
 import type { QueueBody } from "./model";
 
 export type LiveQueue = { stop(): void; pollNow(): void };
 
 const SOCKET_OPEN_TIMEOUT_MS = 4_000;
-const POLL_MS = 2_000;
-const MAX_POLL_MS = 15_000;
 const MAX_SOCKET_PAUSE_MS = 30_000;
 /** The queue closes the oldest of too many sockets for one place with this code: another tab has the socket. */
 const CLOSED_FOR_ANOTHER_TAB = 1008;
@@ -25,7 +23,7 @@ export function followQueue(
   let stopped = false;
   let socket: WebSocket | null = null;
   let pollTimer: ReturnType<typeof setTimeout> | null = null;
-  let pollDelay = POLL_MS;
+  let pollDelay: number = POLL_PACE.fallback;
   let socketFailures = 0;
 
   const poll = async () => {
@@ -34,16 +32,17 @@ export function followQueue(
     try {
       const a = await api.queue(queueToken);
       if (a.status === 200 && a.body && typeof a.body === "object") {
-        pollDelay = POLL_MS;
-        onUpdate(a.body as QueueBody);
+        const body = a.body as QueueBody;
+        // The server paces the poll by the distance to the front.
+        pollDelay = nextPollDelay(pollDelay, { ok: true, pollAfterMs: body.poll_after_ms });
+        onUpdate(body);
       } else {
         onTrouble(a.status, a.retryAfter);
-        const ra = Number(a.retryAfter);
-        pollDelay = Math.min(MAX_POLL_MS, Number.isFinite(ra) && ra > 0 ? ra * 1000 : pollDelay * 2);
+        pollDelay = nextPollDelay(pollDelay, { ok: false, retryAfterSeconds: Number(a.retryAfter ?? Number.NaN) });
       }
     } catch {
       onTrouble(null, null);
-      pollDelay = Math.min(MAX_POLL_MS, pollDelay * 2);
+      pollDelay = nextPollDelay(pollDelay, { ok: false });
     }
     if (!stopped && socket === null) pollTimer = setTimeout(poll, jittered(pollDelay));
   };

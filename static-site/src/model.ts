@@ -131,6 +131,8 @@ export type QueueBody = {
   queue_position?: number | null;
   admitted_through?: number;
   estimated_wait_seconds?: number;
+  /** The server's pace for the next poll (docs/api.md). */
+  poll_after_ms?: number;
   queue_token?: string;
   admission_token?: string;
   admission_expires_at?: string;

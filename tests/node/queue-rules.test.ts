@@ -46,6 +46,17 @@ describe("the queue's rules, without workerd", () => {
     expect(states.map((v) => v.state)).toEqual(["admitted", "admitted", "waiting", "waiting", "waiting"]);
   });
 
+  it("paces each shopper's polls by their distance to the front (poll_after_ms)", async () => {
+    const { rules, enter, poll } = queue({ admissionRatePerSecond: 1 });
+    for (let i = 0; i < 200; i++) enter(`s-${i}`);
+    rules.tick(START, 1_000);
+    const [near, middle, far] = await Promise.all([poll("s-1", START), poll("s-40", START), poll("s-199", START)]);
+    expect(near.poll_after_ms).toBe(2_000);
+    expect(middle.estimated_wait_seconds).toBeGreaterThan(30);
+    expect(middle.poll_after_ms).toBe(middle.estimated_wait_seconds * 250); // a quarter of the wait
+    expect(far.poll_after_ms).toBe(30_000);
+  });
+
   it("keeps a shopper's place when they enter again", () => {
     const { rules, enter } = queue();
     const first = enter("ada");

@@ -76,16 +76,32 @@ export async function shopperToken(sub: string, accountAgeSeconds = 30 * 86_400)
 /** The queue namespace with a count of how often an object was reached (`get`): what wakes objects. */
 export function countingQueues() {
   const ns = env.SALE_QUEUE;
-  const counted = { gets: 0 };
+  /** `gets`: stubs asked for; `names`: the objects they name, in order. */
+  const counted = { gets: 0, names: [] as string[] };
   const namespace = new Proxy(ns, {
     get(target, prop) {
       const value = Reflect.get(target, prop);
       if (typeof value !== "function") return value;
       return (...args: unknown[]) => {
         if (prop === "get" || prop === "getByName") counted.gets++;
+        if (prop === "idFromName" || prop === "getByName") counted.names.push(String(args[0]));
         return value.apply(target, args);
       };
     },
   });
   return { env: { ...env, SALE_QUEUE: namespace } as typeof env, counted };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until `done` holds, for state that reaches shards on their next report; throws on timeout. */
+export async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms; last read: ${JSON.stringify(value).slice(0, 500)}`);
+    await sleep(50);
+  }
 }

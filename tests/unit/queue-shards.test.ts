@@ -12,7 +12,7 @@ import {
 } from "../../workers/queue/client";
 import { shardOfToken, shardsFor } from "../../workers/queue/shards";
 import type { EnterAnswer, QueueSaleConfig, QueueView } from "../../workers/queue/types";
-import { countingQueues, freshQueue, setStock } from "./queue-helpers";
+import { eventually, setStock, sleep } from "./queue-helpers";
 
 /** A sale big enough for four shards, on the real clock (shards report on real alarms). */
 async function shardedSale(overrides: Partial<QueueSaleConfig> = {}) {
@@ -44,20 +44,6 @@ async function poll(saleId: string, token: string): Promise<QueueView> {
   const outcome = await pollQueue(env, saleId, token);
   if (!outcome.ok) throw new Error(outcome.message);
   return outcome.value;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls until `done` holds, for state that reaches shards on their next report; throws on timeout. */
-async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms; last read: ${JSON.stringify(value).slice(0, 500)}`);
-    await sleep(50);
-  }
 }
 
 /** The place's number: in the enter answer, or (on a loaded machine, past the enter's wait) from the poll. */
@@ -92,17 +78,6 @@ describe("a queue sharded across objects keeps one global order", () => {
     expect(again).toMatchObject({ queue_position: numbered[3]![17], queue_token: waves[3]![17]!.queue_token });
     expect((await queueStats(env, saleId)).length).toBe(2_000);
   }, 120_000);
-
-  it("costs a single-object sale one object call per entry, once the edge knows it is one object", async () => {
-    const { saleId } = await freshQueue();
-    const { env: counting, counted } = countingQueues();
-    expect((await enterQueue(counting, saleId, "solo-first", "solo-device")).ok).toBe(true);
-    const first = counted.gets;
-    for (let i = 0; i < 5; i++)
-      expect((await enterQueue(counting, saleId, `solo-${i}`, `solo-device-${i}`)).ok).toBe(true);
-    expect(first).toBe(2);
-    expect(counted.gets - first).toBe(5);
-  });
 
   it("gives every shopper on a look-alike phone a place, on whichever shard", async () => {
     const { saleId } = await shardedSale();

@@ -6,7 +6,7 @@
 import type { SaleQueue } from "../../durable-objects/sale-queue";
 import { DependencyError } from "../errors";
 import { coordinatorName, shardName, shardOf, shardOfToken } from "./shards";
-import type { EnterAnswer, Outcome, QueueSaleConfig, QueueStats, QueueView } from "./types";
+import type { ConfigureReply, EnterAnswer, EnterReply, Outcome, QueueSaleConfig, QueueStats, QueueView } from "./types";
 
 /** The sale's queue (its coordinator when sharded): named by the sale, so every Worker reaches the same one. */
 export function queueStub(
@@ -19,19 +19,12 @@ export function queueStub(
 }
 
 /**
- * Shard counts this isolate has learnt. Safe to keep: a configured queue never changes
- * its count, so after the first entry a single-object sale costs one object call per
- * entry. An unconfigured queue (no count yet) is asked again next time.
+ * Shard counts this isolate has learnt, from each entry's reply. A count only changes by
+ * the admin's hand, and an entry sent with an old one is passed on by the object it
+ * reaches, whose reply carries the new count: so every entry of a single-object sale,
+ * the first included, costs one object call.
  */
 const knownShards = new Map<string, number>();
-
-async function shardsOf(env: Env, saleId: string): Promise<number> {
-  const known = knownShards.get(saleId);
-  if (known !== undefined) return known;
-  const count = await queueStub(env, saleId).configuredShards();
-  if (count !== null) knownShards.set(saleId, count);
-  return count ?? 1;
-}
 
 /** A queue object that throws (reset, overloaded) is a dependency outage: 503, not 500. */
 async function call<T>(work: () => Promise<T>): Promise<T> {
@@ -42,8 +35,11 @@ async function call<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function configureQueue(env: Env, config: QueueSaleConfig): Promise<void> {
-  await call(() => queueStub(env, config.saleId).configure(config));
+/** Refused (`ok: false`) only for a shard count the queue cannot take now; nothing else changed then. */
+export async function configureQueue(env: Env, config: QueueSaleConfig): Promise<ConfigureReply> {
+  const reply = await call(async () => (await queueStub(env, config.saleId).configure(config)) as ConfigureReply);
+  if (reply.ok) knownShards.set(config.saleId, reply.shards);
+  return reply;
 }
 
 export async function cancelQueue(env: Env, saleId: string): Promise<void> {
@@ -67,9 +63,13 @@ export async function enterQueue(
   device: string,
 ): Promise<Outcome<EnterAnswer>> {
   return call(async () => {
-    const shards = await shardsOf(env, saleId);
+    // Not known yet: the sale's own object, which answers for one object and passes a sharded entry on.
+    const shards = knownShards.get(saleId) ?? 1;
     const home = shards === 1 ? null : shardOf(shopperId, shards);
-    return (await queueStub(env, saleId, home).enter(saleId, shopperId, device, home)) as Outcome<EnterAnswer>;
+    const reply = (await queueStub(env, saleId, home).enter(saleId, shopperId, device, home)) as EnterReply;
+    knownShards.set(saleId, reply.shards);
+    const { shards: _, ...outcome } = reply;
+    return outcome as Outcome<EnterAnswer>;
   });
 }
 

@@ -3,8 +3,9 @@
  * requests/s and 32,768 WebSockets (Cloudflare's documented limits); a sale expecting
  * a bigger crowd gets one coordinator plus N shard objects (docs/queue.md).
  *
- * N is fixed when the sale's queue is first configured and never changes afterwards:
- * a shopper's shard is a hash of their id, and moving it would move their place.
+ * N is sized from the expected crowd or set by the admin, and may only rise (before the
+ * start; durable-objects/queue/rules.ts `configure`): a shopper's shard is a hash of their
+ * id under the count in force when they entered, and their place stays there.
  */
 
 /** Entrants one shard is sized for: under the socket limit with room for reconnects. */

@@ -15,6 +15,8 @@ export type QueueView = {
   queue_position: number | null;
   admitted_through: number;
   estimated_wait_seconds: number;
+  /** When the page should poll again, from the distance to the front (docs/queue.md "Live position"). */
+  poll_after_ms: number;
   admission_token?: string;
   admission_expires_at?: string;
   /** The turn's window passed unused (admission_expires_at is then in the past): its room went to the next in line. */
@@ -38,6 +40,15 @@ export type Outcome<T> = { ok: true; value: T } | Refusal;
 export const refuse = (status: Refusal["status"], code: ErrorCode, message: string, details?: Problem[]): Refusal =>
   details === undefined ? { ok: false, status, code, message } : { ok: false, status, code, message, details };
 
+/**
+ * An entry's outcome and the queue's shard count as the answering object knows it: the edge
+ * keeps the count, so the next entry goes straight to its home object (one call).
+ */
+export type EnterReply = Outcome<EnterAnswer> & { shards: number };
+
+/** A (re)configuration taken, with the shard count now in force, or why the count was refused. */
+export type ConfigureReply = { ok: true; shards: number } | { ok: false; problem: string };
+
 /** What the queue needs to know about a sale; sent when the sale is created or changed. */
 export type QueueSaleConfig = {
   saleId: string;
@@ -47,6 +58,11 @@ export type QueueSaleConfig = {
   preQueueMode: "fifo" | "random";
   admissionRatePerSecond: number;
   expectedShoppers: number;
+  /**
+   * Objects the admin set for the queue (`shards`, docs/api.md); absent: keep the count the
+   * queue has, or size a new one from expectedShoppers (workers/queue/shards.ts).
+   */
+  shards?: number;
   /** Admitted-but-undecided shoppers per unit left (DEFAULTS.admittedPerUnit). */
   admittedPerUnit?: number;
   /** How long an admission may go unused before it lapses (DEFAULTS.admissionWindowSeconds). */

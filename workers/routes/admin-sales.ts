@@ -6,10 +6,12 @@ import { saleMetrics, seriesSeconds } from "../metrics/report";
 import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
 import { saleIdParam } from "../middleware/sale-id";
 import { reconcileSale } from "../orders/reconcile";
+import { configureQueue } from "../queue/client";
+import { MAX_SHARDS } from "../queue/shards";
 import { cancelSale } from "../sales/cancel";
 import { ADMISSION_RATE_RANGE, saleInput, validateSale, wholeNumber } from "../sales/definition";
 import { liveFigures } from "../sales/figures";
-import { configureQueueQuietly, prewarmIfOpening, prewarmSale } from "../sales/prewarm";
+import { configureQueueQuietly, prewarmIfOpening, prewarmSale, queueConfigOf } from "../sales/prewarm";
 import { readSnapshot } from "../sales/snapshot";
 import { findSale, insertSale, listSales, type SaleRecord, setAdmission } from "../sales/store";
 import { saleJson } from "../sales/view";
@@ -44,7 +46,7 @@ export const adminSales = new Hono<AppEnv>()
     const record = await insertSale(c.var.db(), result.sale);
     // Loaded before the queue hears of it, so its first tick finds the stock (docs/queue.md "Never opens cold").
     const warm = await prewarmIfOpening({ redis: c.var.redis, db: c.var.db() }, record, now);
-    await configureQueueQuietly(c.env, record);
+    await configureQueueQuietly(c.env, record, result.sale.shards);
     const created = warm ? { ...record, sale: { ...record.sale, prewarmedAt: new Date(warm.prewarmed_at) } } : record;
     return c.json(saleJson(created, null, now), 201);
   })
@@ -55,13 +57,20 @@ export const adminSales = new Hono<AppEnv>()
   })
   .get("/:saleId", async (c) => c.json(await withFigures(c, await requireSale(c), Date.now())))
   .patch("/:saleId", limitBody(BODY_LIMITS.small), async (c) => {
-    // Only admission is tunable live, its rate and whether it runs at all: everything else
-    // shapes promises already made to shoppers (times, stock, prices, limits) or places
-    // already given (mode). Pausing is a change of admission like the rate (the queue
-    // admits at 0 a second until resumed), so it is this same call, not a new route.
+    // Only admission is tunable live: its rate, whether it runs at all, and the queue's shard
+    // count. Everything else shapes promises already made to shoppers (times, stock, prices,
+    // limits) or places already given (mode). Pausing is a change of admission like the rate
+    // (the queue admits at 0 a second until resumed), so it is this same call, not a new
+    // route. The shard count may only rise, and only before the start (docs/queue.md).
     const body = await parseBody(
       c,
-      z.object({ admission_rate_per_second: z.number().optional(), admission_paused: z.boolean().optional() }).strict(),
+      z
+        .object({
+          admission_rate_per_second: z.number().optional(),
+          admission_paused: z.boolean().optional(),
+          shards: z.number().optional(),
+        })
+        .strict(),
     );
     const problems: Problem[] = [];
     const { min, max } = ADMISSION_RATE_RANGE;
@@ -69,10 +78,13 @@ export const adminSales = new Hono<AppEnv>()
       body.admission_rate_per_second === undefined
         ? undefined
         : wholeNumber(problems, "admission_rate_per_second", body.admission_rate_per_second, 0, min, max);
-    if (rate === undefined && body.admission_paused === undefined)
-      problems.push({ field: "(body)", problem: "must set admission_rate_per_second or admission_paused" });
+    const shards =
+      body.shards === undefined ? undefined : wholeNumber(problems, "shards", body.shards, 1, 1, MAX_SHARDS);
+    if (rate === undefined && body.admission_paused === undefined && body.shards === undefined)
+      problems.push({ field: "(body)", problem: "must set admission_rate_per_second, admission_paused or shards" });
     if (problems.length > 0) {
-      throw unprocessable("validation_failed", `${problems[0]!.field} ${problems[0]!.problem}.`, problems);
+      const list = problems.map((p) => `${p.field} ${p.problem}`).join("; ");
+      throw unprocessable("validation_failed", `${list}.`, problems);
     }
     const record = await requireSale(c);
     // A finished sale's queue admits nobody, whatever its rate: the change would be a lie.
@@ -87,6 +99,16 @@ export const adminSales = new Hono<AppEnv>()
         { field: "sale", problem: "ended" },
       ]);
     }
+    let queueShards: number | undefined;
+    if (shards !== undefined) {
+      // The queue holds the count, so it decides, before anything is written: a refusal changes nothing.
+      const reply = await configureQueue(c.env, { ...queueConfigOf(record), shards });
+      if (!reply.ok)
+        throw unprocessable("validation_failed", `shards ${reply.problem}.`, [
+          { field: "shards", problem: reply.problem },
+        ]);
+      queueShards = reply.shards;
+    }
     const sale = await setAdmission(
       c.var.db(),
       record.sale.saleId,
@@ -97,7 +119,11 @@ export const adminSales = new Hono<AppEnv>()
     // The queue takes the change on its next tick; if it cannot be told now, the answer
     // says so and the admin repeats the call (it is idempotent).
     const queueNotified = await configureQueueQuietly(c.env, updated);
-    return c.json({ ...(await withFigures(c, updated, Date.now())), queue_notified: queueNotified });
+    return c.json({
+      ...(await withFigures(c, updated, Date.now())),
+      queue_notified: queueNotified,
+      ...(queueShards === undefined ? {} : { shards: queueShards }),
+    });
   })
   .post("/:saleId/prewarm", limitBody(BODY_LIMITS.small), async (c) => {
     const record = await requireSale(c);

@@ -1,6 +1,7 @@
 import { DEFAULTS } from "../config";
 import type { Problem } from "../errors";
 import { COLUMN_CHARS } from "../orders/columns";
+import { MAX_SHARDS } from "../queue/shards";
 import { storableText, z } from "../validation";
 
 /**
@@ -33,6 +34,7 @@ export const saleInput = z
     pre_queue_mode: z.string().optional(),
     admission_rate_per_second: z.number().optional(),
     expected_shoppers: z.number().optional(),
+    shards: z.number().optional(),
     safety_buffer_percent: z.number().optional(),
     payment_deadline_seconds: z.number().optional(),
     items: z.array(saleItemInput),
@@ -50,6 +52,8 @@ export type SaleDefinition = {
   preQueueMode: "fifo" | "random";
   admissionRatePerSecond: number;
   expectedShoppers: number;
+  /** Queue objects the admin asked for; absent: sized from expectedShoppers. Held by the queue, not stored in Postgres. */
+  shards?: number;
   safetyBufferPercent: number;
   paymentDeadlineSeconds: number;
   items: Array<{
@@ -159,6 +163,8 @@ export function validateSale(
     DEFAULTS.expectedShoppers,
     1,
   );
+  const shards =
+    input.shards === undefined ? undefined : wholeNumber(problems, "shards", input.shards, 1, 1, MAX_SHARDS);
   const safetyBufferPercent = input.safety_buffer_percent ?? DEFAULTS.safetyBufferPercent;
   if (
     !(safetyBufferPercent >= 0 && safetyBufferPercent < 100) ||
@@ -233,6 +239,7 @@ export function validateSale(
       preQueueMode: preQueueMode as "fifo" | "random",
       admissionRatePerSecond,
       expectedShoppers,
+      ...(shards === undefined ? {} : { shards }),
       safetyBufferPercent,
       paymentDeadlineSeconds,
       items,

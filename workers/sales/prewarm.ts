@@ -109,10 +109,14 @@ export function queueConfigOf({ sale }: SaleRecord): QueueSaleConfig {
   };
 }
 
-/** Tells the queue about a sale; a queue that cannot hear it yet must not undo the caller's work. */
-export async function configureQueueQuietly(env: Env, record: SaleRecord): Promise<boolean> {
+/**
+ * Tells the queue about a sale; a queue that cannot hear it yet must not undo the caller's
+ * work. `shards`: the admin's count at creation (the queue holds it; later calls keep it).
+ */
+export async function configureQueueQuietly(env: Env, record: SaleRecord, shards?: number): Promise<boolean> {
   try {
-    await configureQueue(env, queueConfigOf(record));
+    const reply = await configureQueue(env, { ...queueConfigOf(record), ...(shards === undefined ? {} : { shards }) });
+    if (!reply.ok) console.warn(`queue kept its shard count for sale ${record.sale.saleId}: ${reply.problem}`);
     return true;
   } catch (err) {
     console.warn(`queue not configured for sale ${record.sale.saleId}:`, err instanceof Error ? err.message : err);
