@@ -57,9 +57,9 @@ describe("a queue that heals", () => {
 });
 
 describe("when the alarm is due", () => {
-  const sale = new QueueRules({ store: new MemoryQueueStore(), clock: fixedClock(START), mintAdmission }).configure(
-    queueSale("sale-2"),
-  );
+  const rules = new QueueRules({ store: new MemoryQueueStore(), clock: fixedClock(START), mintAdmission });
+  rules.configure(queueSale("sale-2"));
+  const sale = rules.config!;
   const real = 1_000_000;
   const due = (now: number, waiting: boolean, soldOut = false) =>
     nextAlarm(sale, { closed: now >= sale.endMs, soldOut, waiting }, now, real);

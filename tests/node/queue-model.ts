@@ -188,7 +188,10 @@ class Poll implements Cmd {
           ? "waiting"
           : "admitted";
     expect(view.state).toBe(state);
-    if (state !== "admitted") return seen.add(`poll: ${state.replace("_", " ")}`);
+    if (state !== "admitted") {
+      seen.add(`poll: ${state.replace("_", " ")}`);
+      return;
+    }
     const lapseAt = m.admittedAt(position)! + WINDOW_SECONDS * 1000;
     if (lapseAt <= m.now) {
       // A turn unused within its window is gone: no token to buy with.
