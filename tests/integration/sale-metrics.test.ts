@@ -119,7 +119,7 @@ describe("a sale's metrics", () => {
       counters: { reserved: 30, paid: 0, expired: 0, cancelled: 0, remaining: 0, queued: 5 },
       items: [{ sku_id: "PHONE", total_stock: 30, loaded: 30, remaining: 0 }],
       queue: { length: 5, admission_paused_at: null },
-      bot_signals: { shared_device_ids: 0, crowded_fingerprints: 0 },
+      bot_signals: { shared_device_ids: 0, lookalike_batches: 0 },
       purchase_latency: { samples: 40 },
       queue_latency: { samples: 14 },
     });
