@@ -319,9 +319,12 @@ export class SaleQueue extends DurableObject<Env> {
   private async schedule(now: number): Promise<void> {
     const { config, state } = this.rules;
     // A coordinator counts everyone its shards reported, numbered or not yet. An open socket
-    // counts too: its shopper is promised sold out within a second, even of a change nobody notified.
+    // counts too, and so does a live turn: its shopper is promised sold out within a second,
+    // even of a change nobody notified (a purchase does not tell the queue).
+    const liveTurns = !state.soldOut && (state.lapsedThrough ?? 0) < state.meter.admittedThrough;
     const waiting =
       (this.coordinator?.length ?? this.rules.arrived) > state.meter.admittedThrough ||
+      liveTurns ||
       this.ctx.getWebSockets().length > 0;
     const pending = { closed: this.rules.isClosed(now), soldOut: state.soldOut, waiting };
     await arm(this.ctx.storage, nextAlarm(config, pending, now, Date.now()));

@@ -7,6 +7,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { SaleQueue } from "../../durable-objects/sale-queue";
+import { DEFAULTS } from "../../workers/config";
 import { configureQueue, notifyStockChanged, queueStats } from "../../workers/queue/client";
 import { enterMany, freshQueue, START, type Stub, setClock, setStock } from "./queue-helpers";
 
@@ -133,7 +134,11 @@ describe("a queue with no one waiting sleeps", () => {
     await setClock(stub, START + 2_000);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect((await queueStats(env, saleId)).admittedThrough).toBe(2);
-    // Everyone admitted: nobody waits, back to sleep.
+    // Everyone admitted, but their turns are live: it keeps ticking, so a sold out reaches them.
+    expect(await alarmIn(stub)).toBeLessThan(1_000);
+    // Once the turns lapse nobody holds or awaits one: back to sleep.
+    await setClock(stub, START + 2_000 + DEFAULTS.admissionWindowSeconds * 1_000 + 1_000);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await alarmIn(stub)).toBeGreaterThan(60_000);
   });
 
