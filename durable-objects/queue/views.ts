@@ -93,8 +93,10 @@ export async function viewOf(q: ViewSource, entrant: Entrant, now: number): Prom
   else if (q.state.soldOut) view = { state: "sold_out", ...base, estimated_wait_seconds: 0 };
   else if (entrant.position !== null && entrant.position <= admittedThrough) {
     const lapseAt = q.lapseAt(entrant.position);
-    // A turn not used within its window has lapsed: its room went to the next in line.
-    if (entrant.position <= (q.state.lapsedThrough ?? 0) || lapseAt <= now)
+    // A turn not used within its window has lapsed: its room went to the next in line. A
+    // token's expiry is whole seconds, so a turn with less than one left can get none that
+    // would not outlive it: it counts as lapsed.
+    if (entrant.position <= (q.state.lapsedThrough ?? 0) || Math.floor(lapseAt / 1000) <= Math.floor(now / 1000))
       view = {
         state: "admitted",
         ...base,

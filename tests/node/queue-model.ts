@@ -193,7 +193,8 @@ class Poll implements Cmd {
       return;
     }
     const lapseAt = m.admittedAt(position)! + WINDOW_SECONDS * 1000;
-    if (lapseAt <= m.now) {
+    // Less than a whole second left is lapsed: an admission token's expiry is whole seconds.
+    if (Math.floor(lapseAt / 1000) <= Math.floor(m.now / 1000)) {
       // A turn unused within its window is gone: no token to buy with.
       expect(view).toMatchObject({ lapsed: true });
       expect(view.admission_token).toBeUndefined();
