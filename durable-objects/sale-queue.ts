@@ -307,9 +307,9 @@ export class SaleQueue extends DurableObject<Env> {
       const change = this.rules.tick(now, null);
       return phase === "early" ? { ...change, admittedThrough: 0, soldOut: false } : change;
     }
-    const stockLeft = await this.stock(sale.saleId, this.rules.state);
+    const read = await this.stock(sale.saleId, this.rules.state, this.rules.lapsedAt(now));
     // Only numbered arrivals can be admitted; on a coordinator that is what the merge has numbered.
-    const change = this.rules.tick(now, stockLeft, this.coordinator?.merge.resolvedCount);
+    const change = this.rules.tick(now, read?.units ?? null, this.coordinator?.merge.resolvedCount, read?.decided);
     // Shards hear the watermark on their next report; sold out and resumed they hear at once.
     if (change.soldOutChanged) await this.coordinator?.fanOut();
     await this.sockets.follow(change, now);
@@ -327,7 +327,8 @@ export class SaleQueue extends DurableObject<Env> {
       liveTurns ||
       this.ctx.getWebSockets().length > 0;
     const pending = { closed: this.rules.isClosed(now), soldOut: state.soldOut, waiting };
-    await arm(this.ctx.storage, nextAlarm(config, pending, now, Date.now()));
+    const real = Date.now();
+    await arm(this.ctx.storage, nextAlarm(config, pending, now, real), real);
   }
 
   // ---- sharded queue ---------------------------------------------------------------------

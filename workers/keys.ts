@@ -24,6 +24,7 @@
  *   fp-batch:{fp}:{b} zset  shopper -> ms, entries with fingerprint `fp` on accounts created in bucket `b`, last window
  *   signals          hash   bot-signal counters by rule (docs/queue.md "Bot signals"): shared_device_ids, ...
  *   flagged          hash   shopper -> the rules that flagged them, comma-separated (for the fraud report)
+ *   turns            zset   shopper -> queue position, of turns that reserved: the queue frees their room at once
  *   storms           hash   "address:<ip>" | "device:<id>" | "shopper:<id>" -> limiter periods it stormed in
  */
 const base = (saleId: string) => `fs:{${saleId}}`;
@@ -62,6 +63,7 @@ export const keys = {
   signals: (saleId: string) => `${base(saleId)}:signals`,
   flagged: (saleId: string) => `${base(saleId)}:flagged`,
   storms: (saleId: string) => `${base(saleId)}:storms`,
+  turns: (saleId: string) => `${base(saleId)}:turns`,
   /** Not per sale: the set of sales with work pending for the cron sweep. */
   activeSales: () => "fs:active-sales",
 } as const;

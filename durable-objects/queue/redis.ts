@@ -1,6 +1,7 @@
 /**
- * What the queue object reads from Redis: the sale meta the prewarm wrote (workers/keys.ts)
- * and the units left, the sum of the sale's SKU stock counters.
+ * What the queue object reads from Redis: the sale meta the prewarm wrote (workers/keys.ts),
+ * the units left (the sum of the sale's SKU stock counters) and how many live turns have
+ * reserved (purchase.lua marks them in `turns`).
  */
 import { createRedis } from "../../workers/clients/redis";
 import { keys } from "../../workers/keys";
@@ -9,8 +10,14 @@ import type { SaleState } from "./model";
 const META_FIELDS = ["start_ms", "end_ms", "cancelled", "skus"] as const;
 export type SaleMeta = Partial<Record<(typeof META_FIELDS)[number], string>>;
 
-/** The units left for the sale; null when Redis does not answer or the sale was never prewarmed. */
-export type StockSource = (saleId: string, state: SaleState) => Promise<number | null>;
+/** Units left, and turns above the lapsed position that reserved. */
+export type StockRead = { units: number; decided: number };
+
+/**
+ * What a tick reads, in one request; null when Redis does not answer or the sale was never
+ * prewarmed. `lapsedThrough`: turns at or below it lapsed and count for nothing.
+ */
+export type StockSource = (saleId: string, state: SaleState, lapsedThrough: number) => Promise<StockRead | null>;
 
 /** The prewarm's sale meta; the client returns HMGET raw, in field order. */
 export async function readMeta(env: Env, saleId: string): Promise<SaleMeta> {
@@ -25,9 +32,9 @@ export async function readMeta(env: Env, saleId: string): Promise<SaleMeta> {
 
 export const skuList = (skus: string): string[] => skus.split(",").filter(Boolean);
 
-/** Reads the SKU list once (kept in the state), then one MGET per read. */
+/** Reads the SKU list once (kept in the state), then one pipeline (MGET, ZCOUNT) per read. */
 export function stockFromRedis(env: Env): StockSource {
-  return async (saleId, state) => {
+  return async (saleId, state, lapsedThrough) => {
     try {
       const redis = createRedis(env);
       if (!state.skus) {
@@ -35,9 +42,16 @@ export function stockFromRedis(env: Env): StockSource {
         if (!skus) return null;
         state.skus = skuList(skus);
       }
-      if (state.skus.length === 0) return 0;
-      const values = await redis.mget<(string | null)[]>(...state.skus.map((sku) => keys.stock(saleId, sku)));
-      return values.reduce((sum, v) => sum + Math.max(0, Number(v ?? 0)), 0);
+      if (state.skus.length === 0) return { units: 0, decided: 0 };
+      const [values, decided] = await redis
+        .pipeline()
+        .mget<(string | null)[]>(...state.skus.map((sku) => keys.stock(saleId, sku)))
+        .zcount(keys.turns(saleId), `(${lapsedThrough}`, "+inf")
+        .exec<[(string | null)[], number]>();
+      return {
+        units: values.reduce((sum, v) => sum + Math.max(0, Number(v ?? 0)), 0),
+        decided: Number(decided) || 0,
+      };
     } catch (err) {
       console.error("queue could not read stock", err);
       return null;

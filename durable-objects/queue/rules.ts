@@ -8,7 +8,7 @@
  *   const rules = new QueueRules({ store: new MemoryQueueStore(), clock: fixedClock(t), mintAdmission });
  *   rules.configure(config);                        // a QueueSaleConfig; a big expectedShoppers makes a coordinator
  *   rules.enter(shopper, device, queueToken, now);  // a place (or the same place again), or a refusal
- *   rules.tick(now, stockLeft);                     // admits by rate, capped by admittedPerUnit × stockLeft
+ *   rules.tick(now, stockLeft, queued?, decided?);  // admits by rate, capped by admittedPerUnit × stockLeft
  *   rules.stockChanged(now, stockLeft);             // a unit sold or came back: the same as a tick now
  *   await rules.poll(queueToken, now);              // what the shopper is told: waiting, admitted (or lapsed), sold_out, closed
  *
@@ -17,8 +17,9 @@
  * random mode) or its rank in the seeded draw (random mode, arrived before the start).
  * Admission is one watermark, `admittedThrough`: every position at or below it is admitted,
  * so admitting a thousand shoppers is one number changing, not a thousand writes.
- * Admitted-but-undecided shoppers never exceed `admittedPerUnit` × units left; a turn not
- * used within `admissionWindowSeconds` lapses and its room goes to the next in line.
+ * Admitted-but-undecided shoppers never exceed `admittedPerUnit` × units left; a turn that
+ * reserved is decided and frees its room at once, and a turn not used within
+ * `admissionWindowSeconds` lapses and its room goes to the next in line.
  *
  * A shard (the sharded roles: docs/queue.md "Roles") keeps its entrants unnumbered until
  * its coordinator numbers them: `sealReport` says what it has, `applyGlobal` takes the answer.
@@ -319,8 +320,9 @@ export class QueueRules implements ViewSource {
    * Advances admission against the units left (null: unknown, which holds the watermark).
    * O(1): arithmetic on the watermark and a lookup in the admissions log, never a walk.
    * `queued`: arrivals that can be admitted (a coordinator passes what its merge numbered).
+   * `decided`: live turns (positions past `lapsedAt(now)`) that have reserved, as Redis counts them.
    */
-  tick(now: number, stockLeft: number | null, queued: number = this.arrivals): TickChange {
+  tick(now: number, stockLeft: number | null, queued: number = this.arrivals, decided = 0): TickChange {
     const phase = this.prepareTick(now);
     const before = this.kept.meter.admittedThrough;
     const wasSoldOut = this.kept.soldOut;
@@ -334,9 +336,12 @@ export class QueueRules implements ViewSource {
     // Credit accrues from the start, never from before it (nor from the epoch on a first tick).
     const meter = { ...this.kept.meter, lastMs: Math.max(this.kept.meter.lastMs, sale.startMs) };
     // Admitted-but-undecided shoppers never exceed a multiple of the units left: with one
-    // unit, about two people hold a turn; a turn unused within its window lapses and frees room.
+    // unit, about two people hold a turn. A turn that reserved is decided and holds no room
+    // (else a crowd that bought at once would stall the queue for a whole window); a turn
+    // unused within its window lapses and frees its room too.
     const live = before - this.lapse(sale, now);
-    const room = (stockLeft ?? 0) * (sale.admittedPerUnit ?? DEFAULTS.admittedPerUnit) - live;
+    const undecided = live - Math.min(live, Math.max(0, decided));
+    const room = (stockLeft ?? 0) * (sale.admittedPerUnit ?? DEFAULTS.admittedPerUnit) - undecided;
     this.state.meter = advance(meter, now, sale.admissionRatePerSecond, queued, admitting, room);
     if (this.kept.meter.admittedThrough > before) this.store.logAdmission(this.kept.meter.admittedThrough, now);
     this.store.write("state", this.kept);
@@ -345,8 +350,13 @@ export class QueueRules implements ViewSource {
   }
 
   /** Stock changed (sold out, or units came back): decided now, not at the next tick. */
-  stockChanged(now: number, stockLeft: number | null, queued?: number): TickChange {
-    return this.tick(now, stockLeft, queued);
+  stockChanged(now: number, stockLeft: number | null, queued?: number, decided?: number): TickChange {
+    return this.tick(now, stockLeft, queued, decided);
+  }
+
+  /** Every position at or below this has lapsed by `now`: a turn decided above it still counts as decided. */
+  lapsedAt(now: number): number {
+    return this.sale ? this.lapse(this.sale, now) : (this.kept.lapsedThrough ?? 0);
   }
 
   /** Records that every socket was told the queue closed; false when that was done already. */

@@ -29,12 +29,28 @@ export function nextAlarm(sale: Config | null, pending: Pending, now: number, re
   return real + (pending.soldOut ? SOLD_OUT_TICK_MS : TICK_MS);
 }
 
-/** Sets the alarm to `at` unless one is already due sooner (a poll must not postpone a tick); none when `at` is null. */
-export async function arm(storage: DurableObjectStorage, at: number | null): Promise<void> {
+/**
+ * Past due by this much, a set alarm is taken as lost: the runtime fires alarms within
+ * moments, but one that restarted (workerd after a crash, locally) can keep a past alarm
+ * in storage and never run it, and `getAlarm` would then report it as due forever.
+ */
+export const LOST_ALARM_MS = 2_000;
+
+/**
+ * Sets the alarm to `at` unless one is already due sooner (a poll must not postpone a
+ * tick); none when `at` is null. An alarm overdue past LOST_ALARM_MS is replaced, so the
+ * next entry or poll restarts a queue whose alarm the runtime dropped.
+ */
+export async function arm(
+  storage: Pick<DurableObjectStorage, "getAlarm" | "setAlarm" | "deleteAlarm">,
+  at: number | null,
+  real: number,
+): Promise<void> {
   const current = await storage.getAlarm();
   if (at === null) {
     if (current !== null) await storage.deleteAlarm();
     return;
   }
-  if (current === null || current > at) await storage.setAlarm(at);
+  const lost = current !== null && current < real - LOST_ALARM_MS;
+  if (current === null || current > at || lost) await storage.setAlarm(at);
 }

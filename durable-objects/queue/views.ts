@@ -10,7 +10,7 @@ import type { QueueStore } from "./store";
 
 /** Signs an admission token (workers/auth/admission.ts in the object; anything in a simulation). */
 export type AdmissionMinter = (
-  claims: { sub: string; saleId: string; jti: string; device: string },
+  claims: { sub: string; saleId: string; jti: string; device: string; position: number | null },
   nowMs: number,
   ttlSeconds: number,
 ) => Promise<{ token: string; expiresAt: Date }>;
@@ -168,7 +168,13 @@ async function admissionFor(
   }
   const ttl = Math.min(DEFAULTS.admissionTokenSeconds, Math.floor(lapseAt / 1000) - Math.floor(now / 1000));
   const { token, expiresAt } = await q.mintAdmission(
-    { sub: entrant.shopper, saleId: q.config!.saleId, jti: crypto.randomUUID(), device: entrant.device },
+    {
+      sub: entrant.shopper,
+      saleId: q.config!.saleId,
+      jti: crypto.randomUUID(),
+      device: entrant.device,
+      position: entrant.position,
+    },
     now,
     Math.max(1, ttl),
   );

@@ -86,8 +86,8 @@ export function startCrowd(
     sku: string;
     deadlineMs?: number;
     tag: string;
-    /** How a shopper gets an admission token; by default one is minted as the queue would. */
-    admit?: (shopper: string) => Promise<string>;
+    /** How a shopper gets an admission token (null: the queue said sold out); by default one is minted as the queue would. */
+    admit?: (shopper: string) => Promise<string | null>;
   },
 ): Crowd {
   const all: Attempt[] = [];
@@ -96,6 +96,10 @@ export function startCrowd(
   const buyer = async (i: number): Promise<Outcome> => {
     const shopper = `${options.tag}-${i}`;
     const token = await (options.admit ?? ((s: string) => admissionToken(saleId, s, `fp-${s}`)))(shopper);
+    if (token === null) {
+      settled++;
+      return { kind: "sold_out" };
+    }
     const key = crypto.randomUUID();
     try {
       while (Date.now() < deadline) {

@@ -29,8 +29,9 @@ describe("the queue object is evicted mid-sale (the Worker's process killed and 
         token: await shopperToken(shopper),
         body: { captcha_token: "dev", device_fingerprint: `fp-${shopper}` },
       });
-    // A shopper waits in the queue until admitted, polling as the page does, then buys.
-    const admit = async (shopper: string) => {
+    // A shopper waits in the queue until admitted, polling as the page does, then buys; or
+    // hears sold out from the queue once the others have bought every unit.
+    const admit = async (shopper: string): Promise<string | null> => {
       const entered = await enter(shopper);
       expect(entered.status).toBe(200);
       places.set(shopper, { position: entered.body.queue_position, token: entered.body.queue_token });
@@ -40,6 +41,7 @@ describe("the queue object is evicted mid-sale (the Worker's process killed and 
           if (!evicted) admittedBefore.add(shopper);
           return view.body.admission_token as string;
         }
+        if (view.body.state === "sold_out") return null;
         await sleep(250);
       }
     };

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { MemoryQueueStore } from "../../durable-objects/queue/memory-store";
 import { type AdmissionMinter, fixedClock, QueueRules } from "../../durable-objects/queue/rules";
-import { nextAlarm } from "../../durable-objects/queue/ticker";
+import { arm, LOST_ALARM_MS, nextAlarm } from "../../durable-objects/queue/ticker";
 import { queueSale, START } from "./queue-sale";
 
 const mintAdmission: AdmissionMinter = async (claims, now, ttl) => ({
@@ -73,5 +73,38 @@ describe("when the alarm is due", () => {
     expect(due(START + 1_000, true)).toBe(real + 250);
     expect(due(START + 1_000, true, true)).toBe(real + 1_000);
     expect(due(sale.endMs, true)).toBeNull();
+  });
+});
+
+describe("an alarm the runtime dropped", () => {
+  /** The object's alarm slot, as storage holds it. */
+  const slot = (alarm: number | null) => {
+    const storage = {
+      alarm,
+      getAlarm: async () => storage.alarm,
+      setAlarm: async (at: number | Date) => {
+        storage.alarm = Number(at);
+      },
+      deleteAlarm: async () => {
+        storage.alarm = null;
+      },
+    };
+    return storage;
+  };
+  const real = 5_000_000;
+
+  it("is set again when it is long past due: a restarted runtime kept it in storage but never ran it", async () => {
+    const storage = slot(real - LOST_ALARM_MS - 1_000);
+    await arm(storage, real + 250, real);
+    expect(storage.alarm).toBe(real + 250);
+  });
+
+  it("is left alone when it is due sooner or only just due: a poll never postpones a tick", async () => {
+    const sooner = slot(real + 100);
+    await arm(sooner, real + 250, real);
+    expect(sooner.alarm).toBe(real + 100);
+    const justDue = slot(real - 50);
+    await arm(justDue, real + 250, real);
+    expect(justDue.alarm).toBe(real - 50);
   });
 });

@@ -74,7 +74,7 @@ describe("a queue that heals", () => {
       queue.stock = async () => {
         reads++;
         await held;
-        return 10;
+        return { units: 10, decided: 0 };
       };
       const tick = queue.tick();
       const alarm = queue.alarm();

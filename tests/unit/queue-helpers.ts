@@ -23,7 +23,7 @@ export function setClock(stub: QueueObject, ms: number): Promise<void> {
 /** The units left as this queue object sees them, in place of Redis; null reads Redis again (a dead port here). */
 export function setStock(stub: QueueObject, units: number | null): Promise<void> {
   return runInDurableObject(stub, (queue: SaleQueue) => {
-    queue.stock = units === null ? stockFromRedis(env) : async () => units;
+    queue.stock = units === null ? stockFromRedis(env) : async () => ({ units, decided: 0 });
   });
 }
 

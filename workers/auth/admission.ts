@@ -24,20 +24,27 @@ export type AdmissionClaims = {
   device: string | null;
   /** When the token was minted, in ms (`iat_ms`; whole seconds of `iat` from an older token): the fast-purchase signal's start. */
   issuedAtMs: number;
+  /** The shopper's place in the queue (`pos`), so a reservation can tell the queue this turn is decided; null when absent. */
+  position: number | null;
 };
 
 const encoder = new TextEncoder();
 
 export async function mintAdmissionToken(
   secret: string,
-  claims: { sub: string; saleId: string; jti: string; device?: string },
+  claims: { sub: string; saleId: string; jti: string; device?: string; position?: number | null },
   nowMs: number = Date.now(),
   ttlSeconds: number = DEFAULTS.admissionTokenSeconds,
 ): Promise<{ token: string; expiresAt: Date }> {
   const iat = Math.floor(nowMs / 1000);
   const exp = iat + ttlSeconds;
   // `iat` is whole seconds by the JWT spec; the fast-purchase signal needs milliseconds.
-  const extra = { sale: claims.saleId, iat_ms: nowMs, ...(claims.device ? { did: claims.device } : {}) };
+  const extra = {
+    sale: claims.saleId,
+    iat_ms: nowMs,
+    ...(claims.device ? { did: claims.device } : {}),
+    ...(claims.position ? { pos: claims.position } : {}),
+  };
   const token = await new SignJWT(extra)
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setIssuer(ADMISSION_ISSUER)
@@ -82,7 +89,9 @@ export async function verifyAdmissionToken(
     throw unauthorized("The admission token's device id is unusable.");
   const issuedAtMs =
     typeof payload.iat_ms === "number" && Number.isFinite(payload.iat_ms) ? payload.iat_ms : payload.iat! * 1000;
-  return { sub: payload.sub, saleId: payload.sale, jti: payload.jti, exp: payload.exp!, device, issuedAtMs };
+  const position =
+    typeof payload.pos === "number" && Number.isSafeInteger(payload.pos) && payload.pos > 0 ? payload.pos : null;
+  return { sub: payload.sub, saleId: payload.sale, jti: payload.jti, exp: payload.exp!, device, issuedAtMs, position };
 }
 
 /** What a route behind `admissionAuth()` may read: the verified admission. */

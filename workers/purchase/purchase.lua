@@ -13,6 +13,7 @@
 --   10 counters      hash of live unit counts
 --   11 signals       hash of bot-signal counters (workers/queue/signals.ts)
 --   12 flagged       hash shopper -> rules that flagged them
+--   13 turns         zset shopper -> queue position, of turns that reserved
 -- ARGV
 --   1  user id (the admission token's subject)
 --   2  sku id
@@ -29,6 +30,7 @@
 --   13 fast purchase: a reservation sooner than this many ms after the turn (or the start) is flagged
 --   14 TTL of the signal hashes, seconds
 --   15 request id (recorded with the order, so its logs lead to its row)
+--   16 the shopper's queue position from the admission token ("" when unknown)
 -- Returns one of
 --   {"RESERVED", remaining, token, order_id, deadline_ms, price}
 --   {"SOLD_OUT", remaining} | {"LIMIT_EXCEEDED", reason}
@@ -109,6 +111,14 @@ redis.call('RPUSH', KEYS[9], cjson.encode({
   idempotency_key = ARGV[10], device = device, request_id = ARGV[15],
 }))
 redis.call('HINCRBY', KEYS[10], 'reserved', qty)
+-- The turn is decided: the queue stops counting it against the room the units left allow
+-- (durable-objects/queue/rules.ts), so a queue whose admitted shoppers all bought does not
+-- stall until their windows pass. NX: a second SKU bought on the same turn is the same turn.
+local position = tonumber(ARGV[16])
+if position then
+  redis.call('ZADD', KEYS[13], 'NX', position, user)
+  redis.call('EXPIRE', KEYS[13], tonumber(ARGV[14]))
+end
 
 -- 7. Bot signal: a reservation faster than a person can see Buy and press it. The clock
 -- starts at the later of the turn and the sale's start (a turn given before the start

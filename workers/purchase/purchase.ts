@@ -38,6 +38,8 @@ export type PurchaseInput = {
   admittedMs?: number | null;
   /** The request that made the decision (workers/middleware/observe.ts), kept on the order; "" if none. */
   requestId?: string;
+  /** The shopper's queue position (the admission token's `pos`): a reservation marks that turn decided. */
+  position?: number | null;
 };
 
 /** How long a shopper's Idempotency-Key keeps its first answer. */
@@ -125,6 +127,7 @@ export function purchaseCall(input: PurchaseInput): { keys: string[]; args: stri
       keys.counters(saleId),
       keys.signals(saleId),
       keys.flagged(saleId),
+      keys.turns(saleId),
     ],
     args: [
       userId,
@@ -142,6 +145,7 @@ export function purchaseCall(input: PurchaseInput): { keys: string[]; args: stri
       String(DEFAULTS.botSignals.fastPurchaseMs),
       String(DEFAULTS.redisRetentionDays * 86_400),
       input.requestId ?? "",
+      input.position == null ? "" : String(input.position),
     ],
   };
 }

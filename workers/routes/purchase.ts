@@ -67,6 +67,7 @@ export const purchase = new Hono<AppEnv>().post(
         reservationToken: newReservationToken(saleId),
         orderId: crypto.randomUUID(),
         admittedMs: c.var.admission.issuedAtMs,
+        position: c.var.admission.position,
         requestId: c.var.requestId,
       });
     } catch (err) {

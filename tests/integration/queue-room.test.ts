@@ -1,0 +1,80 @@
+/**
+ * The room a queue keeps for undecided turns (docs/queue.md "Admission follows the stock"):
+ * at most `admittedPerUnit` undecided turns per unit left. A turn that reserved is decided
+ * (purchase.lua marks it in Redis) and frees its room at once; only an unused turn waits
+ * for its window to lapse. Real door, real queue object, real purchase script.
+ */
+import { describe, expect, inject, it } from "vitest";
+import { stockFromRedis } from "../../durable-objects/queue/redis";
+import { keys } from "../../workers/keys";
+import { api, buy, createActiveSale, inParallel, shopperToken, until, upstash } from "./fixtures";
+
+describe("a queue whose admitted shoppers buy at once", () => {
+  it("keeps admitting until the last unit is sold, without waiting for their turns' windows to pass", async () => {
+    const stock = 12;
+    const shoppers = 16;
+    // Slow enough that shoppers buy between admissions. With two turns per unit left and
+    // bought turns still counted, the queue would stop at 8 admitted (8 > 2 × 4 left) until
+    // the 180 s windows lapsed.
+    const { saleId } = await createActiveSale({
+      items: [{ sku_id: "PHONE", total_stock: stock, per_user_limit: 1 }],
+      admissionRatePerSecond: 4,
+    });
+    const entries = await inParallel(
+      Array.from({ length: shoppers }, (_, i) => async () => {
+        const res = await api(`/api/v1/flash-sale/${saleId}/enter-queue`, {
+          token: await shopperToken(`room-${i}`),
+          body: { captcha_token: "local", device_fingerprint: `room-device-${i}` },
+          headers: { "cf-connecting-ip": `10.7.0.${i + 1}` },
+        });
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        return res.body.queue_token as string;
+      }),
+      4,
+    );
+
+    const outcomes = await inParallel(
+      entries.map((token) => async () => {
+        const view = await until(
+          () => api(`/api/v1/flash-sale/${saleId}/queue/${token}`),
+          (r) => r.body.state === "admitted" || r.body.state === "sold_out",
+          15_000,
+        );
+        if (view.body.state === "sold_out") return "queue_sold_out";
+        const res = await buy(saleId, view.body.admission_token, { sku_id: "PHONE", quantity: 1 });
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        return res.body.status as string;
+      }),
+      shoppers,
+    );
+    expect(outcomes.filter((o) => o === "reserved")).toHaveLength(stock);
+    expect(Number(await upstash().get(keys.stock(saleId, "PHONE")))).toBe(0);
+    // Each reserved turn is marked decided once, under its queue position.
+    expect(await upstash().zcard(keys.turns(saleId))).toBe(stock);
+  });
+});
+
+describe("what a tick reads from Redis", () => {
+  it("counts as decided only the turns above the lapsed position, with the units left, in one read", async () => {
+    const saleId = crypto.randomUUID();
+    const redis = upstash();
+    await redis.set(keys.stock(saleId, "A"), "3");
+    await redis.set(keys.stock(saleId, "B"), "4");
+    // Positions 2 and 5 lapsed (at or below 5); 6 and 9 are live turns that reserved.
+    await redis.zadd(
+      keys.turns(saleId),
+      { score: 2, member: "s2" },
+      { score: 5, member: "s5" },
+      { score: 6, member: "s6" },
+      { score: 9, member: "s9" },
+    );
+    const read = stockFromRedis({
+      UPSTASH_REDIS_REST_URL: inject("upstashUrl"),
+      UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),
+    } as Env);
+    const state = { skus: ["A", "B"] } as Parameters<typeof read>[1];
+    expect(await read(saleId, state, 5)).toEqual({ units: 7, decided: 2 });
+    expect(await read(saleId, state, 0)).toEqual({ units: 7, decided: 4 });
+    await redis.del(keys.stock(saleId, "A"), keys.stock(saleId, "B"), keys.turns(saleId));
+  });
+});
