@@ -54,6 +54,61 @@ describe("a queue whose admitted shoppers buy at once", () => {
   });
 });
 
+describe("a unit that comes back after a cancel", () => {
+  it("goes to the turn still open (the second in line), not to a third shopper besides it", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 1, per_user_limit: 1 }] });
+    const tokens: string[] = [];
+    for (const [i, name] of ["first", "second", "third"].entries()) {
+      const res = await api(`/api/v1/flash-sale/${saleId}/enter-queue`, {
+        token: await shopperToken(`back-${name}`),
+        body: { captcha_token: "local", device_fingerprint: `back-device-${name}` },
+        headers: { "cf-connecting-ip": `10.7.1.${i + 1}` },
+      });
+      expect(res.status).toBe(200);
+      tokens.push(res.body.queue_token);
+    }
+    const view = (i: number) => api(`/api/v1/flash-sale/${saleId}/queue/${tokens[i]}`);
+    // Two turns for the one unit.
+    const first = await until(
+      () => view(0),
+      (r) => r.body.state === "admitted",
+      10_000,
+    );
+    await until(
+      () => view(1),
+      (r) => r.body.state === "admitted",
+      10_000,
+    );
+    const bought = await buy(saleId, first.body.admission_token, { sku_id: "PHONE", quantity: 1 });
+    expect(bought.body.status).toBe("reserved");
+    await until(
+      () => view(2),
+      (r) => r.body.state === "sold_out",
+      5_000,
+    );
+
+    const cancelled = await api(`/api/v1/reservations/${bought.body.reservation_token}/cancel`, {
+      token: await shopperToken("back-first"),
+      body: {},
+    });
+    expect(cancelled.status).toBe(200);
+    // The first holds nothing now and its turn is open again: with the second's, two turns
+    // for the unit that came back, so the third waits. Several ticks pass meanwhile.
+    const again = await until(
+      () => view(2),
+      (r) => r.body.state !== "sold_out",
+      5_000,
+    );
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect([again.body.state, (await view(2)).body.state]).toEqual(["waiting", "waiting"]);
+    const second = await view(1);
+    expect(second.body.state).toBe("admitted");
+    expect((await buy(saleId, second.body.admission_token, { sku_id: "PHONE", quantity: 1 })).body.status).toBe(
+      "reserved",
+    );
+  });
+});
+
 describe("what a tick reads from Redis", () => {
   it("counts as decided only the turns above the lapsed position, with the units left, in one read", async () => {
     const saleId = crypto.randomUUID();

@@ -12,6 +12,7 @@
 --   7  counters      live unit counts
 --   8  payment       the order paid with this payment method in this sale, if any
 --   9  address       the shopper who had this (normalised) shipping address in this sale, if any
+--   10 turns         the queue's decided turns (shopper -> position)
 -- ARGV
 --   1  action: confirm | cancel | expire | void (reconciliation cancels an oversold reserved or
 --      paid order without returning stock: those units never existed) | revoke (the fraud
@@ -49,7 +50,13 @@ local function finish(new_state, give_back, extra_field, extra_value)
     -- this step moves it out of `reserved` in the same atomic script.
     redis.call('INCRBY', KEYS[2], qty)
     local left = redis.call('DECRBY', KEYS[3], qty)
-    if left <= 0 then redis.call('DEL', KEYS[3]) end
+    if left <= 0 then
+      redis.call('DEL', KEYS[3])
+      -- Holding nothing, the shopper's turn is undecided again (it may buy once more while
+      -- its window lasts): it counts against the queue's room as before it reserved, so a
+      -- unit coming back goes to the turns still open, not to one more shopper besides them.
+      redis.call('ZREM', KEYS[10], user)
+    end
     if device ~= '' and redis.call('GET', KEYS[4]) == user then redis.call('DEL', KEYS[4]) end
   end
   local event = { t = new_state, order_id = order_id, sale_id = ARGV[5], token = token, at_ms = now }

@@ -135,6 +135,7 @@ export function createReservationTransitions(redis: Redis) {
         keys.counters(saleId),
         keys.paymentMethod(saleId, payment ?? "-"),
         keys.shippingAddress(saleId, address ?? "-"),
+        keys.turns(saleId),
       ],
       [
         action,
