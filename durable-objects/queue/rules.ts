@@ -349,6 +349,54 @@ export class QueueRules implements ViewSource {
     return this.change(phase, before, wasSoldOut, now);
   }
 
+  // ---- the slow lane ---------------------------------------------------------------------
+
+  /**
+   * True while a fifo queue on one object can still send the shoppers the door's bot signals
+   * flagged to the slow lane: from the start until the first admission, once. Its owner then
+   * reads the flags (the sale's `flagged` hash in Redis) and calls sortSlowLane before the tick.
+   */
+  slowLaneDue(now: number): boolean {
+    const sale = this.sale;
+    if (sale?.role.kind !== "single" || sale.preQueueMode !== "fifo") return false;
+    if (now < sale.startMs || this.isClosed(now) || this.kept.slowLane) return false;
+    return this.kept.meter.admittedThrough === 0;
+  }
+
+  /**
+   * The slow lane (docs/queue.md "The slow lane"): everyone who took a place before the first
+   * admission keeps their order, but the flagged go behind all the unflagged. Nobody has been
+   * admitted yet, so this is a new order of the same places 1..n: places stay unique, an
+   * unflagged shopper's place can only come forward, and re-entry answers the sorted place.
+   * Once, at the start: by then the signals have seen the whole pre-queue, so a farm's first
+   * accounts, flagged only when the third on their device arrived, are flagged too.
+   * One walk over the entrants, as the random draw is; the tick stays O(1). Returns how many were flagged.
+   */
+  sortSlowLane(now: number, flagged: Iterable<string>): number {
+    if (!this.slowLaneDue(now)) return 0;
+    const count = this.arrivals;
+    const slow: number[] = [];
+    for (const shopper of flagged) {
+      const arrival = this.store.byShopper(shopper)?.arrival;
+      if (arrival != null && arrival <= count) slow.push(arrival);
+    }
+    slow.sort((a, b) => a - b);
+    if (slow.length > 0) {
+      const rank = new Uint32Array(count);
+      const fast = count - slow.length;
+      let passed = 0;
+      for (let arrival = 1; arrival <= count; arrival++) {
+        if (slow[passed] === arrival) rank[arrival - 1] = fast + passed++;
+        else rank[arrival - 1] = arrival - 1 - passed;
+      }
+      this.store.placeDrawn(rank, count);
+      this.onPositions();
+    }
+    this.kept.slowLane = { sorted: count, flagged: slow.length };
+    this.store.write("state", this.kept);
+    return slow.length;
+  }
+
   /** Stock changed (sold out, or units came back): decided now, not at the next tick. */
   stockChanged(now: number, stockLeft: number | null, queued?: number, decided?: number): TickChange {
     return this.tick(now, stockLeft, queued, decided);
