@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { basename, join } from "node:path";
 import { DEFAULTS } from "../../workers/config";
+import { shardsFor } from "../../workers/queue/shards";
 import type { Figures } from "./analysis";
 import { writeCharts } from "./charts";
 import { doorLimits } from "./door";
@@ -205,7 +206,9 @@ function reading(sim: Simulation, f: Figures): string {
     points.push(
       `The slow lane (docs/queue.md): at the start the queue read the door's flags and sent ${num(f.slowLane.flagged)} of the ` +
         `${num(f.slowLane.sorted)} places taken before it behind every unflagged one; ${num(f.botsInFirstBatch)} bots stayed ` +
-        `within the first ${num(f.firstBatch)} places. The signals flagged ${num(f.flaggedBots)} bots and ${num(f.flaggedHumans)} humans.` +
+        `within the first ${num(f.firstBatch)} places. The signals flagged ${num(f.flaggedBots)} bots and ${num(f.flaggedHumans)} humans. ` +
+        `This is the single object's lane: a sale expecting this crowd is sharded in production (${shardsFor(sim.options.shoppers)} objects), ` +
+        "where the slow lane is not built yet (docs/queue.md)." +
         (f.botPlaces > f.flaggedBots
           ? ` About ${num(f.botPlaces - f.flaggedBots)} bots that took places were not flagged: every signals call of their entries ` +
             "was refused for Redis's capacity (a lost background write), or their device id and batch stayed under the rules' thresholds. " +
