@@ -67,7 +67,7 @@ export class SaleQueue extends DurableObject<Env> {
       store: new SqliteQueueStore(this.ctx.storage),
       clock: { now: () => this.clock.now() },
       mintAdmission: (claims, now, ttl) => mintAdmissionToken(this.env.ADMISSION_JWT_SECRET, claims, now, ttl),
-      onPositions: () => this.sockets.refreshAttachments(),
+      onPositions: (moved) => this.sockets.refreshAttachments(moved),
     });
     this.sockets = new QueueSockets(this.ctx, this.rules);
     this.shard = new Shard(this.rules, this.sockets, () => this.coordinatorPeer());

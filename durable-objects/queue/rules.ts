@@ -58,8 +58,11 @@ export type QueueRulesDeps = {
   store: QueueStore;
   clock: Clock;
   mintAdmission: AdmissionMinter;
-  /** Called when entrants gained positions (the draw, a shard numbered): open sockets learn theirs. */
-  onPositions?: () => void;
+  /**
+   * Called when entrants gained positions (the draw, a shard numbered): open sockets learn theirs.
+   * `moved`: places already held changed too (the slow lane), so every socket's place is read again.
+   */
+  onPositions?: (moved?: boolean) => void;
 };
 
 /**
@@ -89,7 +92,7 @@ export class QueueRules implements ViewSource {
   readonly store: QueueStore;
   readonly mintAdmission: AdmissionMinter;
   private readonly clock: Clock;
-  private readonly onPositions: () => void;
+  private readonly onPositions: (moved?: boolean) => void;
   private sale: Config | null;
   private kept: SaleState;
   /** Highest arrival number handed out; positions of later arrivals follow it. */
@@ -390,7 +393,7 @@ export class QueueRules implements ViewSource {
         else rank[arrival - 1] = arrival - 1 - passed;
       }
       this.store.placeDrawn(rank, count);
-      this.onPositions();
+      this.onPositions(true);
     }
     this.kept.slowLane = { sorted: count, flagged: slow.length };
     this.store.write("state", this.kept);
