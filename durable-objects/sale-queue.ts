@@ -67,7 +67,7 @@ export class SaleQueue extends DurableObject<Env> {
       store: new SqliteQueueStore(this.ctx.storage),
       clock: { now: () => this.clock.now() },
       mintAdmission: (claims, now, ttl) => mintAdmissionToken(this.env.ADMISSION_JWT_SECRET, claims, now, ttl),
-      onPositions: () => this.sockets.refreshAttachments(),
+      onPositions: (moved) => this.sockets.refreshAttachments(moved),
     });
     this.sockets = new QueueSockets(this.ctx, this.rules);
     this.shard = new Shard(this.rules, this.sockets, () => this.coordinatorPeer());
@@ -307,7 +307,11 @@ export class SaleQueue extends DurableObject<Env> {
       const change = this.rules.tick(now, null);
       return phase === "early" ? { ...change, admittedThrough: 0, soldOut: false } : change;
     }
-    const read = await this.stock(sale.saleId, this.rules.state, this.rules.lapsedAt(now));
+    // At the start, before the first admission, the same read brings the door's flags: the slow lane.
+    const slowLane = this.rules.slowLaneDue(now);
+    const read = await this.stock(sale.saleId, this.rules.state, this.rules.lapsedAt(now), slowLane);
+    // Unread (Redis down), the tick below holds the watermark, so the next tick still finds the lane due.
+    if (slowLane && read) this.rules.sortSlowLane(now, read.flagged ?? []);
     // Only numbered arrivals can be admitted; on a coordinator that is what the merge has numbered.
     const change = this.rules.tick(now, read?.units ?? null, this.coordinator?.merge.resolvedCount, read?.decided);
     // Shards hear the watermark on their next report; sold out and resumed they hear at once.

@@ -140,7 +140,8 @@ export class MemoryQueueStore implements QueueStore {
   }
 
   private place(row: Row, position: number): void {
-    if (row.position !== null) this.positions.delete(row.position);
+    // Only its own entry: the slow lane re-sorts held places, and another row may have taken this one already.
+    if (row.position !== null && this.positions.get(row.position) === row) this.positions.delete(row.position);
     row.position = position;
     this.positions.set(position, row);
   }

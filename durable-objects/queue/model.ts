@@ -36,6 +36,11 @@ export type SaleState = {
   /** Random mode: how many pre-start entrants the draw ordered; null before the draw. */
   drawnCount: number | null;
   closedBroadcast: boolean;
+  /**
+   * Fifo's slow lane (rules.ts sortSlowLane): set once the places of everyone who arrived
+   * before the first admission were sorted, unflagged first; absent until then.
+   */
+  slowLane?: { sorted: number; flagged: number };
 };
 
 export type Entrant = {

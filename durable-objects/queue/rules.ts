@@ -58,8 +58,11 @@ export type QueueRulesDeps = {
   store: QueueStore;
   clock: Clock;
   mintAdmission: AdmissionMinter;
-  /** Called when entrants gained positions (the draw, a shard numbered): open sockets learn theirs. */
-  onPositions?: () => void;
+  /**
+   * Called when entrants gained positions (the draw, a shard numbered): open sockets learn theirs.
+   * `moved`: places already held changed too (the slow lane), so every socket's place is read again.
+   */
+  onPositions?: (moved?: boolean) => void;
 };
 
 /**
@@ -89,7 +92,7 @@ export class QueueRules implements ViewSource {
   readonly store: QueueStore;
   readonly mintAdmission: AdmissionMinter;
   private readonly clock: Clock;
-  private readonly onPositions: () => void;
+  private readonly onPositions: (moved?: boolean) => void;
   private sale: Config | null;
   private kept: SaleState;
   /** Highest arrival number handed out; positions of later arrivals follow it. */
@@ -347,6 +350,54 @@ export class QueueRules implements ViewSource {
     this.store.write("state", this.kept);
     this.rate.sample(now, this.kept.meter.admittedThrough);
     return this.change(phase, before, wasSoldOut, now);
+  }
+
+  // ---- the slow lane ---------------------------------------------------------------------
+
+  /**
+   * True while a fifo queue on one object can still send the shoppers the door's bot signals
+   * flagged to the slow lane: from the start until the first admission, once. Its owner then
+   * reads the flags (the sale's `flagged` hash in Redis) and calls sortSlowLane before the tick.
+   */
+  slowLaneDue(now: number): boolean {
+    const sale = this.sale;
+    if (sale?.role.kind !== "single" || sale.preQueueMode !== "fifo") return false;
+    if (now < sale.startMs || this.isClosed(now) || this.kept.slowLane) return false;
+    return this.kept.meter.admittedThrough === 0;
+  }
+
+  /**
+   * The slow lane (docs/queue.md "The slow lane"): everyone who took a place before the first
+   * admission keeps their order, but the flagged go behind all the unflagged. Nobody has been
+   * admitted yet, so this is a new order of the same places 1..n: places stay unique, an
+   * unflagged shopper's place can only come forward, and re-entry answers the sorted place.
+   * Once, at the start: by then the signals have seen the whole pre-queue, so a farm's first
+   * accounts, flagged only when the third on their device arrived, are flagged too.
+   * One walk over the entrants, as the random draw is; the tick stays O(1). Returns how many were flagged.
+   */
+  sortSlowLane(now: number, flagged: Iterable<string>): number {
+    if (!this.slowLaneDue(now)) return 0;
+    const count = this.arrivals;
+    const slow: number[] = [];
+    for (const shopper of flagged) {
+      const arrival = this.store.byShopper(shopper)?.arrival;
+      if (arrival != null && arrival <= count) slow.push(arrival);
+    }
+    slow.sort((a, b) => a - b);
+    if (slow.length > 0) {
+      const rank = new Uint32Array(count);
+      const fast = count - slow.length;
+      let passed = 0;
+      for (let arrival = 1; arrival <= count; arrival++) {
+        if (slow[passed] === arrival) rank[arrival - 1] = fast + passed++;
+        else rank[arrival - 1] = arrival - 1 - passed;
+      }
+      this.store.placeDrawn(rank, count);
+      this.onPositions(true);
+    }
+    this.kept.slowLane = { sorted: count, flagged: slow.length };
+    this.store.write("state", this.kept);
+    return slow.length;
   }
 
   /** Stock changed (sold out, or units came back): decided now, not at the next tick. */

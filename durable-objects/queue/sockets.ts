@@ -86,13 +86,14 @@ export class QueueSockets {
     }
   }
 
-  /** Sockets opened before their place had a position (random pre-start, or unresolved on a shard) learn it. */
-  refreshAttachments(): void {
+  /** Sockets opened before their place had a position (random pre-start, or unresolved on a shard) learn it; after the slow lane, every socket. */
+  refreshAttachments(moved = false): void {
     for (const ws of this.ctx.getWebSockets()) {
       const a = attachmentOf(ws);
-      if (a.position !== null) continue;
+      // Usually only the unplaced can change; the slow lane moves held places too (once, at the start).
+      if (a.position !== null && !moved) continue;
       const position = this.rules.store.byToken(a.token)?.position ?? null;
-      if (position !== null) ws.serializeAttachment({ ...a, position });
+      if (position !== null && position !== a.position) ws.serializeAttachment({ ...a, position });
     }
   }
 

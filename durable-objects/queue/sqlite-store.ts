@@ -119,6 +119,8 @@ export class SqliteQueueStore implements QueueStore {
       const drawn = this.sql
         .exec<{ seq: number; arrival: number }>("SELECT seq, arrival FROM entrants WHERE arrival <= ?", count)
         .toArray();
+      // Cleared first: the slow lane re-sorts places already held, and positions are unique.
+      this.sql.exec("UPDATE entrants SET position = NULL WHERE arrival <= ?", count);
       for (const e of drawn)
         this.sql.exec("UPDATE entrants SET position = ? WHERE seq = ?", rank[e.arrival - 1]! + 1, e.seq);
     });

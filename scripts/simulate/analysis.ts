@@ -57,6 +57,10 @@ export type Figures = {
   firstBatch: number;
   botsInFirstBatch: number;
   botDevicesPlaced: number;
+  /** Shoppers the door's signals flagged: humans are false positives. */
+  flaggedHumans: number;
+  flaggedBots: number;
+  slowLane: RunResult["slowLane"];
   events: number;
   wallSeconds: number;
 };
@@ -192,6 +196,9 @@ export function analyse(crowd: Crowd, run: RunResult): Figures {
     firstBatch,
     botsInFirstBatch,
     botDevicesPlaced: botDevices.size,
+    flaggedHumans: run.flaggedHumans,
+    flaggedBots: run.flaggedBots,
+    slowLane: run.slowLane,
     events: run.events,
     wallSeconds: run.wallMs / 1000,
   };

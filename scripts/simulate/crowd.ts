@@ -15,10 +15,15 @@ export type Crowd = {
   address: Int32Array;
   /** 1: the account is older than the door's minimum age. */
   aged: Uint8Array;
+  /** How long before the sale the account was made, seconds (the session's `acct_created`). */
+  createdAgoS: Int32Array;
   /** The page's device id (an index; bots draw theirs from a shared farm). */
   device: Int32Array;
   fingerprint: Int32Array;
 };
+
+const HOUR_S = 3_600;
+const DAY_S = 86_400;
 
 export const shopperId = (i: number) => `shopper-${i}`;
 export const deviceId = (crowd: Crowd, i: number) =>
@@ -36,6 +41,7 @@ export function drawCrowd(options: SimOptions, random: Random, preQueueMs: numbe
     arrivalMs: new Float64Array(size),
     address: new Int32Array(size),
     aged: new Uint8Array(size),
+    createdAgoS: new Int32Array(size),
     device: new Int32Array(size),
     fingerprint: new Int32Array(size),
   };
@@ -51,6 +57,8 @@ export function drawCrowd(options: SimOptions, random: Random, preQueueMs: numbe
       crowd.arrivalMs[i] = -preQueueMs + random.next() * b.raceMs;
       crowd.address[i] = -1 - random.below(b.addresses);
       crowd.aged[i] = random.chance(b.agedAccounts) ? 1 : 0;
+      // A farm makes its accounts in one batch: a month before the sale, or an hour (too new for the door).
+      crowd.createdAgoS[i] = crowd.aged[i] ? 30 * DAY_S : HOUR_S;
       crowd.device[i] = random.below(farm);
       crowd.fingerprint[i] = random.below(Math.max(1, b.fingerprints));
     } else {
@@ -62,6 +70,8 @@ export function drawCrowd(options: SimOptions, random: Random, preQueueMs: numbe
         ? 1_000_000_000 + random.below(Math.ceil((size * h.natShare) / h.natSize))
         : humanIndex;
       crowd.aged[i] = random.chance(h.agedAccounts) ? 1 : 0;
+      // People made their accounts on days of their own: between two days and three years ago (or an hour, too new).
+      crowd.createdAgoS[i] = crowd.aged[i] ? Math.round((2 + random.next() * 3 * 365) * DAY_S) : HOUR_S;
       crowd.device[i] = humanIndex;
       // Popular phone models: a Zipf-like spread, so a few fingerprints are very common.
       crowd.fingerprint[i] = Math.floor(h.fingerprints * random.next() ** 3);

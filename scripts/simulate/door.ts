@@ -1,7 +1,7 @@
 /**
  * The queue's door as the Worker runs it (workers/routes/queue.ts), in its order: the
  * per-address limit, the session, the per-shopper limit, the account-age rule
- * (accountTooNew, the route's own function), the captcha. The two limits are the
+ * (accountTooNew, the route's own function), the per-device limit, the captcha. The three limits are the
  * wrangler.jsonc bindings, read from that file, counted in fixed windows as the Workers
  * Rate Limiting binding does. Only the captcha's verdict is modelled (a pass rate): it is
  * Cloudflare's service, not this project's code.
@@ -9,12 +9,18 @@
 import { unstable_readConfig } from "wrangler";
 import { accountTooNew } from "../../workers/auth/shopper";
 
-export type DoorVerdict = "address_limit" | "shopper_limit" | "account_too_new" | "captcha_failed" | "pass";
+export type DoorVerdict =
+  | "address_limit"
+  | "shopper_limit"
+  | "account_too_new"
+  | "device_limit"
+  | "captcha_failed"
+  | "pass";
 
 export type Limit = { limit: number; periodMs: number };
 
-/** The door's two bindings as wrangler.jsonc declares them. */
-export function doorLimits(configPath = "wrangler.jsonc"): { address: Limit; shopper: Limit } {
+/** The door's three bindings as wrangler.jsonc declares them. */
+export function doorLimits(configPath = "wrangler.jsonc"): { address: Limit; shopper: Limit; device: Limit } {
   const config = unstable_readConfig({ config: configPath });
   const find = (name: string): Limit => {
     const binding = config.ratelimits.find((r: { name: string }) => r.name === name) as
@@ -23,7 +29,11 @@ export function doorLimits(configPath = "wrangler.jsonc"): { address: Limit; sho
     if (!binding) throw new Error(`wrangler.jsonc has no ratelimit binding ${name}`);
     return { limit: binding.simple.limit, periodMs: binding.simple.period * 1000 };
   };
-  return { address: find("ENTER_QUEUE_LIMITER"), shopper: find("ENTER_QUEUE_SHOPPER_LIMITER") };
+  return {
+    address: find("ENTER_QUEUE_LIMITER"),
+    shopper: find("ENTER_QUEUE_SHOPPER_LIMITER"),
+    device: find("ENTER_QUEUE_DEVICE_LIMITER"),
+  };
 }
 
 /** One binding: a count per key per fixed window (one number per key: window × 2^20 + count). */
@@ -45,24 +55,33 @@ export class FixedWindowLimiter {
 export class Door {
   private readonly byAddress: FixedWindowLimiter;
   private readonly byShopper: FixedWindowLimiter;
+  private readonly byDevice: FixedWindowLimiter;
 
-  constructor(limits: { address: Limit; shopper: Limit }) {
+  constructor(limits: { address: Limit; shopper: Limit; device: Limit }) {
     this.byAddress = new FixedWindowLimiter(limits.address);
     this.byShopper = new FixedWindowLimiter(limits.shopper);
+    this.byDevice = new FixedWindowLimiter(limits.device);
   }
 
   get retryAfterMs(): number {
     return this.byAddress.rule.periodMs;
   }
 
-  /** `acctCreatedSeconds` is the session's claim; `solvesCaptcha` the modelled Turnstile verdict. */
+  /** `acctCreatedSeconds` is the session's claim; `device` the page's device id (a key); `solvesCaptcha` the modelled Turnstile verdict. */
   check(
-    request: { address: number; shopper: number; acctCreatedSeconds: number; solvesCaptcha: () => boolean },
+    request: {
+      address: number;
+      shopper: number;
+      acctCreatedSeconds: number;
+      device: number;
+      solvesCaptcha: () => boolean;
+    },
     nowMs: number,
   ): DoorVerdict {
     if (!this.byAddress.allow(request.address, nowMs)) return "address_limit";
     if (!this.byShopper.allow(request.shopper, nowMs)) return "shopper_limit";
     if (accountTooNew({ sub: "", acctCreated: request.acctCreatedSeconds }, nowMs)) return "account_too_new";
+    if (!this.byDevice.allow(request.device, nowMs)) return "device_limit";
     if (!request.solvesCaptcha()) return "captcha_failed";
     return "pass";
   }

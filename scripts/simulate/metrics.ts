@@ -6,6 +6,7 @@
 export type Layer =
   | "address_limit"
   | "shopper_limit"
+  | "device_limit"
   | "account_too_new"
   | "captcha_failed"
   | "sale_not_active"
@@ -21,6 +22,7 @@ export type Layer =
 export const LAYER_LABELS: Record<Layer, string> = {
   address_limit: "door: per-address limit (429)",
   shopper_limit: "door: per-shopper limit (429)",
+  device_limit: "door: per-device limit (429)",
   account_too_new: "door: account younger than 24 h (403)",
   captcha_failed: "door: captcha (403)",
   sale_not_active: "queue: not open yet (422)",
@@ -68,7 +70,7 @@ export class Metrics {
   readonly humanRequests = new Map<Layer, number>();
   readonly winners: Winner[] = [];
   /** Redis calls by what made them: sent, and refused for capacity. */
-  readonly calls = new Map<"purchase" | "signals" | "stock", { sent: number; refused: number }>();
+  readonly calls = new Map<"purchase" | "signals" | "stock" | "flags", { sent: number; refused: number }>();
   private perObject = new Map<number, Map<number, number>>();
 
   second(s: number): Second {
@@ -97,7 +99,7 @@ export class Metrics {
     map.set(layer, (map.get(layer) ?? 0) + n);
   }
 
-  call(kind: "purchase" | "signals" | "stock", sent: boolean): void {
+  call(kind: "purchase" | "signals" | "stock" | "flags", sent: boolean): void {
     const c = this.calls.get(kind) ?? { sent: 0, refused: 0 };
     if (sent) c.sent++;
     else c.refused++;

@@ -29,8 +29,17 @@ export interface SimQueue {
   /** The object a shopper's requests go to (its shard; 0 for a single object). */
   objectOf(shopper: string): number;
   enter(shopper: string, device: string, nowMs: number): Placed;
-  /** One alarm (or a stock change) with the units left as Redis says (null: Redis did not answer). */
-  tick(nowMs: number, stockLeft: number | null): TickResult;
+  /**
+   * One alarm (or a stock change) with the units left as Redis says (null: Redis did not answer)
+   * and the live turns that reserved (`decided`, the object's ZCOUNT of the sale's turns above `lapsedAt`).
+   */
+  tick(nowMs: number, stockLeft: number | null, decided: number): TickResult;
+  /** True at the start until the first admission in fifo: the object reads the door's flags and sorts the slow lane. */
+  slowLaneDue(nowMs: number): boolean;
+  /** Sends the flagged shoppers behind the unflagged (rules.ts sortSlowLane); how many it moved. */
+  sortSlowLane(nowMs: number, flagged: string[]): number;
+  /** Every position at or below this has lapsed: the object counts decided turns above it. */
+  lapsedAt(nowMs: number): number;
   poll(shopper: string, nowMs: number): Promise<Turn>;
   /** The shopper's arrival number (global order of arrival), once numbered. */
   arrivalOf(shopper: string): number | null;

@@ -50,9 +50,22 @@ export class RulesQueue implements SimQueue {
     return { ok: true, position: entry.value.queue_position, fresh: entry.placed !== null };
   }
 
-  tick(nowMs: number, stockLeft: number | null): TickResult {
+  slowLaneDue(nowMs: number): boolean {
+    return this.rules.slowLaneDue(nowMs);
+  }
+
+  sortSlowLane(nowMs: number, flagged: string[]): number {
     this.now = nowMs;
-    const change = this.rules.tick(nowMs, stockLeft);
+    return this.rules.sortSlowLane(nowMs, flagged);
+  }
+
+  lapsedAt(nowMs: number): number {
+    return this.rules.lapsedAt(nowMs);
+  }
+
+  tick(nowMs: number, stockLeft: number | null, decided: number): TickResult {
+    this.now = nowMs;
+    const change = this.rules.tick(nowMs, stockLeft, undefined, decided);
     return {
       admitted:
         change.admittedThrough > change.before

@@ -93,12 +93,36 @@ export class SaleRedis {
     });
   }
 
-  /** The queue object's stock read (one MGET of the sale's stock keys); null when over capacity. */
-  async stockLeft(second: number): Promise<number | null> {
+  /**
+   * The queue object's read (durable-objects/queue/redis.ts: one pipeline, MGET of the sale's
+   * stock keys and ZCOUNT of the turns that reserved above `lapsedThrough`); null when over capacity.
+   */
+  async stockLeft(second: number, lapsedThrough: number): Promise<{ units: number; decided: number } | null> {
     if (!this.take(second)) return null;
     await this.flush();
-    const [value] = await this.client.mget(keys.stock(this.sale.record.sale.saleId, SKU));
-    return Math.max(0, Number(value ?? 0));
+    const saleId = this.sale.record.sale.saleId;
+    const [[, value], [, decided]] = (await this.client
+      .pipeline()
+      .mget(keys.stock(saleId, SKU))
+      .zcount(keys.turns(saleId), `(${lapsedThrough}`, "+inf")
+      .exec()) as [[unknown, (string | null)[]], [unknown, number]];
+    return { units: Math.max(0, Number(value?.[0] ?? 0)), decided: Number(decided) || 0 };
+  }
+
+  /**
+   * The sale's `flagged` hash (shopper -> rules), as the queue object reads it once at the
+   * start for the slow lane; null when over capacity (the object then holds the watermark).
+   */
+  async flagged(second: number): Promise<string[] | null> {
+    if (!this.take(second)) return null;
+    await this.flush();
+    return this.client.hkeys(keys.flagged(this.sale.record.sale.saleId));
+  }
+
+  /** Everyone the signals flagged, read after the run (outside its capacity: the fraud report's read). */
+  async flaggedAtEnd(): Promise<string[]> {
+    await this.flush();
+    return this.client.hkeys(keys.flagged(this.sale.record.sale.saleId));
   }
 
   /** Commands Redis ran since the last reading, those inside scripts included (INFO commandstats). */

@@ -48,6 +48,11 @@ export type RunResult = {
   arrivalNumber: Int32Array;
   position: Int32Array;
   soldOutAtMs: number | null;
+  /** Shoppers the door's signals flagged (the sale's `flagged` hash at the end), humans and bots. */
+  flaggedHumans: number;
+  flaggedBots: number;
+  /** Fifo's slow lane: places sorted at the start and how many of them were flagged; null when it did not run. */
+  slowLane: { sorted: number; flagged: number } | null;
   /** Units the script reserved, by its own counter in Redis. */
   reservedInRedis: number;
   loaded: number;
@@ -98,14 +103,15 @@ export async function runSurge(kind: RunKind, deps: SurgeDeps): Promise<RunResul
   const objects = queue?.objects ?? 1;
   const coordinator = objects > 1 ? objects : 0;
   const sec = (rel: number) => Math.floor(rel / 1000);
-  // The session's acct_created: a month before the sale, or an hour (too new for the door).
-  const accountCreatedSeconds = (i: number) => START_MS / 1000 - (crowd.aged[i] ? 30 * 86_400 : 3_600);
+  // The session's acct_created (crowd.ts: a farm's accounts in one batch, people's on days of their own).
+  const accountCreatedSeconds = (i: number) => START_MS / 1000 - crowd.createdAgoS[i]!;
   const latency = (i: number) => (crowd.isBot[i] ? 5 + random.next() * 10 : 50 + random.next() * 100);
   let soldOutAt: number | null = null;
   let arrived = 0;
   let reservedUnits = 0;
   let events = 0;
   let admittedThrough = 0;
+  let slowLane: RunResult["slowLane"] = null;
   const extraTicks = new Set<number>();
   const progress = progressBar(options.progress, kind === "queue" ? "through the queue" : "without a queue ");
 
@@ -136,6 +142,8 @@ export async function runSurge(kind: RunKind, deps: SurgeDeps): Promise<RunResul
         address: crowd.address[i]!,
         shopper: i,
         acctCreatedSeconds: accountCreatedSeconds(i),
+        // Bots' farm devices and humans' own ids are distinct keys.
+        device: crowd.isBot[i] ? -1 - crowd.device[i]! : crowd.device[i]!,
         solvesCaptcha: () => random.chance(bot ? b.captchaPass : h.captchaPass),
       },
       now,
@@ -145,7 +153,12 @@ export async function runSurge(kind: RunKind, deps: SurgeDeps): Promise<RunResul
       if (refresh) return;
       if (retriesLeft[i]! > 0 && (bot || verdict !== "account_too_new")) {
         retriesLeft[i]!--;
-        const wait = verdict === "address_limit" || verdict === "shopper_limit" ? door.retryAfterMs : bot ? 100 : 3_000;
+        const wait =
+          verdict === "address_limit" || verdict === "shopper_limit" || verdict === "device_limit"
+            ? door.retryAfterMs
+            : bot
+              ? 100
+              : 3_000;
         calendar.schedule(rel + wait + latency(i), E.enter, i);
       } else if (!bot && outcome[i] === Outcome.none) finish(i, Outcome.refused, rel);
       return;
@@ -235,11 +248,13 @@ export async function runSurge(kind: RunKind, deps: SurgeDeps): Promise<RunResul
     const now = START_MS + rel;
     let userId = shopperId(i);
     let device: string | null = deviceId(crowd, i);
+    let position: number | null = null;
     if (kind === "queue") {
       try {
         const claims = await verifyAdmissionToken(tokens.get(i) ?? "", deps.admissionSecret, saleId, now);
         userId = claims.sub;
         device = claims.device;
+        position = claims.position;
       } catch {
         metrics.count(bot, "no_admission_token");
         return;
@@ -258,6 +273,8 @@ export async function runSurge(kind: RunKind, deps: SurgeDeps): Promise<RunResul
         idempotencyKey: `sim-${i}-${tab}`,
         requestHash: hash,
         device,
+        // The admission token's `pos`: a reservation marks the turn decided, which frees its room at once.
+        position,
         reservationToken: `${saleId}.${random.base64url(16)}`,
         orderId: random.uuid(),
       });
@@ -329,12 +346,23 @@ export async function runSurge(kind: RunKind, deps: SurgeDeps): Promise<RunResul
     if (!queue) return;
     const s = sec(rel);
     const row = metrics.second(s);
-    const stock = await redis.stockLeft(s);
-    if (stock === null) row.redisRefused++;
+    if (queue.slowLaneDue(START_MS + rel)) {
+      // The object reads the door's flags once, at the start; unread, it holds the watermark and tries again.
+      const flagged = await redis.flagged(s);
+      metrics.call("flags", flagged !== null);
+      if (flagged === null) {
+        row.redisRefused++;
+        return;
+      }
+      row.redisCalls++;
+      slowLane = { sorted: queue.length, flagged: queue.sortSlowLane(START_MS + rel, flagged) };
+    }
+    const read = await redis.stockLeft(s, queue.lapsedAt(START_MS + rel));
+    if (read === null) row.redisRefused++;
     else row.redisCalls++;
-    metrics.call("stock", stock !== null);
+    metrics.call("stock", read !== null);
     metrics.objectRequest(s, coordinator);
-    const result = queue.tick(START_MS + rel, stock);
+    const result = queue.tick(START_MS + rel, read?.units ?? null, read?.decided ?? 0);
     admittedThrough = result.admittedThrough;
     for (const id of result.admitted) {
       const i = Number(id.slice(id.lastIndexOf("-") + 1));
@@ -405,6 +433,14 @@ export async function runSurge(kind: RunKind, deps: SurgeDeps): Promise<RunResul
         Math.max(placedAt[i]!, soldOutAt ?? 0) + PUSH_MS,
       );
 
+  let flaggedHumans = 0;
+  let flaggedBots = 0;
+  for (const id of await redis.flaggedAtEnd()) {
+    const i = Number(id.slice(id.lastIndexOf("-") + 1));
+    if (crowd.isBot[i]) flaggedBots++;
+    else flaggedHumans++;
+  }
+
   const arrivalNumber = new Int32Array(n);
   const position = new Int32Array(n);
   if (queue)
@@ -423,6 +459,9 @@ export async function runSurge(kind: RunKind, deps: SurgeDeps): Promise<RunResul
     arrivalNumber,
     position,
     soldOutAtMs: soldOutAt,
+    flaggedHumans,
+    flaggedBots,
+    slowLane,
     reservedInRedis: await redis.reservedUnits(),
     loaded: sale.loaded,
     events,

@@ -3,7 +3,8 @@
  * re-entries, clock moves, ticks, stock changes, polls and a cancel. The model is written
  * from docs/queue.md, not from rules.ts: places in arrival order, the same place on
  * re-entry, admission only with stock and within the outstanding cap, at no more than the
- * rate, and a turn unused within its window lapsing. After every step the real rules
+ * rate, a turn unused within its window lapsing, and fifo's slow lane (the flagged sent
+ * behind the unflagged, once, before the first admission). After every step the real rules
  * (on whichever store the caller gives) agree with it.
  *
  * Shared by tests/node/queue-model.test.ts (the in-memory store) and
@@ -40,6 +41,8 @@ class Model {
   stock: number | null = null;
   soldOut = false;
   cancelled = false;
+  /** Fifo's slow lane was sorted (once, from the start until the first admission). */
+  sorted = false;
 
   constructor(readonly settings: Settings) {}
 
@@ -80,6 +83,8 @@ export const RULES_TO_REACH = [
   "poll: lapsed",
   "poll: sold out",
   "poll: closed",
+  "slow lane: flagged sent behind",
+  "slow lane: too late, places kept",
 ];
 type Cmd = fc.AsyncCommand<Model, Real>;
 
@@ -208,6 +213,36 @@ class Poll implements Cmd {
   toString = () => `poll(${this.who})`;
 }
 
+/**
+ * The door's flags reach the queue (docs/queue.md "The slow lane"): from the start until the
+ * first admission, once, the flagged go behind every unflagged place, each lane in its order;
+ * otherwise no place moves.
+ */
+class SortSlowLane implements Cmd {
+  constructor(readonly flaggedMask: number) {}
+  check = () => true;
+  async run(m: Model, r: Real) {
+    const flagged = (i: number) => (this.flaggedMask >> i) & 1;
+    const who = Array.from({ length: SHOPPERS }, (_, i) => i).filter(flagged);
+    const due = !m.sorted && !m.closed() && m.now >= START && m.admittedThrough === 0;
+    const moved = r.rules.sortSlowLane(m.now, who.map(shopper));
+    if (!due) {
+      seen.add("slow lane: too late, places kept");
+      expect(moved).toBe(0);
+      return;
+    }
+    m.sorted = true;
+    const order = [...m.places.entries()].sort((a, b) => a[1] - b[1]).map(([i]) => i);
+    const sortedOrder = [...order.filter((i) => !flagged(i)), ...order.filter(flagged)];
+    sortedOrder.forEach((i, k) => {
+      m.places.set(i, k + 1);
+    });
+    expect(moved).toBe(order.filter(flagged).length);
+    if (moved > 0 && moved < order.length) seen.add("slow lane: flagged sent behind");
+  }
+  toString = () => `sortSlowLane(${this.flaggedMask.toString(2)})`;
+}
+
 /** Late in a run only, so most runs see the sale run its course before it is called off. */
 class Cancel implements Cmd {
   check = (m: Readonly<Model>) => m.now >= START + 5 * 60_000;
@@ -226,6 +261,7 @@ const commands = [
     .tuple(fc.option(fc.integer({ min: 0, max: 4 }), { freq: 6 }), fc.constantFrom("tick", "stockChanged" as const))
     .map(([stock, how]) => new Tick(stock, how)),
   fc.constant(new Cancel()),
+  fc.integer({ min: 0, max: 2 ** SHOPPERS - 1 }).map((mask) => new SortSlowLane(mask)),
 ];
 
 /** Random sessions of the queue, each on a fresh store from `store()`, checked step by step against the model. */

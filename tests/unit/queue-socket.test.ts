@@ -1,6 +1,7 @@
-import { createExecutionContext, runDurableObjectAlarm } from "cloudflare:test";
+import { createExecutionContext, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { SaleQueue } from "../../durable-objects/sale-queue";
 import worker from "../../workers/index";
 import { notifyStockChanged } from "../../workers/queue/client";
 import type { QueueView } from "../../workers/queue/types";
@@ -80,6 +81,27 @@ describe("live position over WebSocket", () => {
     const admitted = await first.next((v) => v.state === "admitted");
     expect(admitted.admission_token).toMatch(/^ey/);
     expect(second.messages.some((v) => v.state === "admitted")).toBe(false);
+  });
+
+  it("pushes the turn to a shopper the slow lane moved forward, whose socket opened before the start", async () => {
+    const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 10 });
+    const answers = await enterMany(stub, saleId, 13);
+    const human = await connect(stub, saleId, answers[12]!.queue_token);
+    // The first 12 were flagged by the door's signals: at the start the human's place 13 becomes 1.
+    const flagged = answers.slice(0, 12).map((_, i) => `shopper-${i}`);
+    await runInDurableObject(stub, (queue: SaleQueue) => {
+      queue.stock = async (_sale, _state, _lapsed, withFlags) => ({
+        units: 100,
+        decided: 0,
+        ...(withFlags ? { flagged } : {}),
+      });
+    });
+    await setClock(stub, START);
+    await stub.tick();
+    await setClock(stub, START + 1_000);
+    await stub.tick();
+    const admitted = await human.next((v) => v.state === "admitted");
+    expect(admitted.queue_position).toBe(1);
   });
 
   it("tells every connected socket sold_out within 1 s of the last unit selling", async () => {
