@@ -135,7 +135,7 @@ function ioredisAsScriptHost(io: IORedis): UpstashRedis {
   return host as unknown as UpstashRedis;
 }
 
-/** Loads a sale the way prewarm does (the project's prewarm.lua, same keys): open an hour, started a minute ago. */
+/** Loads a sale the way prewarm does (the project's prewarm.lua, same keys): open an hour, started a minute ago; per SKU name, price, original price, total, loaded, limit, stock. */
 async function loadSale(io: IORedis, saleId: string, stock: number): Promise<void> {
   const now = Date.now();
   await io.eval(
@@ -157,6 +157,7 @@ async function loadSale(io: IORedis, saleId: string, stock: number): Promise<voi
     String(stock),
     String(stock),
     "2",
+    String(stock),
   );
 }
 
