@@ -5,6 +5,7 @@
  *
  *   purchase-script   purchase.lua vs the seed's reference script, in Redis (./purchase-script.ts)
  *   postgres-peer     the same sale decided by Postgres row locking, against purchase.lua (./postgres-peer.ts)
+ *   page-bytes        what a shopper downloads from the CDN for a sale page, gzipped (./page-bytes.ts)
  *   purchase-http     end-to-end purchases through the Worker in workerd (./purchase-http.ts)
  *   queue*            any scripts/bench/queue*.ts of the queue's own: imported and called
  *                     when it exports `bench()` returning a report, otherwise run as a
@@ -41,6 +42,10 @@ const builtIn: Bench[] = [
   {
     name: "postgres-peer",
     run: async () => (await import("./postgres-peer")).benchPostgresPeer({ repeats, log }),
+  },
+  {
+    name: "page-bytes",
+    run: async () => (await import("./page-bytes")).benchPageBytes(),
   },
   {
     name: "purchase-http",
