@@ -24,13 +24,10 @@
 import { randomUUID } from "node:crypto";
 import type { Pool } from "@neondatabase/serverless";
 import { newReservationToken } from "../../workers/purchase/purchase";
-import { applyMigrations, dropDatabase, ensureDatabase } from "../db/migrate";
-import { createNodePool, useLocalNeonProxy } from "../db/neon-node";
-import { postgresAddress, stackConfigFromEnv } from "../stack/config";
-import { startNeonWsProxy } from "../stack/neon-ws-proxy";
-import { freePort } from "../stack/worker-process";
+import { createNodePool } from "../db/neon-node";
 import { benchPurchaseScript, type Run } from "./purchase-script";
 import { type BenchReport, type BenchRow, closedLoop, median, medianWithSpread, summarize } from "./stats";
+import { insertBenchSale, throwawayPostgres } from "./throwaway-postgres";
 
 const SKU = "BENCH-SKU";
 const RUN_DEADLINE_MS = 120_000;
@@ -54,12 +51,7 @@ export type PostgresPeerOptions = {
 /** The sale's one SKU, and a sale row for the orders' foreign key. */
 async function prepare(pool: Pool, saleId: string): Promise<void> {
   await pool.query("CREATE TABLE items (sku text PRIMARY KEY, stock integer NOT NULL CHECK (stock >= 0))");
-  await pool.query(
-    `INSERT INTO flash_sales (sale_id, name, start_time, end_time, pre_queue_minutes, pre_queue_mode,
-       admission_rate_per_second, expected_shoppers, safety_buffer_percent, payment_deadline_seconds)
-     VALUES ($1, 'bench sale', now() - interval '1 minute', now() + interval '1 hour', 5, 'fifo', 1000, 10000, 0, 600)`,
-    [saleId],
-  );
+  await insertBenchSale(pool, saleId);
 }
 
 async function measure(pool: Pool, saleId: string, mode: Mode, buyers: number, stock: number, concurrency: number) {
@@ -141,21 +133,13 @@ export async function benchPostgresPeer(options: PostgresPeerOptions = {}): Prom
   const stock = options.stock ?? 1_000;
   const concurrency = options.concurrency ?? 64;
 
-  const base = stackConfigFromEnv();
-  const url = new URL(base.databaseUrl);
-  url.pathname = `/flashsale_bench_pg_${process.pid}_${Date.now().toString(36)}`;
-  const databaseUrl = url.toString();
-  const pg = postgresAddress(databaseUrl);
-  const proxy = await startNeonWsProxy({ port: await freePort(), postgresHost: pg.host, postgresPort: pg.port });
-  useLocalNeonProxy(proxy.port);
-  await ensureDatabase(databaseUrl);
-  const pool = createNodePool(databaseUrl, concurrency);
+  const pg = await throwawayPostgres("flashsale_bench_pg");
+  const pool = createNodePool(pg.databaseUrl, concurrency);
   const saleId = randomUUID();
   const pgRuns: PgRun[] = [];
   const luaRuns: Run[] = [];
   let version = "?";
   try {
-    await applyMigrations(databaseUrl);
     await prepare(pool, saleId);
     version = String((await pool.query("SHOW server_version")).rows[0].server_version);
     // Untimed: opens the pool's connections and warms the plans.
@@ -179,8 +163,7 @@ export async function benchPostgresPeer(options: PostgresPeerOptions = {}): Prom
     }
   } finally {
     await pool.end().catch(() => undefined);
-    await dropDatabase(databaseUrl).catch((err) => console.warn(`could not drop ${pg.database}: ${err.message}`));
-    await proxy.close();
+    await pg.drop();
   }
 
   const rest = luaRuns.filter((r) => r.transport === "upstash-rest");

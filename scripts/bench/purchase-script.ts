@@ -96,7 +96,7 @@ export type Run = {
 };
 
 /** A private redis-server, in memory only, so commandstats hold this benchmark's commands alone. */
-async function startPrivateRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startPrivateRedis(): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
   const child = spawn(
     "redis-server",
