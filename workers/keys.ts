@@ -8,7 +8,7 @@
  *   stock:{sku}      int    units still sellable; never below zero (the purchase script checks before it decrements)
  *   bought:{sku}:{u} int    units of the SKU shopper u holds (reserved or paid), for the per-user limit
  *   device:{id}      string the shopper who made the sale's purchase from this device (its id, or fingerprint)
- *   idem:{u}:{key}   hash   the first answer to an Idempotency-Key, and a hash of its body
+ *   idem:{u}:{key}   string the first answer to an Idempotency-Key after a hash of its body: "<hash>\n<field>\n..."
  *   res:{token}      hash   a reservation: order_id, user, sku, qty, price, deadline_ms, state, device
  *   deadlines        zset   reservation token -> payment deadline (ms), for the expiry sweep
  *   outbox           list   order events not yet written to Postgres, oldest first

@@ -11,7 +11,7 @@
  * Runs on free ports and in a database of its own (dropped afterwards), like the
  * integration tests; its sale keys in the shared Redis are deleted afterwards.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis as IORedis } from "ioredis";
@@ -21,6 +21,7 @@ import { dropDatabase } from "../db/migrate";
 import { stackConfigFromEnv } from "../stack/config";
 import { type RunningStack, startStack } from "../stack/stack";
 import { freePort } from "../stack/worker-process";
+import { groupRss } from "./proc";
 import { type BenchReport, type BenchRow, closedLoop, medianWithSpread, summarize } from "./stats";
 
 const ADMISSION_SECRET = process.env.ADMISSION_JWT_SECRET ?? "dev-admission-secret";
@@ -44,29 +45,6 @@ type Run = {
   errors: number;
   errorSamples: string[];
 };
-
-/** VmRSS in kB of every process in a process group (wrangler's node, workerd, their helpers). */
-function groupRss(pgid: number): { totalMb: number; processes: string } {
-  const parts: string[] = [];
-  let totalKb = 0;
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      // Fields after the ")" that closes comm: state ppid pgrp ...
-      const after = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(after[2]) !== pgid) continue;
-      const status = readFileSync(`/proc/${entry}/status`, "utf8");
-      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      const name = /Name:\s+(\S+)/.exec(status)?.[1] ?? "?";
-      totalKb += kb;
-      parts.push(`${name} ${(kb / 1024).toFixed(0)} MB`);
-    } catch {
-      /* the process went away while being read */
-    }
-  }
-  return { totalMb: totalKb / 1024, processes: parts.join(", ") };
-}
 
 async function api(stack: RunningStack, path: string, init: RequestInit = {}): Promise<any> {
   const res = await fetch(`${stack.workerUrl}${path}`, {

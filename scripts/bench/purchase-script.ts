@@ -57,7 +57,7 @@ const BRIDGE_TOKEN = "bench-upstash-token";
 const RUN_DEADLINE_MS = 60_000;
 
 type Scenario = { name: string; stock: number; buyers: number };
-type ScriptName = "purchase.lua" | "seed-reference.lua";
+export type ScriptName = "purchase.lua" | "seed-reference.lua";
 type Transport = "upstash-rest" | "ioredis";
 
 export type PurchaseScriptOptions = {
@@ -65,10 +65,13 @@ export type PurchaseScriptOptions = {
   buyers?: number;
   concurrency?: number;
   log?: (line: string) => void;
+  /** Only these scenarios (by name) and scripts; all by default. Another benchmark runs one row as its reference. */
+  scenarios?: string[];
+  scripts?: ScriptName[];
 };
 
 /** One measured run: one script, one transport, one fresh sale. */
-type Run = {
+export type Run = {
   scenario: string;
   script: ScriptName;
   transport: Transport;
@@ -93,7 +96,7 @@ type Run = {
 };
 
 /** A private redis-server, in memory only, so commandstats hold this benchmark's commands alone. */
-async function startPrivateRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startPrivateRedis(): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
   const child = spawn(
     "redis-server",
@@ -135,7 +138,7 @@ function ioredisAsScriptHost(io: IORedis): UpstashRedis {
   return host as unknown as UpstashRedis;
 }
 
-/** Loads a sale the way prewarm does (the project's prewarm.lua, same keys): open an hour, started a minute ago. */
+/** Loads a sale the way prewarm does (the project's prewarm.lua, same keys): open an hour, started a minute ago; per SKU name, price, original price, total, loaded, limit, stock. */
 async function loadSale(io: IORedis, saleId: string, stock: number): Promise<void> {
   const now = Date.now();
   await io.eval(
@@ -157,6 +160,7 @@ async function loadSale(io: IORedis, saleId: string, stock: number): Promise<voi
     String(stock),
     String(stock),
     "2",
+    String(stock),
   );
 }
 
@@ -314,6 +318,27 @@ function aggregate(runs: Run[]): BenchRow[] {
   });
 }
 
+/**
+ * A sold-out click's time in Redis, purchase.lua against the seed's script, per client:
+ * the ratio of the medians of commandstats usec/calls (the goal is at most 2x).
+ */
+function soldOutRatios(runs: Run[]): string[] {
+  return (["upstash-rest", "ioredis"] as const).flatMap((transport) => {
+    const usec = (script: ScriptName) =>
+      median(
+        runs
+          .filter((r) => r.scenario === "sold-out" && r.transport === transport && r.script === script)
+          .map((r) => r.serverUsecPerDecision),
+      );
+    const ours = usec("purchase.lua");
+    const seed = usec("seed-reference.lua");
+    if (!Number.isFinite(ours) || !Number.isFinite(seed)) return [];
+    return [
+      `sold-out click in Redis via ${transport}: purchase.lua ${ours.toFixed(1)} µs, seed ${seed.toFixed(1)} µs: ${(ours / seed).toFixed(2)}x (medians).`,
+    ];
+  });
+}
+
 export async function benchPurchaseScript(options: PurchaseScriptOptions = {}): Promise<BenchReport & { runs: Run[] }> {
   const log = options.log ?? (() => undefined);
   const repeats = options.repeats ?? 3;
@@ -322,7 +347,13 @@ export async function benchPurchaseScript(options: PurchaseScriptOptions = {}): 
   const scenarios: Scenario[] = [
     { name: "sellout", stock: 1_000, buyers },
     { name: "all-reserved", stock: buyers * 10, buyers },
-  ];
+    // The crowd's path alone: every click of a sold-out sale, against the seed's own
+    // sold-out path (GET, DECRBY, undo INCRBY).
+    { name: "sold-out", stock: 0, buyers },
+  ].filter((s) => !options.scenarios || options.scenarios.includes(s.name));
+  const scripts = (["purchase.lua", "seed-reference.lua"] as const).filter(
+    (s) => !options.scripts || options.scripts.includes(s),
+  );
 
   const shared = process.env.BENCH_REDIS_URL;
   const owned = shared ? null : await startPrivateRedis();
@@ -338,7 +369,7 @@ export async function benchPurchaseScript(options: PurchaseScriptOptions = {}): 
     // One small untimed pass per combination first: JIT, HTTP keep-alive connections and
     // script loading would otherwise be charged to whichever combination runs first.
     for (const transport of ["upstash-rest", "ioredis"] as const) {
-      for (const script of ["purchase.lua", "seed-reference.lua"] as const) {
+      for (const script of scripts) {
         await measure(ctx, { name: "warm-up", stock: 100, buyers: 500 }, script, transport);
       }
     }
@@ -346,7 +377,7 @@ export async function benchPurchaseScript(options: PurchaseScriptOptions = {}): 
       for (const scenario of scenarios) {
         // Interleaved, so drift in the machine's load falls on every combination alike.
         for (const transport of ["upstash-rest", "ioredis"] as const) {
-          for (const script of ["purchase.lua", "seed-reference.lua"] as const) {
+          for (const script of scripts) {
             const run = await measure(ctx, scenario, script, transport);
             runs.push(run);
             log(
@@ -369,7 +400,9 @@ export async function benchPurchaseScript(options: PurchaseScriptOptions = {}): 
     "sellout: 1,000 units, so after the first 1,000 decisions every decision takes the sold-out path; all-reserved: stock 10x the buyers.",
     "upstash-rest: the Worker's @upstash/redis client (createRedis) -> local REST bridge in this process -> Redis; ioredis: EVALSHA on one pipelined connection.",
     "in-redis µs/decision: commandstats usec/calls of EVALSHA, the time Redis spent running the script; in-redis p99: Redis's latencystats for EVALSHA.",
+    "sold-out: stock 0, so every click takes the sold-out path: the crowd's cost once the units are gone.",
   ];
+  notes.push(...soldOutRatios(runs));
   if (runs.some((r) => r.contaminated))
     notes.push("WARNING: Redis saw EVALSHAs this benchmark did not send; command counts include other clients.");
   return { name: "purchase-script", notes, rows: aggregate(runs), runs };

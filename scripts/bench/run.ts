@@ -4,6 +4,9 @@
  * bench-results/latest.json. Exits 0 when every benchmark ran; 1 when one failed.
  *
  *   purchase-script   purchase.lua vs the seed's reference script, in Redis (./purchase-script.ts)
+ *   postgres-peer     the same sale decided by Postgres row locking, against purchase.lua (./postgres-peer.ts)
+ *   outbox-drain      1,000 orders from the outbox into Postgres by the production drain (./outbox-drain.ts)
+ *   page-bytes        what a shopper downloads from the CDN for a sale page, gzipped (./page-bytes.ts)
  *   purchase-http     end-to-end purchases through the Worker in workerd (./purchase-http.ts)
  *   queue*            any scripts/bench/queue*.ts of the queue's own: imported and called
  *                     when it exports `bench()` returning a report, otherwise run as a
@@ -36,6 +39,18 @@ const builtIn: Bench[] = [
   {
     name: "purchase-script",
     run: async () => (await import("./purchase-script")).benchPurchaseScript({ repeats, log }),
+  },
+  {
+    name: "postgres-peer",
+    run: async () => (await import("./postgres-peer")).benchPostgresPeer({ repeats, log }),
+  },
+  {
+    name: "outbox-drain",
+    run: async () => (await import("./outbox-drain")).benchOutboxDrain({ repeats, log }),
+  },
+  {
+    name: "page-bytes",
+    run: async () => (await import("./page-bytes")).benchPageBytes(),
   },
   {
     name: "purchase-http",

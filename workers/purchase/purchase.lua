@@ -6,7 +6,7 @@
 --   3  stock         units of the SKU still sellable (int)
 --   4  bought        units of the SKU this shopper holds (int)
 --   5  device        the shopper who purchased from this device in this sale (string)
---   6  idempotency   the first answer to this shopper's Idempotency-Key (hash)
+--   6  idempotency   the first answer to this shopper's Idempotency-Key (string, see step 1)
 --   7  reservation   the reservation this purchase would create (hash)
 --   8  deadlines     zset reservation token -> payment deadline (ms)
 --   9  outbox        list of order events waiting for Postgres
@@ -39,14 +39,25 @@
 
 local user, sku, qty, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local request_hash = ARGV[5]
+local device = ARGV[8]
+
+-- Every string a decision reads, in one command: the idempotency record, the stock, the
+-- units this shopper holds and the device's buyer. The crowd's click on a sold-out sale
+-- is three commands in all (this MGET, the sale's HMGET, the SET that remembers the
+-- answer); each refusal below is still judged in the documented order (docs/purchase.md),
+-- only the reads are gathered. Reads only: nothing is written before a decision is made.
+local read = redis.call('MGET', KEYS[6], KEYS[3], KEYS[4], KEYS[5])
+local seen = read[1]
 
 -- 1. Idempotency first: a retry (the client's, or @upstash/redis's own after a lost
--- response) must get the first answer, not a second decision.
-local seen = redis.call('HMGET', KEYS[6], 'hash', 'answer')
-if seen[1] then
-  if seen[1] ~= request_hash then return {'CONFLICT'} end
-  local answer = cjson.decode(seen[2])
-  table.insert(answer, 'REPLAY')
+-- response) must get the first answer, not a second decision. The record is one string,
+-- "<request hash>\n<answer fields joined by \n>" (fields never hold a newline: tags,
+-- numbers, uuids, base64url tokens, a price), so reading it is a GET, writing it one SET.
+if seen then
+  local answer = {}
+  for field in string.gmatch(seen, '[^\n]+') do answer[#answer + 1] = field end
+  if table.remove(answer, 1) ~= request_hash then return {'CONFLICT'} end
+  answer[#answer + 1] = 'REPLAY'
   return answer
 end
 
@@ -57,40 +68,49 @@ if meta[3] == '1' then return {'NOT_ACTIVE', 'cancelled'} end
 if now < tonumber(meta[1]) then return {'NOT_ACTIVE', 'not_started'} end
 if now >= tonumber(meta[2]) then return {'NOT_ACTIVE', 'ended'} end
 
+-- Answers from here on are final decisions and are remembered for the key, in one SET
+-- with its expiry. A reservation is remembered for the full TTL (the shopper may retry
+-- to learn its token); a refusal only until ten minutes after the sale ends, when a
+-- retry could change nothing anyway, so a million sold-out clicks do not hold memory
+-- for a day.
+local function remember(answer)
+  local ttl = tonumber(ARGV[9])
+  if answer[1] ~= 'RESERVED' then
+    ttl = math.max(60, math.min(ttl, math.ceil((tonumber(meta[2]) - now) / 1000) + 600))
+  end
+  redis.call('SET', KEYS[6], request_hash .. '\n' .. table.concat(answer, '\n'), 'EX', ttl)
+  return answer
+end
+
+local stock = tonumber(read[2] or '0')
+local held = tonumber(read[3] or '0')
+local device_taken = device ~= '' and read[4]
+
+-- The crowd's click once the units are gone, answered without reading the item: the
+-- same answer the steps below would give, because each refusal they check first cannot
+-- apply. The SKU is known (its stock key exists: prewarm.lua writes it beside the item
+-- hash, and the two are only ever removed together); one unit never exceeds the limit
+-- (per_user_limit >= 1, workers/sales/definition.ts), nor does it with none held; the
+-- device has not bought. Anything else takes the full path.
+if qty == 1 and held == 0 and not device_taken and read[2] and stock < qty then
+  return remember({'SOLD_OUT', stock})
+end
+
 local item = redis.call('HMGET', KEYS[2], 'price', 'limit')
 if not item[1] then return {'UNKNOWN_SKU'} end
 local limit = tonumber(item[2])
 -- Asking for more than anyone may hold is a malformed business request (422), not an answer.
 if qty > limit then return {'OVER_LIMIT', limit} end
 
--- Answers from here on are final decisions and are remembered for the key. A
--- reservation is remembered for the full TTL (the shopper may retry to learn its token);
--- a refusal only until ten minutes after the sale ends, when a retry could change
--- nothing anyway, so a million sold-out clicks do not hold memory for a day.
-local function remember(answer)
-  local ttl = tonumber(ARGV[9])
-  if answer[1] ~= 'RESERVED' then
-    ttl = math.max(60, math.min(ttl, math.ceil((tonumber(meta[2]) - now) / 1000) + 600))
-  end
-  redis.call('HSET', KEYS[6], 'hash', request_hash, 'answer', cjson.encode(answer))
-  redis.call('EXPIRE', KEYS[6], ttl)
-  return answer
-end
-
 -- 3. Per-shopper-per-SKU limit.
-local held = tonumber(redis.call('GET', KEYS[4]) or '0')
 if held + qty > limit then return remember({'LIMIT_EXCEEDED', 'per_user_limit'}) end
 
 -- 4. One purchase per device per sale.
-local device = ARGV[8]
-if device ~= '' and redis.call('EXISTS', KEYS[5]) == 1 then
-  return remember({'LIMIT_EXCEEDED', 'device'})
-end
+if device_taken then return remember({'LIMIT_EXCEEDED', 'device'}) end
 
 -- 5. Stock. Checked before it is decremented, inside this one script, so stock can
--- never go below zero and no undo is ever needed: nothing else runs between the GET
+-- never go below zero and no undo is ever needed: nothing else runs between the read
 -- and the DECRBY. A missing key reads as 0: a sale that was never loaded sells nothing.
-local stock = tonumber(redis.call('GET', KEYS[3]) or '0')
 if stock < qty then return remember({'SOLD_OUT', stock}) end
 local remaining = redis.call('DECRBY', KEYS[3], qty)
 

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { keys } from "../../workers/keys";
+import { createActiveSale } from "./fixtures";
+import { scripts } from "./purchase-scripts";
+
+/**
+ * A click on a sold-out SKU is answered on a short path that skips the item's hash
+ * (purchase.lua, "The crowd's click once the units are gone"). It must give the very
+ * answer the full path gives: every refusal the full path checks before stock still wins.
+ */
+describe("a click once the units are gone", () => {
+  it("is answered as the full path would: limit and device refusals still come before sold out", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 2, per_user_limit: 1 }] });
+    const run = scripts(saleId);
+    expect(await run.purchase("holder", 1, { device: "holder-phone" })).toMatchObject({ kind: "reserved" });
+    expect(await run.purchase("other", 1, { device: "other-phone" })).toMatchObject({ kind: "reserved" });
+    expect(await run.stock()).toBe(0);
+
+    // Holds their whole limit: the limit is the answer, not sold out.
+    expect(await run.purchase("holder", 1, { device: "holder-phone-2" })).toMatchObject({
+      kind: "limit_exceeded",
+      reason: "per_user_limit",
+    });
+    // A new shopper on a phone that already bought: the device rule is the answer.
+    expect(await run.purchase("newcomer", 1, { device: "other-phone" })).toMatchObject({
+      kind: "limit_exceeded",
+      reason: "device",
+    });
+    // More than anyone may hold is malformed, whatever the stock.
+    expect(await run.purchase("newcomer", 2, { device: "new-phone" })).toMatchObject({
+      kind: "over_limit",
+      limit: 1,
+    });
+    // Only a shopper no rule refuses hears sold out.
+    expect(await run.purchase("newcomer", 1, { device: "new-phone" })).toMatchObject({
+      kind: "sold_out",
+      remaining: 0,
+    });
+  });
+
+  it("is remembered: a retry with the same key hears sold out again after a unit came back", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 1 }] });
+    const run = scripts(saleId);
+    const won = await run.purchase("winner", 1);
+    expect(won).toMatchObject({ kind: "reserved" });
+    expect(await run.purchase("late", 1, { key: "late-key" })).toMatchObject({ kind: "sold_out", replay: false });
+
+    if (won.kind !== "reserved") throw new Error("unreachable");
+    await run.transition(won.reservationToken, "cancel", Date.now(), "winner");
+    expect(await run.stock()).toBe(1);
+    expect(await run.purchase("late", 1, { key: "late-key" })).toMatchObject({
+      kind: "sold_out",
+      remaining: 0,
+      replay: true,
+    });
+    // The record is one string that expires with the sale's refusals, not a day later.
+    const ttl = await run.redis.ttl(keys.idempotency(saleId, "late", "late-key"));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(3_600 + 600);
+    expect(await run.stock()).toBe(1);
+  });
+});
