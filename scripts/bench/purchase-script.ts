@@ -132,7 +132,13 @@ function ioredisAsScriptHost(io: IORedis): UpstashRedis {
   const host = {
     createScript(lua: string) {
       const sha = createHash("sha1").update(lua).digest("hex");
-      return { exec: (k: string[], a: string[]) => io.evalsha(sha, k.length, ...k, ...a) };
+      // EVALSHA, and EVAL once when the script is not cached yet (as @upstash/redis does).
+      const exec = (k: string[], a: string[]) =>
+        io.evalsha(sha, k.length, ...k, ...a).catch((err: Error) => {
+          if (!/NOSCRIPT/.test(err.message)) throw err;
+          return io.eval(lua, k.length, ...k, ...a);
+        });
+      return { exec };
     },
   };
   return host as unknown as UpstashRedis;

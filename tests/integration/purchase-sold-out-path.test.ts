@@ -4,9 +4,11 @@ import { createActiveSale } from "./fixtures";
 import { scripts } from "./purchase-scripts";
 
 /**
- * A click on a sold-out SKU is answered on a short path that skips the item's hash
- * (purchase.lua, "The crowd's click once the units are gone"). It must give the very
- * answer the full path gives: every refusal the full path checks before stock still wins.
+ * A click on a SKU this isolate saw sold out is answered by sold-out.lua, a short script
+ * that reads four keys instead of purchase.lua's thirteen (docs/purchase.md "The crowd's
+ * path"). It must give the very answer purchase.lua gives: every refusal purchase.lua
+ * checks before stock still wins, a unit that came back is sold, and the answer is
+ * remembered for its key. Each test sells the last unit first, so the short script is in play.
  */
 describe("a click once the units are gone", () => {
   it("is answered as the full path would: limit and device refusals still come before sold out", async () => {
@@ -44,6 +46,8 @@ describe("a click once the units are gone", () => {
     const won = await run.purchase("winner", 1);
     expect(won).toMatchObject({ kind: "reserved" });
     expect(await run.purchase("late", 1, { key: "late-key" })).toMatchObject({ kind: "sold_out", replay: false });
+    // The same click again, still sold out: the first answer, replayed, not a new one.
+    expect(await run.purchase("late", 1, { key: "late-key" })).toMatchObject({ kind: "sold_out", replay: true });
 
     if (won.kind !== "reserved") throw new Error("unreachable");
     await run.transition(won.reservationToken, "cancel", Date.now(), "winner");
@@ -58,5 +62,16 @@ describe("a click once the units are gone", () => {
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(3_600 + 600);
     expect(await run.stock()).toBe(1);
+    // A new click finds the unit that came back: sold, not refused.
+    expect(await run.purchase("next", 1)).toMatchObject({ kind: "reserved", remaining: 0 });
+  });
+
+  it("is refused as purchase.lua refuses it once the sale has ended: not active, not sold out", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 1 }] });
+    const run = scripts(saleId);
+    expect(await run.purchase("winner", 1)).toMatchObject({ kind: "reserved", remaining: 0 });
+    const end = Number((await run.meta()).end_ms);
+    expect(await run.purchase("late", 1, { nowMs: end })).toMatchObject({ kind: "not_active", why: "ended" });
+    expect(await run.purchase("late", 1, { nowMs: end - 1 })).toMatchObject({ kind: "sold_out", remaining: 0 });
   });
 });

@@ -42,10 +42,10 @@ local request_hash = ARGV[5]
 local device = ARGV[8]
 
 -- Every string a decision reads, in one command: the idempotency record, the stock, the
--- units this shopper holds and the device's buyer. The crowd's click on a sold-out sale
--- is three commands in all (this MGET, the sale's HMGET, the SET that remembers the
--- answer); each refusal below is still judged in the documented order (docs/purchase.md),
--- only the reads are gathered. Reads only: nothing is written before a decision is made.
+-- units this shopper holds and the device's buyer. Each refusal below is still judged in
+-- the documented order (docs/purchase.md), only the reads are gathered. Reads only:
+-- nothing is written before a decision is made. (The crowd's click on a sold-out SKU
+-- usually never gets here: sold-out.lua answers it.)
 local read = redis.call('MGET', KEYS[6], KEYS[3], KEYS[4], KEYS[5])
 local seen = read[1]
 
@@ -85,16 +85,6 @@ end
 local stock = tonumber(read[2] or '0')
 local held = tonumber(read[3] or '0')
 local device_taken = device ~= '' and read[4]
-
--- The crowd's click once the units are gone, answered without reading the item: the
--- same answer the steps below would give, because each refusal they check first cannot
--- apply. The SKU is known (its stock key exists: prewarm.lua writes it beside the item
--- hash, and the two are only ever removed together); one unit never exceeds the limit
--- (per_user_limit >= 1, workers/sales/definition.ts), nor does it with none held; the
--- device has not bought. Anything else takes the full path.
-if qty == 1 and held == 0 and not device_taken and read[2] and stock < qty then
-  return remember({'SOLD_OUT', stock})
-end
 
 local item = redis.call('HMGET', KEYS[2], 'price', 'limit')
 if not item[1] then return {'UNKNOWN_SKU'} end
