@@ -18,7 +18,7 @@ export function scripts(saleId: string) {
     async purchase(
       user: string,
       quantity: number,
-      options: { nowMs?: number; key?: string; device?: string | null; sku?: string } = {},
+      options: { nowMs?: number; key?: string; device?: string | null; sku?: string; position?: number } = {},
     ) {
       const sku = options.sku ?? "PHONE";
       return decide({
@@ -32,6 +32,7 @@ export function scripts(saleId: string) {
         device: options.device === undefined ? `${user}-device` : options.device,
         reservationToken: newReservationToken(saleId),
         orderId: crypto.randomUUID(),
+        position: options.position,
       });
     },
     async transition(token: string, action: "confirm" | "cancel" | "expire", nowMs: number, actor?: string) {

@@ -8,6 +8,7 @@ import { describe, expect, inject, it } from "vitest";
 import { stockFromRedis } from "../../durable-objects/queue/redis";
 import { keys } from "../../workers/keys";
 import { api, buy, createActiveSale, inParallel, shopperToken, until, upstash } from "./fixtures";
+import { scripts } from "./purchase-scripts";
 
 describe("a queue whose admitted shoppers buy at once", () => {
   it("keeps admitting until the last unit is sold, without waiting for their turns' windows to pass", async () => {
@@ -106,6 +107,24 @@ describe("a unit that comes back after a cancel", () => {
     expect((await buy(saleId, second.body.admission_token, { sku_id: "PHONE", quantity: 1 })).body.status).toBe(
       "reserved",
     );
+  });
+});
+
+describe("which turns the purchase script marks decided", () => {
+  it("a reservation's and a turn whose device already bought; not a sold-out answer", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 1 }] });
+    const run = scripts(saleId);
+    const decided = async () => (await run.redis.zrange(keys.turns(saleId), 0, -1)).map(String);
+    expect(await run.purchase("buyer", 1, { device: "phone-1", position: 1 })).toMatchObject({ kind: "reserved" });
+    // Another account on the phone that bought: this turn can never buy, so it holds no room.
+    expect(await run.purchase("same-phone", 1, { device: "phone-1", position: 2 })).toMatchObject({
+      kind: "limit_exceeded",
+      reason: "device",
+    });
+    // Sold out: the turn stays open (a unit may come back while its window lasts).
+    expect(await run.purchase("late", 1, { device: "phone-3", position: 3 })).toMatchObject({ kind: "sold_out" });
+    expect(await decided()).toEqual(["buyer", "same-phone"]);
+    expect(Number(await run.redis.zscore(keys.turns(saleId), "same-phone"))).toBe(2);
   });
 });
 

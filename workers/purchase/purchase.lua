@@ -82,6 +82,18 @@ local function remember(answer)
   return answer
 end
 
+-- The shopper's queue turn is decided (it reserved, or its device already bought): the
+-- queue stops counting it against the room the units left allow (durable-objects/queue/
+-- rules.ts), so a queue whose admitted shoppers have all decided does not stall until
+-- their windows pass. NX: a second SKU bought on the same turn is the same turn.
+local function decide_turn()
+  local position = tonumber(ARGV[16])
+  if position then
+    redis.call('ZADD', KEYS[13], 'NX', position, user)
+    redis.call('EXPIRE', KEYS[13], tonumber(ARGV[14]))
+  end
+end
+
 local stock = tonumber(read[2] or '0')
 local held = tonumber(read[3] or '0')
 local device_taken = device ~= '' and read[4]
@@ -96,7 +108,11 @@ if qty > limit then return {'OVER_LIMIT', limit} end
 if held + qty > limit then return remember({'LIMIT_EXCEEDED', 'per_user_limit'}) end
 
 -- 4. One purchase per device per sale.
-if device_taken then return remember({'LIMIT_EXCEEDED', 'device'}) end
+-- The device is bound to the admission token, so this turn can never buy: it is decided.
+if device_taken then
+  decide_turn()
+  return remember({'LIMIT_EXCEEDED', 'device'})
+end
 
 -- 5. Stock. Checked before it is decremented, inside this one script, so stock can
 -- never go below zero and no undo is ever needed: nothing else runs between the read
@@ -121,14 +137,7 @@ redis.call('RPUSH', KEYS[9], cjson.encode({
   idempotency_key = ARGV[10], device = device, request_id = ARGV[15],
 }))
 redis.call('HINCRBY', KEYS[10], 'reserved', qty)
--- The turn is decided: the queue stops counting it against the room the units left allow
--- (durable-objects/queue/rules.ts), so a queue whose admitted shoppers all bought does not
--- stall until their windows pass. NX: a second SKU bought on the same turn is the same turn.
-local position = tonumber(ARGV[16])
-if position then
-  redis.call('ZADD', KEYS[13], 'NX', position, user)
-  redis.call('EXPIRE', KEYS[13], tonumber(ARGV[14]))
-end
+decide_turn()
 
 -- 7. Bot signal: a reservation faster than a person can see Buy and press it. The clock
 -- starts at the later of the turn and the sale's start (a turn given before the start
