@@ -354,16 +354,9 @@ export class SaleQueue extends DurableObject<Env> {
   }
 
   /** Shard: `commitment` is the coordinator's, the one draw's hash on every shard's answers. */
-  async configureShard(
-    config: QueueSaleConfig,
-    index: number,
-    shards: number,
-    cancelled: boolean,
-    commitment: string,
-    earlier: number[] = [],
-  ): Promise<void> {
+  async configureShard(setup: ShardSetup, index: number): Promise<void> {
     this.alive();
-    this.rules.configureShard(config, index, shards, cancelled, commitment, earlier);
+    this.rules.configureShard(setup, index);
     await this.schedule(this.rules.now());
   }
 
@@ -387,7 +380,7 @@ export class SaleQueue extends DurableObject<Env> {
   private async setUpShard(saleId: string, index: number): Promise<void> {
     const setup = await this.coordinatorStub(saleId).shardSetup();
     if (!setup) throw new Error(`sale ${saleId} has no sharded queue to join`);
-    await this.configureShard(setup.config, index, setup.shards, setup.cancelled, setup.commitment, setup.earlier);
+    await this.configureShard(setup, index);
   }
 
   /** The coordinator as a shard's report loop sees it; RPC carries the resolutions' tuples as plain arrays. */

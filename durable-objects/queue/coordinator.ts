@@ -11,14 +11,7 @@ import type { QueueRules } from "./rules";
 
 /** What the coordinator asks of a shard (its Durable Object stub). */
 export type ShardPeer = {
-  configureShard(
-    config: QueueSaleConfig,
-    index: number,
-    shards: number,
-    cancelled: boolean,
-    commitment: string,
-    earlier: number[],
-  ): Promise<void>;
+  configureShard(setup: ShardSetup, index: number): Promise<void>;
   pushState(state: GlobalState): Promise<void>;
 };
 
@@ -73,12 +66,15 @@ export class Coordinator {
    */
   async configureShards(config: QueueSaleConfig, cancelled: boolean, before: number, shards: number): Promise<void> {
     if (shards > 0) this.merge.resize(shards, this.realNow());
-    const { commitment } = this.rules.state;
-    const earlier = earlierCounts(this.rules.config!.role);
+    const setup = {
+      config,
+      shards,
+      cancelled,
+      commitment: this.rules.state.commitment,
+      earlier: earlierCounts(this.rules.config!.role),
+    };
     await Promise.all(
-      Array.from({ length: Math.max(before, shards) }, (_, index) =>
-        this.shard(index).configureShard(config, index, shards, cancelled, commitment, earlier),
-      ),
+      Array.from({ length: Math.max(before, shards) }, (_, index) => this.shard(index).configureShard(setup, index)),
     );
   }
 
@@ -114,22 +110,14 @@ export class Coordinator {
    * lost it cannot report); past SEAL_SILENT_AFTER_MS the merge numbers without them.
    */
   reconfigureSilent(realNow: number): void {
-    const sale = this.rules.config;
-    if (!sale) return;
-    const { cancelled, role: _role, ...config } = sale;
+    const current = this.setup();
+    if (!current) return;
+    const setup = { ...current, shards: this.shards };
     for (const index of this.merge.silent(realNow, RECONFIGURE_SILENT_AFTER_MS)) {
       if (realNow - (this.resent.get(index) ?? Number.NEGATIVE_INFINITY) < RECONFIGURE_SILENT_AFTER_MS) continue;
       this.resent.set(index, realNow);
-      const { commitment } = this.rules.state;
-      const setup = this.shard(index).configureShard(
-        config,
-        index,
-        this.shards,
-        cancelled,
-        commitment,
-        earlierCounts(sale.role),
-      );
-      this.background(setup.catch((err) => console.error(`queue shard ${index} did not take its setup`, err)));
+      const sent = this.shard(index).configureShard(setup, index);
+      this.background(sent.catch((err) => console.error(`queue shard ${index} did not take its setup`, err)));
     }
   }
 

@@ -73,7 +73,7 @@ export type GlobalState = {
 };
 export type ShardReply = GlobalState & { resolutions: Resolution[] };
 
-/** What a coordinator hands a shard whose configureShard call was lost. */
+/** What a coordinator tells each shard (configureShard), and hands one whose call was lost. */
 export type ShardSetup = {
   config: QueueSaleConfig;
   shards: number;

@@ -39,6 +39,7 @@ import {
   type Role,
   type SaleState,
   type ShardProgress,
+  type ShardSetup,
 } from "./model";
 import type { QueueStore } from "./store";
 import { type AdmissionMinter, AdmissionRate, estimateWait, type ViewSource, viewOf } from "./views";
@@ -171,14 +172,7 @@ export class QueueRules implements ViewSource {
   }
 
   /** This object is shard `index`; `commitment` is the coordinator's, the one draw's hash on every shard. */
-  configureShard(
-    config: QueueSaleConfig,
-    index: number,
-    shards: number,
-    cancelled: boolean,
-    commitment: string,
-    earlier: number[] = [],
-  ): void {
+  configureShard({ config, shards, cancelled, commitment, earlier }: ShardSetup, index: number): void {
     this.kept.commitment = commitment;
     this.keepConfig({
       ...config,

@@ -36,9 +36,9 @@ function shardedQueue() {
   );
   const setupsSent: number[] = [];
   const peer = (index: number): ShardPeer => ({
-    configureShard: async (c, i, shards, cancelled, commitment, earlier) => {
+    configureShard: async (setup, i) => {
       setupsSent.push(index);
-      shardRules[index]!.configureShard(c, i, shards, cancelled, commitment, earlier);
+      shardRules[index]!.configureShard(setup, i);
     },
     pushState: async () => {},
   });
@@ -60,7 +60,10 @@ function shardedQueue() {
       })),
   );
   for (const [i, rules] of shardRules.entries())
-    rules.configureShard(config, i, role.shards, false, coordinatorRules.state.commitment);
+    rules.configureShard(
+      { config, shards: role.shards, cancelled: false, commitment: coordinatorRules.state.commitment, earlier: [] },
+      i,
+    );
 
   const enter = (shard: number, shopper: string) => {
     const entry = shardRules[shard]!.enter(shopper, `device-${shopper}`, `token-${shopper}`, now);
