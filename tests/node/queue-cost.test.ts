@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { MemoryQueueStore } from "../../durable-objects/queue/memory-store";
-import { type AdmissionMinter, fixedClock, QueueRules } from "../../durable-objects/queue/rules";
+import { fixedClock, QueueRules } from "../../durable-objects/queue/rules";
 import type { QueueStore } from "../../durable-objects/queue/store";
-import { queueSale, START } from "./queue-sale";
+import { mintAdmission, queueSale, START } from "./queue-sale";
 
 const WRITES = new Set<keyof QueueStore>([
   "write",
@@ -35,11 +35,6 @@ function countingStore() {
   });
   return { store, writes };
 }
-
-const mintAdmission: AdmissionMinter = async (claims, now, ttl) => ({
-  token: `admission:${claims.sub}:${now}`,
-  expiresAt: new Date(now + ttl * 1000),
-});
 
 describe("what one entrant costs the queue's storage", () => {
   it("an enter writes one row, a re-entry and a waiting poll nothing, an admitted poll one token per token lifetime", async () => {

@@ -5,14 +5,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { MemoryQueueStore } from "../../durable-objects/queue/memory-store";
-import { type AdmissionMinter, fixedClock, QueueRules } from "../../durable-objects/queue/rules";
+import { fixedClock, QueueRules } from "../../durable-objects/queue/rules";
 import { arm, LOST_ALARM_MS, nextAlarm } from "../../durable-objects/queue/ticker";
-import { queueSale, START } from "./queue-sale";
-
-const mintAdmission: AdmissionMinter = async (claims, now, ttl) => ({
-  token: `admission:${claims.sub}:${now}`,
-  expiresAt: new Date(now + ttl * 1000),
-});
+import { mintAdmission, queueSale, START } from "./queue-sale";
 
 function queue(ratePerSecond = 10) {
   const rules = new QueueRules({ store: new MemoryQueueStore(), clock: fixedClock(START), mintAdmission });

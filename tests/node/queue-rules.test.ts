@@ -6,14 +6,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MemoryQueueStore } from "../../durable-objects/queue/memory-store";
-import { type AdmissionMinter, fixedClock, QueueRules } from "../../durable-objects/queue/rules";
+import { fixedClock, QueueRules } from "../../durable-objects/queue/rules";
 import type { QueueSaleConfig, QueueView } from "../../workers/queue/types";
-import { queueSale, START } from "./queue-sale";
-
-const mintAdmission: AdmissionMinter = async (claims, now, ttl) => ({
-  token: `admission:${claims.sub}:${now}`,
-  expiresAt: new Date(now + ttl * 1000),
-});
+import { mintAdmission, queueSale, START } from "./queue-sale";
 
 function queue(overrides: Partial<QueueSaleConfig> = {}) {
   const rules = new QueueRules({ store: new MemoryQueueStore(), clock: fixedClock(START), mintAdmission });

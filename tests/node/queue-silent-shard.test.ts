@@ -8,15 +8,10 @@ import { Coordinator, type ShardPeer } from "../../durable-objects/queue/coordin
 import { MemoryQueueStore } from "../../durable-objects/queue/memory-store";
 import { SEAL_SILENT_AFTER_MS } from "../../durable-objects/queue/merge";
 import { MemoryMergeStore } from "../../durable-objects/queue/merge-store";
-import { type AdmissionMinter, type Clock, QueueRules } from "../../durable-objects/queue/rules";
+import { type Clock, QueueRules } from "../../durable-objects/queue/rules";
 import { Shard } from "../../durable-objects/queue/shard";
 import type { QueueView } from "../../workers/queue/types";
-import { queueSale, START } from "./queue-sale";
-
-const mintAdmission: AdmissionMinter = async (claims, now, ttl) => ({
-  token: `admission:${claims.sub}:${now}`,
-  expiresAt: new Date(now + ttl * 1000),
-});
+import { mintAdmission, queueSale, START } from "./queue-sale";
 
 const SHARD_TICK_MS = 100;
 const COORDINATOR_TICK_MS = 250;
