@@ -31,6 +31,7 @@ const SELF_CHECK = "scripts/test/mutations-self-check.json";
 
 const { values: args } = parseArgs({
   options: {
+    help: { type: "boolean", short: "h", default: false },
     only: { type: "string", multiple: true },
     list: { type: "boolean", default: false },
     jobs: { type: "string", default: "1" },
@@ -39,6 +40,18 @@ const { values: args } = parseArgs({
     baseline: { type: "boolean", default: false },
   },
 });
+
+if (args.help) {
+  // The usage is this file's opening comment, so the two cannot disagree.
+  const usage = readFileSync(new URL(import.meta.url), "utf8").split("*/")[0]!;
+  console.log(
+    usage
+      .replace(/^\/\*\*\n?/, "")
+      .replace(/^ \* ?/gm, "")
+      .trimEnd(),
+  );
+  process.exit(0);
+}
 
 const root = PROJECT_ROOT;
 const selfCheck = args["self-check"];

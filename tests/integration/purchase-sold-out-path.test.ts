@@ -1,14 +1,21 @@
+import type { Redis } from "@upstash/redis";
 import { describe, expect, it } from "vitest";
 import { keys } from "../../workers/keys";
-import { createActiveSale } from "./fixtures";
+import {
+  createPurchaseScript,
+  newReservationToken,
+  type PurchaseDecision,
+  requestHash,
+} from "../../workers/purchase/purchase";
+import { createActiveSale, upstash } from "./fixtures";
 import { scripts } from "./purchase-scripts";
 
 /**
- * A click on a SKU this isolate saw sold out is answered by sold-out.lua, a short script
- * that reads four keys instead of purchase.lua's thirteen (docs/purchase.md "The crowd's
+ * A click on a SKU this isolate saw sold out takes the crowd's path (workers/purchase/
+ * sold-out.ts): plain reads and one `SET NX`, no script (docs/purchase.md "The crowd's
  * path"). It must give the very answer purchase.lua gives: every refusal purchase.lua
  * checks before stock still wins, a unit that came back is sold, and the answer is
- * remembered for its key. Each test sells the last unit first, so the short script is in play.
+ * remembered for its key, once. Each test sells the last unit first, so the path is in play.
  */
 describe("a click once the units are gone", () => {
   it("is answered as the full path would: limit and device refusals still come before sold out", async () => {
@@ -74,4 +81,97 @@ describe("a click once the units are gone", () => {
     expect(await run.purchase("late", 1, { nowMs: end })).toMatchObject({ kind: "not_active", why: "ended" });
     expect(await run.purchase("late", 1, { nowMs: end - 1 })).toMatchObject({ kind: "sold_out", remaining: 0 });
   });
+
+  it("runs no script: once the last unit is sold, the crowd's clicks are plain reads and one write", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 1 }] });
+    const counted = countingScripts(upstash());
+    const decide = createPurchaseScript(counted.redis);
+    expect(await decide(await click(saleId, "winner", "winner-key"))).toMatchObject({ kind: "reserved", remaining: 0 });
+    const scriptsBefore = counted.runs();
+    for (let i = 0; i < 5; i++)
+      expect(await decide(await click(saleId, `late-${i}`, `late-key-${i}`))).toMatchObject({ kind: "sold_out" });
+    expect(counted.runs() - scriptsBefore).toBe(0);
+  });
+
+  it("keeps one answer per key: a decision made between the crowd's read and its write is the answer", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 1 }] });
+    const run = scripts(saleId);
+    const won = await run.purchase("winner", 1);
+    if (won.kind !== "reserved") throw new Error(`expected a reservation, got ${won.kind}`);
+
+    // The shopper's first click reads stock 0; before it writes its answer, the winner
+    // cancels and the same shopper's retry (same key, same body) reserves the unit.
+    const retries: PurchaseDecision[] = [];
+    const paused = beforeFirstWrite(upstash(), async () => {
+      await run.transition(won.reservationToken, "cancel", Date.now(), "winner");
+      retries.push(await run.purchase("late", 1, { key: "late-key" }));
+    });
+    const first = await createPurchaseScript(paused)(await click(saleId, "late", "late-key"));
+
+    const retried = retries[0];
+    if (retried?.kind !== "reserved") throw new Error(`the retry should have reserved: ${JSON.stringify(retried)}`);
+    expect(retried.replay).toBe(false);
+    // The click that read "sold out" hears the reservation its retry made, not sold out.
+    expect(first).toMatchObject({ kind: "reserved", orderId: retried.orderId, replay: true });
+    expect(await run.purchase("late", 1, { key: "late-key" })).toMatchObject({
+      kind: "reserved",
+      orderId: retried.orderId,
+    });
+    expect(await run.stock()).toBe(0);
+  });
 });
+
+/** One purchase click for the default SKU, as the route builds it. */
+async function click(saleId: string, user: string, key: string) {
+  return {
+    saleId,
+    userId: user,
+    skuId: "PHONE",
+    quantity: 1,
+    nowMs: Date.now(),
+    idempotencyKey: key,
+    requestHash: await requestHash("PHONE", 1),
+    device: `${user}-device`,
+    reservationToken: newReservationToken(saleId),
+    orderId: crypto.randomUUID(),
+  };
+}
+
+/** The client, counting every script it runs (EVALSHA or EVAL). */
+function countingScripts(redis: Redis): { redis: Redis; runs: () => number } {
+  let runs = 0;
+  const proxy = new Proxy(redis, {
+    get(target, prop) {
+      if (prop === "createScript")
+        return (lua: string) => {
+          const script = target.createScript(lua);
+          return {
+            exec: (k: string[], a: string[]) => {
+              runs++;
+              return script.exec(k, a);
+            },
+          };
+        };
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { redis: proxy, runs: () => runs };
+}
+
+/** The client, running `between` once just before its first SET: after the crowd's read, before its write. */
+function beforeFirstWrite(redis: Redis, between: () => Promise<void>): Redis {
+  let armed = true;
+  return new Proxy(redis, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (prop === "set" && armed)
+        return async (...args: Parameters<Redis["set"]>) => {
+          armed = false;
+          await between();
+          return target.set(...args);
+        };
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}

@@ -45,7 +45,7 @@ local device = ARGV[8]
 -- units this shopper holds and the device's buyer. Each refusal below is still judged in
 -- the documented order (docs/purchase.md), only the reads are gathered. Reads only:
 -- nothing is written before a decision is made. (The crowd's click on a sold-out SKU
--- usually never gets here: sold-out.lua answers it.)
+-- usually never gets here: workers/purchase/sold-out.ts answers it without a script.)
 local read = redis.call('MGET', KEYS[6], KEYS[3], KEYS[4], KEYS[5])
 local seen = read[1]
 

@@ -3,7 +3,7 @@ import { DEFAULTS } from "../config";
 import { base64url, sha256Hex } from "../hash";
 import { keys } from "../keys";
 import purchaseLua from "./purchase.lua";
-import soldOutLua from "./sold-out.lua";
+import { answerSoldOut } from "./sold-out";
 
 /** What the purchase script decided, parsed once from its reply. */
 export type PurchaseDecision =
@@ -151,26 +151,10 @@ export function purchaseCall(input: PurchaseInput): { keys: string[]; args: stri
   };
 }
 
-/** sold-out.lua's KEYS and ARGV: the few keys a sold-out answer reads, and nothing a reservation needs. */
-export function soldOutCall(input: PurchaseInput): { keys: string[]; args: string[] } {
-  const { saleId, userId, skuId } = input;
-  const device = input.device ?? "";
-  return {
-    keys: [
-      keys.meta(saleId),
-      keys.stock(saleId, skuId),
-      keys.bought(saleId, skuId, userId),
-      keys.device(saleId, device || "-"),
-      keys.idempotency(saleId, userId, input.idempotencyKey),
-    ],
-    args: [String(input.quantity), String(input.nowMs), input.requestHash, device, String(IDEMPOTENCY_TTL_SECONDS)],
-  };
-}
-
 /**
  * SKUs this isolate last saw with no units left (a decision's `remaining` of 0). Only a
- * routing hint: sold-out.lua reads the stock itself and hands back anything it cannot
- * answer, so a stale entry costs one extra command, never a wrong answer. Bounded: an
+ * routing hint: the crowd's path (sold-out.ts) reads the stock itself and hands back
+ * anything it cannot answer, so a stale entry costs one extra request, never a wrong answer. Bounded: an
  * isolate that outlives many sales forgets them all at once.
  */
 const goneSkus = new Set<string>();
@@ -187,18 +171,17 @@ function noteRemaining(saleId: string, skuId: string, remaining: number): void {
 
 /**
  * The purchase decision: one Redis command per click (EVALSHA, EVAL only after a script
- * flush). Once a SKU is seen sold out, its clicks go to sold-out.lua, which reads
- * four keys instead of purchase.lua's thirteen; the rare click it cannot answer (units came
- * back, a retry, a limit or device refusal) then takes purchase.lua, two commands in all.
+ * flush). Once a SKU is seen sold out, its clicks take the crowd's path (sold-out.ts): two
+ * requests of plain commands and no script, cheaper for Redis than any script call; the
+ * rare click it cannot answer (units came back, a retry, a limit or device refusal) then
+ * takes purchase.lua as well.
  */
 export function createPurchaseScript(redis: Redis) {
   const script = redis.createScript<unknown>(purchaseLua);
-  const soldOut = redis.createScript<unknown>(soldOutLua);
   return async function decide(input: PurchaseInput): Promise<PurchaseDecision> {
     if (goneSkus.has(`${input.saleId}\n${input.skuId}`)) {
-      const short = soldOutCall(input);
-      const reply = await soldOut.exec(short.keys, short.args);
-      if (!(Array.isArray(reply) && reply[0] === "FULL")) return parsePurchaseReply(reply);
+      const answer = await answerSoldOut(redis, input, IDEMPOTENCY_TTL_SECONDS);
+      if (answer) return answer;
     }
     const call = purchaseCall(input);
     const decision = parsePurchaseReply(await script.exec(call.keys, call.args));
