@@ -222,8 +222,12 @@ function reading(sim: Simulation, f: Figures): string {
     );
   if (f.botShareOfStock >= 0.05)
     points.push(
-      "Bots still hold 5% or more: the bots the signals did not flag kept the first places (a farm whose device ids are " +
-        "each behind fewer than 3 accounts, whose signals were lost to Redis's capacity, or that arrived after the start).",
+      sim.options.mode === "fifo"
+        ? "Bots still hold 5% or more: the bots the signals did not flag kept the first places (a farm whose device ids are " +
+            "each behind fewer than 3 accounts, whose signals were lost to Redis's capacity, or that arrived after the start)."
+        : `Bots still hold 5% or more: random mode has no slow lane (docs/queue.md), so the door's flags (${num(f.flaggedBots)} bots) ` +
+            `move no one; the draw gave bots ${num(f.botsInFirstBatch)} of the first ${num(f.firstBatch)} turns, and a bot buys ` +
+            `the per-shopper limit of ${perShopper}.`,
     );
   return points.map((p) => `- ${p}`).join("\n");
 }
@@ -250,8 +254,12 @@ its bot signals with \`workers/queue/signals.lua\`; admission tokens are real JW
 verified by \`workers/auth/admission.ts\` on the simulated clock. The queue's rules:
 ${sim.queueRules}. Each tick reads what the object's tick reads (\`durable-objects/queue/redis.ts\`): the units
 left and the decided turns (purchase.lua marks a turn that reserved, by the admission token's
-\`pos\`), and once, at the start, the door's flags for the slow lane (docs/queue.md "The slow
-lane"). Time is simulated; Redis decides in simulated order.
+\`pos\`)${
+    sim.options.mode === "fifo"
+      ? `, and once, at the start, the door's flags for the slow lane (docs/queue.md "The slow
+lane")`
+      : "; random mode has no slow lane, so the door's flags are not read"
+  }. Time is simulated; Redis decides in simulated order.
 
 ## Invariants
 
