@@ -37,7 +37,7 @@ export type SaleState = {
   drawnCount: number | null;
   closedBroadcast: boolean;
   /**
-   * Fifo's slow lane (rules.ts sortSlowLane): set once the places of everyone who arrived
+   * The slow lane (rules.ts sortSlowLane): set once the places of everyone who arrived
    * before the first admission were sorted, unflagged first; absent until then.
    */
   slowLane?: { sorted: number; flagged: number };

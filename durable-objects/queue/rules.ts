@@ -349,44 +349,58 @@ export class QueueRules implements ViewSource {
   // ---- the slow lane ---------------------------------------------------------------------
 
   /**
-   * True while a fifo queue on one object can still send the shoppers the door's bot signals
-   * flagged to the slow lane: from the start until the first admission, once. Its owner then
-   * reads the flags (the sale's `flagged` hash in Redis) and calls sortSlowLane before the tick.
+   * True while a queue on one object (fifo or random) can still send the shoppers the door's
+   * bot signals flagged to the slow lane: from the start until the first admission, once. Its
+   * owner then reads the flags (the sale's `flagged` hash in Redis) and calls sortSlowLane
+   * before the tick. A sharded queue has no slow lane yet (docs/queue.md).
    */
   slowLaneDue(now: number): boolean {
     const sale = this.sale;
-    if (sale?.role.kind !== "single" || sale.preQueueMode !== "fifo") return false;
+    if (sale?.role.kind !== "single") return false;
     if (now < sale.startMs || this.isClosed(now) || this.kept.slowLane) return false;
     return this.kept.meter.admittedThrough === 0;
   }
 
   /**
    * The slow lane (docs/queue.md "The slow lane"): everyone who took a place before the first
-   * admission keeps their order, but the flagged go behind all the unflagged. Nobody has been
-   * admitted yet, so this is a new order of the same places 1..n: places stay unique, an
-   * unflagged shopper's place can only come forward, and re-entry answers the sorted place.
-   * Once, at the start: by then the signals have seen the whole pre-queue, so a farm's first
-   * accounts, flagged only when the third on their device arrived, are flagged too.
+   * admission keeps their order, but the flagged go behind all the unflagged. The order is the
+   * places as they stand: arrival in fifo; in random mode the draw's (done first here if it is
+   * due, as enter and the tick do it), then arrival for those who came after the start. Nobody
+   * has been admitted yet, so this is a new order of the same places 1..n: places stay unique,
+   * an unflagged shopper's place can only come forward, and re-entry answers the sorted place.
+   * The draw itself is unchanged, so the published seed still checks it; the sort is a fixed
+   * step after it. Once, at the start: by then the signals have seen the whole pre-queue, so a
+   * farm's first accounts, flagged only when the third on their device arrived, are flagged too.
    * One walk over the entrants, as the random draw is; the tick stays O(1). Returns how many were flagged.
    */
   sortSlowLane(now: number, flagged: Iterable<string>): number {
     if (!this.slowLaneDue(now)) return 0;
+    const random = this.sale?.preQueueMode === "random";
+    const drawnNow = random && this.kept.drawnCount === null ? this.draw() : null;
     const count = this.arrivals;
+    // Flagged places, as they stand now (every entrant up to `count` holds one after the draw).
     const slow: number[] = [];
     for (const shopper of flagged) {
-      const arrival = this.store.byShopper(shopper)?.arrival;
-      if (arrival != null && arrival <= count) slow.push(arrival);
+      const position = this.store.byShopper(shopper)?.position;
+      if (position != null && position <= count) slow.push(position);
     }
     slow.sort((a, b) => a - b);
     if (slow.length > 0) {
-      const rank = new Uint32Array(count);
+      // moved[p - 1]: the 0-based new place of the one at place p.
+      const moved = new Uint32Array(count);
       const fast = count - slow.length;
       let passed = 0;
-      for (let arrival = 1; arrival <= count; arrival++) {
-        if (slow[passed] === arrival) rank[arrival - 1] = fast + passed++;
-        else rank[arrival - 1] = arrival - 1 - passed;
+      for (let place = 1; place <= count; place++) {
+        if (slow[passed] === place) moved[place - 1] = fast + passed++;
+        else moved[place - 1] = place - 1 - passed;
       }
-      this.store.placeDrawn(rank, count);
+      // By arrival, as the store takes it: a drawn entrant's place is its draw rank + 1, anyone else's its arrival.
+      const drawn = random ? (this.kept.drawnCount ?? 0) : 0;
+      const rank = drawnNow ?? (drawn > 0 ? drawPermutation(this.kept.seed, drawn) : new Uint32Array(0));
+      const byArrival = new Uint32Array(count);
+      for (let arrival = 1; arrival <= count; arrival++)
+        byArrival[arrival - 1] = moved[arrival <= drawn ? rank[arrival - 1]! : arrival - 1]!;
+      this.store.placeDrawn(byArrival, count);
       this.onPositions(true);
     }
     this.kept.slowLane = { sorted: count, flagged: slow.length };
@@ -516,12 +530,15 @@ export class QueueRules implements ViewSource {
     return { ok: true, value: this.answer({ token, position: null }, now), placed: { seq, awaitsNumber } };
   }
 
-  private draw(): void {
+  /** The draw at the start: everyone who arrived before it takes their rank; returns the ranks (by arrival). */
+  private draw(): Uint32Array {
     const count = this.arrivals;
-    this.store.placeDrawn(drawPermutation(this.kept.seed, count), count);
+    const rank = drawPermutation(this.kept.seed, count);
+    this.store.placeDrawn(rank, count);
     this.kept.drawnCount = count;
     this.store.write("state", this.kept);
     this.onPositions();
+    return rank;
   }
 
   /**

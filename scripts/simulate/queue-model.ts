@@ -34,7 +34,7 @@ export interface SimQueue {
    * and the live turns that reserved (`decided`, the object's ZCOUNT of the sale's turns above `lapsedAt`).
    */
   tick(nowMs: number, stockLeft: number | null, decided: number): TickResult;
-  /** True at the start until the first admission in fifo: the object reads the door's flags and sorts the slow lane. */
+  /** True at the start until the first admission (fifo and random mode, one object): the object reads the door's flags and sorts the slow lane. */
   slowLaneDue(nowMs: number): boolean;
   /** Sends the flagged shoppers behind the unflagged (rules.ts sortSlowLane); how many it moved. */
   sortSlowLane(nowMs: number, flagged: string[]): number;

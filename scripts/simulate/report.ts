@@ -205,7 +205,9 @@ function reading(sim: Simulation, f: Figures): string {
   if (f.slowLane)
     points.push(
       `The slow lane (docs/queue.md): at the start the queue read the door's flags and sent ${num(f.slowLane.flagged)} of the ` +
-        `${num(f.slowLane.sorted)} places taken before it behind every unflagged one; ${num(f.botsInFirstBatch)} bots stayed ` +
+        `${num(f.slowLane.sorted)} places taken before it behind every unflagged one` +
+        (sim.options.mode === "random" ? ", after the draw and in its order" : "") +
+        `; ${num(f.botsInFirstBatch)} bots stayed ` +
         `within the first ${num(f.firstBatch)} places. The signals flagged ${num(f.flaggedBots)} bots and ${num(f.flaggedHumans)} humans. ` +
         `This is the single object's lane: a sale expecting this crowd is sharded in production (${shardsFor(sim.options.shoppers)} objects), ` +
         "where the slow lane is not built yet (docs/queue.md)." +
@@ -225,9 +227,9 @@ function reading(sim: Simulation, f: Figures): string {
       sim.options.mode === "fifo"
         ? "Bots still hold 5% or more: the bots the signals did not flag kept the first places (a farm whose device ids are " +
             "each behind fewer than 3 accounts, whose signals were lost to Redis's capacity, or that arrived after the start)."
-        : `Bots still hold 5% or more: random mode has no slow lane (docs/queue.md), so the door's flags (${num(f.flaggedBots)} bots) ` +
-            `move no one; the draw gave bots ${num(f.botsInFirstBatch)} of the first ${num(f.firstBatch)} turns, and a bot buys ` +
-            `the per-shopper limit of ${perShopper}.`,
+        : `Bots still hold 5% or more: the slow lane sends only the flagged (${num(f.flaggedBots)} bots) behind; the bots the ` +
+            `signals did not flag keep their drawn places (bots held ${num(f.botsInFirstBatch)} of the first ${num(f.firstBatch)} turns), ` +
+            `and a bot buys the per-shopper limit of ${perShopper}.`,
     );
   return points.map((p) => `- ${p}`).join("\n");
 }
@@ -254,12 +256,8 @@ its bot signals with \`workers/queue/signals.lua\`; admission tokens are real JW
 verified by \`workers/auth/admission.ts\` on the simulated clock. The queue's rules:
 ${sim.queueRules}. Each tick reads what the object's tick reads (\`durable-objects/queue/redis.ts\`): the units
 left and the decided turns (purchase.lua marks a turn that reserved, by the admission token's
-\`pos\`)${
-    sim.options.mode === "fifo"
-      ? `, and once, at the start, the door's flags for the slow lane (docs/queue.md "The slow
-lane")`
-      : "; random mode has no slow lane, so the door's flags are not read"
-  }. Time is simulated; Redis decides in simulated order.
+\`pos\`), and once, at the start, the door's flags for the slow lane (docs/queue.md "The slow
+lane"${sim.options.mode === "random" ? ", sorted after the draw" : ""}). Time is simulated; Redis decides in simulated order.
 
 ## Invariants
 

@@ -51,7 +51,7 @@ export type RunResult = {
   /** Shoppers the door's signals flagged (the sale's `flagged` hash at the end), humans and bots. */
   flaggedHumans: number;
   flaggedBots: number;
-  /** Fifo's slow lane: places sorted at the start and how many of them were flagged; null when it did not run. */
+  /** The slow lane: places sorted at the start and how many of them were flagged; null when it did not run. */
   slowLane: { sorted: number; flagged: number } | null;
   /** Units the script reserved, by its own counter in Redis. */
   reservedInRedis: number;

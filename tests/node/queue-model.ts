@@ -1,17 +1,20 @@
 /**
  * The queue's rules against a plain model of them, under random sequences of entries,
- * re-entries, clock moves, ticks, stock changes, polls and a cancel. The model is written
- * from docs/queue.md, not from rules.ts: places in arrival order, the same place on
- * re-entry, admission only with stock and within the outstanding cap, at no more than the
- * rate, a turn unused within its window lapsing, and fifo's slow lane (the flagged sent
- * behind the unflagged, once, before the first admission). After every step the real rules
- * (on whichever store the caller gives) agree with it.
+ * re-entries, clock moves, ticks, stock changes, polls and a cancel, in fifo and random mode.
+ * The model is written from docs/queue.md, not from rules.ts: places in arrival order (in
+ * random mode, the pre-start entrants by the draw the published seed recomputes, at the
+ * start, and later arrivals after them), the same place on re-entry, admission only with
+ * stock and within the outstanding cap, at no more than the rate, a turn unused within its
+ * window lapsing, and the slow lane (the flagged sent behind the unflagged, once, before
+ * the first admission, each lane in its order). After every step the real rules (on
+ * whichever store the caller gives) agree with it.
  *
  * Shared by tests/node/queue-model.test.ts (the in-memory store) and
  * tests/unit/queue-model.test.ts (the SQLite store, inside a Durable Object).
  */
 import fc from "fast-check";
 import { expect } from "vitest";
+import { commitmentOf, drawPermutation } from "../../durable-objects/queue/draw";
 import { type AdmissionMinter, QueueRules } from "../../durable-objects/queue/rules";
 import type { QueueStore } from "../../durable-objects/queue/store";
 import { mintAdmissionToken } from "../../workers/auth/admission";
@@ -27,12 +30,14 @@ const WINDOW_SECONDS = 30;
 // The object's own minter: a token's expiry is whole seconds, as its JWT's `exp` is.
 const mintAdmission: AdmissionMinter = (claims, now, ttl) => mintAdmissionToken("model-secret", claims, now, ttl);
 
-type Settings = { rate: number; perUnit: number };
+type Settings = { rate: number; perUnit: number; mode: "fifo" | "random" };
 
 class Model {
   now = OPENS - 60_000;
-  /** Shopper index → place, in arrival order. */
-  readonly places = new Map<number, number>();
+  /** Shopper index → place (null: random mode, before the draw), in arrival order. */
+  readonly places = new Map<number, number | null>();
+  /** Random mode: the draw was made (at the start, by the first entry, tick or sort then). */
+  drawn = false;
   admittedThrough = 0;
   /** The watermark after each admitting tick, and when: turns lapse by it. */
   readonly admissions: Array<{ through: number; at: number }> = [];
@@ -41,8 +46,10 @@ class Model {
   stock: number | null = null;
   soldOut = false;
   cancelled = false;
-  /** Fifo's slow lane was sorted (once, from the start until the first admission). */
+  /** The slow lane was sorted (once, from the start until the first admission). */
   sorted = false;
+  /** The draw's commitment as published before the start. */
+  commitment = "";
 
   constructor(readonly settings: Settings) {}
 
@@ -63,6 +70,21 @@ class Model {
 
   admittedAt(position: number): number | null {
     return this.admissions.find((a) => a.through >= position)?.at ?? null;
+  }
+
+  /**
+   * Random mode, at the start: everyone who arrived before it takes their draw rank + 1, from
+   * the seed the queue publishes then (checked against the commitment it published before).
+   */
+  drawIfDue(seed: string): void {
+    if (this.settings.mode !== "random" || this.drawn || this.closed() || this.now < START) return;
+    expect(commitmentOf(seed)).toBe(this.commitment);
+    const rank = drawPermutation(seed, this.arrived);
+    [...this.places.keys()].forEach((who, arrival) => {
+      this.places.set(who, rank[arrival]! + 1);
+    });
+    this.drawn = true;
+    if (this.arrived > 1) seen.add("draw: pre-start entrants placed");
   }
 }
 
@@ -85,6 +107,9 @@ export const RULES_TO_REACH = [
   "poll: closed",
   "slow lane: flagged sent behind",
   "slow lane: too late, places kept",
+  "draw: pre-start entrants placed",
+  "enter: no place before the draw",
+  "slow lane: drawn places sorted",
 ];
 type Cmd = fc.AsyncCommand<Model, Real>;
 
@@ -111,7 +136,11 @@ class Enter implements Cmd {
     }
     if (!entry.ok) throw new Error(`entry refused: ${entry.code}`);
     seen.add(held === undefined ? "enter: a new place" : "enter: the same place again");
-    if (held === undefined) m.places.set(this.who, m.arrived + 1);
+    // A new entrant after the start makes the draw first; re-entry only answers the place held.
+    if (held === undefined) m.drawIfDue(r.rules.state.seed);
+    const waitsForDraw = m.settings.mode === "random" && !m.drawn;
+    if (held === undefined) m.places.set(this.who, waitsForDraw ? null : m.arrived + 1);
+    if (waitsForDraw) seen.add("enter: no place before the draw");
     // Arrival order, and the first place again on re-entry: refreshing buys nothing.
     expect(entry.value.queue_position).toBe(m.places.get(this.who));
     expect(entry.value.queue_token).toBe(tokenOf(this.who));
@@ -142,6 +171,7 @@ class Tick implements Cmd {
     const change = r.rules[this.how](m.now, this.stock);
     const after = change.admittedThrough;
     const running = !m.closed() && m.now >= START;
+    m.drawIfDue(r.rules.state.seed);
     if (!running) {
       expect(after).toBe(before);
       return;
@@ -189,7 +219,7 @@ class Poll implements Cmd {
       ? "closed"
       : m.soldOut
         ? "sold_out"
-        : position > m.admittedThrough
+        : position === null || position > m.admittedThrough
           ? "waiting"
           : "admitted";
     expect(view.state).toBe(state);
@@ -197,7 +227,7 @@ class Poll implements Cmd {
       seen.add(`poll: ${state.replace("_", " ")}`);
       return;
     }
-    const lapseAt = m.admittedAt(position)! + WINDOW_SECONDS * 1000;
+    const lapseAt = m.admittedAt(position!)! + WINDOW_SECONDS * 1000;
     // Less than a whole second left is lapsed: an admission token's expiry is whole seconds.
     if (Math.floor(lapseAt / 1000) <= Math.floor(m.now / 1000)) {
       // A turn unused within its window is gone: no token to buy with.
@@ -232,13 +262,18 @@ class SortSlowLane implements Cmd {
       return;
     }
     m.sorted = true;
-    const order = [...m.places.entries()].sort((a, b) => a[1] - b[1]).map(([i]) => i);
+    // Random mode: the draw first, if nothing made it yet; the lanes keep the places' order.
+    m.drawIfDue(r.rules.state.seed);
+    const order = [...m.places.entries()].sort((a, b) => a[1]! - b[1]!).map(([i]) => i);
     const sortedOrder = [...order.filter((i) => !flagged(i)), ...order.filter(flagged)];
     sortedOrder.forEach((i, k) => {
       m.places.set(i, k + 1);
     });
     expect(moved).toBe(order.filter(flagged).length);
-    if (moved > 0 && moved < order.length) seen.add("slow lane: flagged sent behind");
+    if (moved > 0 && moved < order.length) {
+      seen.add("slow lane: flagged sent behind");
+      if (m.settings.mode === "random" && order.length > 2) seen.add("slow lane: drawn places sorted");
+    }
   }
   toString = () => `sortSlowLane(${this.flaggedMask.toString(2)})`;
 }
@@ -269,7 +304,11 @@ export async function checkQueueAgainstModel(store: () => QueueStore, runs: numb
   seen.clear();
   await fc.assert(
     fc.asyncProperty(
-      fc.record({ rate: fc.constantFrom(1, 3, 50), perUnit: fc.integer({ min: 1, max: 3 }) }),
+      fc.record({
+        rate: fc.constantFrom(1, 3, 50),
+        perUnit: fc.integer({ min: 1, max: 3 }),
+        mode: fc.constantFrom("fifo" as const, "random" as const),
+      }),
       fc.commands(commands, { maxCommands: 120, size: "max" }),
       async (settings, cmds) => {
         const config: QueueSaleConfig = queueSale("model-sale", {
@@ -278,11 +317,13 @@ export async function checkQueueAgainstModel(store: () => QueueStore, runs: numb
           admissionRatePerSecond: settings.rate,
           admittedPerUnit: settings.perUnit,
           admissionWindowSeconds: WINDOW_SECONDS,
+          preQueueMode: settings.mode,
         });
         const model = new Model(settings);
         const clock = { ms: model.now };
         const rules = new QueueRules({ store: store(), clock: { now: () => clock.ms }, mintAdmission });
         rules.configure(config);
+        model.commitment = rules.state.commitment;
         await fc.asyncModelRun(() => ({ model, real: { rules, clock } }), cmds);
       },
     ),

@@ -1,7 +1,8 @@
 /**
- * Fifo's slow lane in the Durable Object (docs/queue.md "The slow lane"): at the start the
+ * The slow lane in the Durable Object (docs/queue.md "The slow lane"): at the start the
  * tick's one Redis read also brings the door's flags, and the flagged wait behind everyone
- * unflagged; a read that fails holds the watermark, so nobody is admitted before the sort.
+ * unflagged (fifo and random mode); a read that fails holds the watermark, so nobody is
+ * admitted before the sort.
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -52,5 +53,50 @@ describe("the slow lane: shoppers the door flagged wait behind the rest", () => 
     await stub.tick();
     const first = await stub.enter(saleId, "shopper-0", "shopper-device-0");
     expect(first.ok && first.value.queue_position).toBe(3);
+  });
+
+  it("in random mode, sorts the drawn places after a failed read drew them, and admits nobody before", async () => {
+    const { saleId, stub } = await freshQueue({ preQueueMode: "random", admissionRatePerSecond: 2 });
+    const answers = await enterMany(stub, saleId, 6);
+    const flagged = ["shopper-0", "shopper-3", "shopper-4"];
+    const placeOf = async (token: string) => {
+      const view = await stub.poll(token);
+      return view.ok ? view.value.queue_position : null;
+    };
+    // Redis down at the start: the tick draws, but holds the watermark and leaves the lane due.
+    await setRedis(stub, "down");
+    await setClock(stub, START + 1_000);
+    await stub.tick();
+    expect((await queueStats(env, saleId)).admittedThrough).toBe(0);
+    const drawn = await Promise.all(answers.map((a) => placeOf(a!.queue_token)));
+    expect([...drawn].sort()).toEqual([1, 2, 3, 4, 5, 6]);
+    const drawOrder = answers.map((_, i) => i).sort((a, b) => drawn[a]! - drawn[b]!);
+    // One arrival after the start: placed by arrival, after the drawn.
+    const late = await stub.enter(saleId, "late-0", "late-device-0");
+    expect(late.ok && late.value.queue_position).toBe(7);
+    await setRedis(stub, { units: 100, flagged: [...flagged, "late-0"] });
+    await setClock(stub, START + 2_000);
+    await stub.tick();
+    const expected = [
+      ...drawOrder.filter((i) => !flagged.includes(`shopper-${i}`)).map((i) => `shopper-${i}`),
+      ...drawOrder.filter((i) => flagged.includes(`shopper-${i}`)).map((i) => `shopper-${i}`),
+      "late-0",
+    ];
+    const tokens = new Map<string, string>();
+    for (const [k, shopper] of expected.entries()) {
+      const device = shopper === "late-0" ? "late-device-0" : shopper.replace("shopper-", "shopper-device-");
+      const again = await stub.enter(saleId, shopper, device);
+      // Re-entry answers the sorted place.
+      expect(again.ok && [shopper, again.value.queue_position]).toEqual([shopper, k + 1]);
+      if (again.ok) tokens.set(shopper, again.value.queue_token);
+    }
+    await setClock(stub, START + 2_500);
+    await stub.tick();
+    const admitted = (await queueStats(env, saleId)).admittedThrough;
+    expect(admitted).toBeGreaterThan(0);
+    const states = await Promise.all(expected.map((s) => stub.poll(tokens.get(s)!)));
+    expect(states.map((v) => v.ok && v.value.state)).toEqual(
+      expected.map((_, k) => (k < admitted ? "admitted" : "waiting")),
+    );
   });
 });

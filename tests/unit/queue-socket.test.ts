@@ -104,6 +104,31 @@ describe("live position over WebSocket", () => {
     expect(admitted.queue_position).toBe(1);
   });
 
+  it("in random mode, pushes the turn to a shopper the slow lane moved forward from the last drawn place", async () => {
+    const { saleId, stub } = await freshQueue({ preQueueMode: "random", admissionRatePerSecond: 10 });
+    const answers = await enterMany(stub, saleId, 13);
+    const reads = { down: true };
+    let flagged: string[] = [];
+    await runInDurableObject(stub, (queue: SaleQueue) => {
+      queue.stock = async (_sale, _state, _lapsed, withFlags) =>
+        reads.down ? null : { units: 100, decided: 0, ...(withFlags ? { flagged } : {}) };
+    });
+    // Redis down at the start: the tick draws and admits nobody; the one drawn last opens a socket there.
+    await setClock(stub, START);
+    await stub.tick();
+    const places = await Promise.all(answers.map((a) => stub.poll(a!.queue_token)));
+    const last = places.findIndex((v) => v.ok && v.value.queue_position === 13);
+    const human = await connect(stub, saleId, answers[last]!.queue_token);
+    expect((await human.next(() => true)).queue_position).toBe(13);
+    // Everyone else was flagged by the door's signals: the sort makes the human's 13 a 1.
+    flagged = answers.map((_, i) => `shopper-${i}`).filter((_, i) => i !== last);
+    reads.down = false;
+    await setClock(stub, START + 1_000);
+    await stub.tick();
+    const admitted = await human.next((v) => v.state === "admitted");
+    expect(admitted.queue_position).toBe(1);
+  });
+
   it("tells every connected socket sold_out within 1 s of the last unit selling", async () => {
     const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 10 });
     const answers = await enterMany(stub, saleId, 200);
