@@ -39,6 +39,13 @@ export const DEFAULTS = {
      * address is shared by a whole NAT, so it needs ten times its allowance refused.
      */
     retryStorm: { shopper: 5, device: 5, address: 1_000 },
+    /**
+     * An entry's signals refused by Redis (over its capacity at the opening, or away) are
+     * tried again after these delays, each stretched by up to half again at random so the
+     * retries of one burst do not arrive together. 22.5 s at most in all: inside the 30 s
+     * a Worker's waitUntil may run past its answer.
+     */
+    entryRetryDelaysMs: [1_000, 2_000, 4_000, 8_000],
   },
   /** The fraud review after a sale (workers/orders/fraud.ts). */
   fraud: {

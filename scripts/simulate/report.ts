@@ -199,7 +199,7 @@ function reading(sim: Simulation, f: Figures): string {
       `fewer units only when that is under ${num(needed)} (units ÷ the per-shopper limit of ${perShopper}). A device id is whatever the page's code says it is.`,
     `Redis calls, sent and refused for capacity: ${f.calls.map((c) => `${c.kind} ${num(c.sent)} sent, ${num(c.refused)} refused`).join("; ")}.` +
       (refused("signals") > 0
-        ? " The door's bot signals cost one call per entry (re-entries too) and, at the opening, fill the capacity purchases and the queue's stock reads need."
+        ? ` The door's bot signals cost one call per entry (re-entries too), and a refused one is tried again up to ${DEFAULTS.botSignals.entryRetryDelaysMs.length} times within ${Math.round((DEFAULTS.botSignals.entryRetryDelaysMs.reduce((a, b) => a + b, 0) * 1.5) / 1000)} s; at the opening they fill the capacity purchases and the queue's stock reads need.`
         : ""),
   ];
   if (f.slowLane)
@@ -213,7 +213,7 @@ function reading(sim: Simulation, f: Figures): string {
         "where the slow lane is not built yet (docs/queue.md)." +
         (f.botPlaces > f.flaggedBots
           ? ` About ${num(f.botPlaces - f.flaggedBots)} bots that took places were not flagged: every signals call of their entries ` +
-            "was refused for Redis's capacity (a lost background write), or their device id and batch stayed under the rules' thresholds. " +
+            "was refused for Redis's capacity, retries included, or their device id and batch stayed under the rules' thresholds. " +
             `Those in the first places won ${num(f.botUnits)} units; a bot's purchase refused for capacity is retried ${sim.options.bots.retries} times, 100 ms apart.`
           : ""),
     );

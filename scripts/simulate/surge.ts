@@ -8,7 +8,7 @@
  * the edge, a bot's 5–15 ms (data-centre hosts); a socket push 50 ms.
  */
 import { verifyAdmissionToken } from "../../workers/auth/admission";
-import { BUDGETS } from "../../workers/config";
+import { BUDGETS, DEFAULTS } from "../../workers/config";
 import { parsePurchaseReply, purchaseCall, requestHash } from "../../workers/purchase/purchase";
 import { entrySignalsCall } from "../../workers/queue/signals";
 import { Calendar } from "./calendar";
@@ -60,7 +60,7 @@ export type RunResult = {
   wallMs: number;
 };
 
-const E = { arrive: 1, enter: 2, notify: 3, buy: 4 } as const;
+const E = { arrive: 1, enter: 2, notify: 3, buy: 4, signals: 5 } as const;
 const TICK_MS = 250;
 const SOLD_OUT_TICK_MS = 1_000;
 const PUSH_MS = 50;
@@ -176,16 +176,7 @@ export async function runSurge(kind: RunKind, deps: SurgeDeps): Promise<RunResul
       return;
     }
     // The route records the entry's bot signals after every answer (waitUntil): one call, off the shopper's clock.
-    const signals = () =>
-      entrySignalsCall({
-        saleId,
-        shopperId: id,
-        deviceId: deviceId(crowd, i),
-        fingerprint: fingerprintOf(crowd, i),
-        accountCreated: accountCreatedSeconds(i),
-        nowMs: now,
-      });
-    redisCall(s, "signals", signals, () => {});
+    sendSignals(i, rel, now, 0);
     if (!placed.fresh) {
       metrics.count(bot, "same_place");
       return;
@@ -218,6 +209,29 @@ export async function runSurge(kind: RunKind, deps: SurgeDeps): Promise<RunResul
       for (let tab = 0; tab < b.tabs; tab++) calendar.schedule(rel + b.reactionMs + random.next() * 10, E.buy, i, tab);
     else if (!random.chance(h.walkAway))
       calendar.schedule(rel + random.logNormal(h.reactionMedianSeconds * 1000, 0.6), E.buy, i, 0);
+  };
+
+  /**
+   * One entry's signals call (signals.ts recordEntrySignals): refused for capacity, it is
+   * tried again after the route's delays, each stretched by up to half again, with the
+   * entry's own time. A shopper's latest refused entry is the one retried: their entries
+   * differ only in that time.
+   */
+  const signalsAt = new Float64Array(n);
+  const sendSignals = (i: number, rel: number, entryMs: number, attempt: number) => {
+    const call = () =>
+      entrySignalsCall({
+        saleId,
+        shopperId: shopperId(i),
+        deviceId: deviceId(crowd, i),
+        fingerprint: fingerprintOf(crowd, i),
+        accountCreated: accountCreatedSeconds(i),
+        nowMs: entryMs,
+      });
+    const delay = DEFAULTS.botSignals.entryRetryDelaysMs[attempt];
+    if (redisCall(sec(rel), "signals", call, () => {}) || delay === undefined) return;
+    signalsAt[i] = entryMs;
+    calendar.schedule(rel + Math.round(delay * (1 + random.next() / 2)), E.signals, i, attempt + 1);
   };
 
   // ---- the purchase ----------------------------------------------------------------------
@@ -404,6 +418,7 @@ export async function runSurge(kind: RunKind, deps: SurgeDeps): Promise<RunResul
       if (event.kind === E.arrive) arrive(event.who, rel);
       else if (event.kind === E.enter) enter(event.who, rel, event.extra === 1);
       else if (event.kind === E.notify) await notify(event.who, rel);
+      else if (event.kind === E.signals) sendSignals(event.who, rel, signalsAt[event.who]!, event.extra);
       else await buy(event.who, rel, event.extra % 256, Math.floor(event.extra / 256));
     }
     // Purchases are decided before the clock moves on; signals (whose answers change nothing) ride along later, still in order.

@@ -65,10 +65,32 @@ export function entrySignalsCall(entry: Entry): { keys: string[]; args: string[]
   };
 }
 
-/** One Redis command per entry, run after the answer (ctx.waitUntil): the door never waits on it. */
-export async function recordEntrySignals(redis: Redis, entry: Entry): Promise<void> {
+/**
+ * One Redis command per entry, run after the answer (ctx.waitUntil): the door never waits
+ * on it. A refused or failed call is tried again (DEFAULTS.botSignals.entryRetryDelaysMs):
+ * the opening's crowd fills Redis for a few seconds, and a signal lost then is a bot the
+ * slow lane cannot send back. Safe to repeat: signals.lua adds set members idempotently
+ * and counts only newly flagged accounts, and the retry keeps the entry's own time.
+ */
+export async function recordEntrySignals(
+  redis: Redis,
+  entry: Entry,
+  wait: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  random: () => number = Math.random,
+): Promise<void> {
   const call = entrySignalsCall(entry);
-  await redis.createScript<[number, number]>(signalsLua).exec(call.keys, call.args);
+  const script = redis.createScript<[number, number]>(signalsLua);
+  const delays = DEFAULTS.botSignals.entryRetryDelaysMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await script.exec(call.keys, call.args);
+      return;
+    } catch (err) {
+      const delay = delays[attempt];
+      if (delay === undefined) throw err;
+      await wait(delay * (1 + random() / 2));
+    }
+  }
 }
 
 export type StormKind = keyof typeof DEFAULTS.botSignals.retryStorm;
