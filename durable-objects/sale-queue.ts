@@ -144,7 +144,9 @@ export class SaleQueue extends DurableObject<Env> {
   async enter(saleId: string, shopperId: string, device: string, asShard: number | null = null): Promise<EnterReply> {
     const outcome = await this.enterHere(saleId, shopperId, device, asShard);
     // Passed on: the home's reply already carries the count in force.
-    return "shards" in outcome ? (outcome as EnterReply) : { ...outcome, shards: this.rules.shardCount() };
+    return "shards" in outcome
+      ? (outcome as EnterReply)
+      : { ...outcome, shards: this.rules.shardCount(), startMs: this.rules.config?.startMs ?? null };
   }
 
   /** A place held elsewhere, for a sale whose shard count was raised: the shopper's earlier home asks here. */

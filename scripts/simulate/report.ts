@@ -199,7 +199,7 @@ function reading(sim: Simulation, f: Figures): string {
       `fewer units only when that is under ${num(needed)} (units ÷ the per-shopper limit of ${perShopper}). A device id is whatever the page's code says it is.`,
     `Redis calls, sent and refused for capacity: ${f.calls.map((c) => `${c.kind} ${num(c.sent)} sent, ${num(c.refused)} refused`).join("; ")}.` +
       (refused("signals") > 0
-        ? ` The door's bot signals cost one call per entry (re-entries too), and a refused one is tried again up to ${DEFAULTS.botSignals.entryRetryDelaysMs.length} times within ${Math.round((DEFAULTS.botSignals.entryRetryDelaysMs.reduce((a, b) => a + b, 0) * 1.5) / 1000)} s; at the opening they fill the capacity purchases and the queue's stock reads need.`
+        ? ` The door's bot signals cost one call per entry (re-entries too), and a refused one is tried again up to ${DEFAULTS.botSignals.entryRetryDelaysMs.length} times within ${Math.round((DEFAULTS.botSignals.entryRetryDelaysMs.reduce((a, b) => a + b, 0) * 1.5) / 1000)} s while the sale has not started; at the opening they fill the capacity purchases and the queue's stock reads need.`
         : ""),
   ];
   if (f.slowLane)

@@ -214,8 +214,8 @@ export async function runSurge(kind: RunKind, deps: SurgeDeps): Promise<RunResul
   /**
    * One entry's signals call (signals.ts recordEntrySignals): refused for capacity, it is
    * tried again after the route's delays, each stretched by up to half again, with the
-   * entry's own time. A shopper's latest refused entry is the one retried: their entries
-   * differ only in that time.
+   * entry's own time, and only while the retry lands before the start (rel 0). A shopper's
+   * latest refused entry is the one retried: their entries differ only in that time.
    */
   const signalsAt = new Float64Array(n);
   const sendSignals = (i: number, rel: number, entryMs: number, attempt: number) => {
@@ -228,10 +228,12 @@ export async function runSurge(kind: RunKind, deps: SurgeDeps): Promise<RunResul
         accountCreated: accountCreatedSeconds(i),
         nowMs: entryMs,
       });
-    const delay = DEFAULTS.botSignals.entryRetryDelaysMs[attempt];
-    if (redisCall(sec(rel), "signals", call, () => {}) || delay === undefined) return;
+    const base = DEFAULTS.botSignals.entryRetryDelaysMs[attempt];
+    if (redisCall(sec(rel), "signals", call, () => {}) || base === undefined) return;
+    const at = rel + Math.round(base * (1 + random.next() / 2));
+    if (at >= 0) return;
     signalsAt[i] = entryMs;
-    calendar.schedule(rel + Math.round(delay * (1 + random.next() / 2)), E.signals, i, attempt + 1);
+    calendar.schedule(at, E.signals, i, attempt + 1);
   };
 
   // ---- the purchase ----------------------------------------------------------------------

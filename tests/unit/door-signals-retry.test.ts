@@ -32,16 +32,29 @@ function fullRedis(refusals: number) {
   return { redis, calls };
 }
 
+/** Retries before a start far enough away, with a clock that moves only by what was waited. */
+function retryBefore(startInMs: number, random = 0.5) {
+  let clock = 0;
+  const waited: number[] = [];
+  return {
+    waited,
+    retry: {
+      before: startInMs,
+      now: () => clock,
+      random: () => random,
+      wait: async (ms: number) => {
+        waited.push(ms);
+        clock += ms;
+      },
+    },
+  };
+}
+
 describe("an entry's bot signals when Redis is full", () => {
-  it("are recorded by a later try, with the entry's own time, instead of being lost", async () => {
+  it("are recorded by a later try before the sale starts, with the entry's own time, instead of being lost", async () => {
     const { redis, calls } = fullRedis(2);
-    const waited: number[] = [];
-    await recordEntrySignals(
-      redis,
-      entry,
-      async (ms) => void waited.push(ms),
-      () => 0.5,
-    );
+    const { retry, waited } = retryBefore(60_000);
+    await recordEntrySignals(redis, entry, retry);
     expect(calls).toHaveLength(3);
     // The same call each time: the arrival judged at the time it happened, not at the retry.
     expect(calls[2]).toEqual(calls[0]);
@@ -50,17 +63,23 @@ describe("an entry's bot signals when Redis is full", () => {
     expect(waited).toEqual([1_250, 2_500]);
   });
 
+  it("are not retried into the sale: from the start on, the crowd's purchases need the capacity", async () => {
+    const { redis, calls } = fullRedis(Number.POSITIVE_INFINITY);
+    // 1.25 s, then 2.5 s fit before a start 5 s away; the third try's 5 s would not.
+    const { retry, waited } = retryBefore(5_000);
+    await expect(recordEntrySignals(redis, entry, retry)).rejects.toThrow(/max requests/);
+    expect(waited).toEqual([1_250, 2_500]);
+    expect(calls).toHaveLength(3);
+    // A sale whose start the door does not know is never retried.
+    const unknown = fullRedis(1);
+    await expect(recordEntrySignals(unknown.redis, entry)).rejects.toThrow(/max requests/);
+    expect(unknown.calls).toHaveLength(1);
+  });
+
   it("give up after the last retry, within the 30 s a Worker may run past its answer", async () => {
     const { redis, calls } = fullRedis(Number.POSITIVE_INFINITY);
-    const waited: number[] = [];
-    await expect(
-      recordEntrySignals(
-        redis,
-        entry,
-        async (ms) => void waited.push(ms),
-        () => 0.999,
-      ),
-    ).rejects.toThrow(/max requests/);
+    const { retry, waited } = retryBefore(3_600_000, 0.999);
+    await expect(recordEntrySignals(redis, entry, retry)).rejects.toThrow(/max requests/);
     expect(calls).toHaveLength(DEFAULTS.botSignals.entryRetryDelaysMs.length + 1);
     expect(waited.reduce((a, b) => a + b, 0)).toBeLessThan(30_000);
   });

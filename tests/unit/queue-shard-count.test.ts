@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { configureQueue, enterQueue, pollQueue, queueStats, queueStub } from "../../workers/queue/client";
+import { configureQueue, enterQueue, knownStart, pollQueue, queueStats, queueStub } from "../../workers/queue/client";
 import { shardOfToken } from "../../workers/queue/shards";
 import type { EnterAnswer } from "../../workers/queue/types";
 import { queueSale } from "../node/queue-sale";
@@ -50,7 +50,10 @@ describe("a sale's shard count", () => {
     // the rest go straight to their shard.
     expect(counted.names[0]).toBe(crowd);
     expect(counted.names.slice(1).every((name) => name.startsWith(`${crowd}/shard/`))).toBe(true);
-    expect(counted.names).toHaveLength(4);
+    expect(counted.names).toHaveLength(4); // Its start comes back too, from the coordinator and from a shard alike: the door
+    // retries a refused bot signal only before it (workers/queue/signals.ts).
+    expect(knownStart(crowd)).toBe(startMs);
+    expect(knownStart(saleId)).toBeGreaterThan(0);
   });
 
   it("raises the shard count during the pre-queue: earlier places stay, later entrants spread, one order for all", async () => {

@@ -55,6 +55,13 @@ export async function notifyStockChanged(env: Env, saleId: string): Promise<void
   await call(() => queueStub(env, saleId).stockChanged());
 }
 
+/** Each sale's start, as its queue's last answer said: the door's signals are retried only before it. */
+const knownStarts = new Map<string, number>();
+
+export function knownStart(saleId: string): number | null {
+  return knownStarts.get(saleId) ?? null;
+}
+
 /** Enters on the shopper's home shard (by a hash of their id), so re-entry finds the same place. */
 export async function enterQueue(
   env: Env,
@@ -68,7 +75,8 @@ export async function enterQueue(
     const home = shards === 1 ? null : shardOf(shopperId, shards);
     const reply = (await queueStub(env, saleId, home).enter(saleId, shopperId, device, home)) as EnterReply;
     knownShards.set(saleId, reply.shards);
-    const { shards: _, ...outcome } = reply;
+    if (reply.startMs != null) knownStarts.set(saleId, reply.startMs);
+    const { shards: _, startMs: __, ...outcome } = reply;
     return outcome as Outcome<EnterAnswer>;
   });
 }

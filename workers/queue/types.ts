@@ -44,7 +44,11 @@ export const refuse = (status: Refusal["status"], code: ErrorCode, message: stri
  * An entry's outcome and the queue's shard count as the answering object knows it: the edge
  * keeps the count, so the next entry goes straight to its home object (one call).
  */
-export type EnterReply = Outcome<EnterAnswer> & { shards: number };
+export type EnterReply = Outcome<EnterAnswer> & {
+  shards: number;
+  /** The sale's start as the queue holds it: the door retries a refused signal only before it. */
+  startMs?: number | null;
+};
 
 /** A (re)configuration taken, with the shard count now in force, or why the count was refused. */
 export type ConfigureReply = { ok: true; shards: number } | { ok: false; problem: string };

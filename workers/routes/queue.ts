@@ -9,7 +9,7 @@ import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
 import { rateLimit, refusal } from "../middleware/rate-limit";
 import { saleIdParam } from "../middleware/sale-id";
 import { COLUMN_CHARS } from "../orders/columns";
-import { enterQueue, openQueueSocket, pollQueue } from "../queue/client";
+import { enterQueue, knownStart, openQueueSocket, pollQueue } from "../queue/client";
 import { recordEntrySignals, recordStorm, type StormKind } from "../queue/signals";
 import { doorStorms } from "../queue/storms";
 import { verifyQueueToken } from "../queue/token";
@@ -124,14 +124,18 @@ export const queue = new Hono<AppEnv>()
       count(saleId, { [latencyField("queue", performance.now() - asked)]: 1 });
       const answer = unwrap(outcome);
       c.var.background(
-        recordEntrySignals(c.var.redis, {
-          saleId,
-          shopperId: shopper.sub,
-          deviceId: body.device_id ?? null,
-          fingerprint: body.device_fingerprint,
-          accountCreated: shopper.acctCreated,
-          nowMs: Date.now(),
-        }),
+        recordEntrySignals(
+          c.var.redis,
+          {
+            saleId,
+            shopperId: shopper.sub,
+            deviceId: body.device_id ?? null,
+            fingerprint: body.device_fingerprint,
+            accountCreated: shopper.acctCreated,
+            nowMs: Date.now(),
+          },
+          { before: knownStart(saleId) },
+        ),
       );
       c.header("Cache-Control", "no-store");
       return c.json(answer);
