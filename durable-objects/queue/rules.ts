@@ -375,17 +375,23 @@ export class QueueRules implements ViewSource {
    */
   sortSlowLane(now: number, flagged: Iterable<string>): number {
     if (!this.slowLaneDue(now)) return 0;
-    const random = this.sale?.preQueueMode === "random";
-    const drawnNow = random && this.kept.drawnCount === null ? this.draw() : null;
     const count = this.arrivals;
-    // Flagged places, as they stand now (every entrant up to `count` holds one after the draw).
+    // The places as they stand, by arrival: a drawn entrant's is its draw rank + 1, anyone
+    // else's its arrival. A draw that is due is computed here and placed once, already
+    // sorted, instead of writing every place for the draw and again for the lane.
+    const random = this.sale?.preQueueMode === "random";
+    const drawDue = random && this.kept.drawnCount === null;
+    const drawn = drawDue ? count : random ? (this.kept.drawnCount ?? 0) : 0;
+    const rank = drawn > 0 ? drawPermutation(this.kept.seed, drawn) : new Uint32Array(0);
+    const placeOf = (arrival: number) => (arrival <= drawn ? rank[arrival - 1]! + 1 : arrival);
     const slow: number[] = [];
     for (const shopper of flagged) {
-      const position = this.store.byShopper(shopper)?.position;
-      if (position != null && position <= count) slow.push(position);
+      const arrival = this.store.byShopper(shopper)?.arrival;
+      if (arrival != null && arrival <= count) slow.push(placeOf(arrival));
     }
     slow.sort((a, b) => a - b);
-    if (slow.length > 0) {
+    if (drawDue) this.kept.drawnCount = count;
+    if (slow.length > 0 || drawDue) {
       // moved[p - 1]: the 0-based new place of the one at place p.
       const moved = new Uint32Array(count);
       const fast = count - slow.length;
@@ -394,14 +400,10 @@ export class QueueRules implements ViewSource {
         if (slow[passed] === place) moved[place - 1] = fast + passed++;
         else moved[place - 1] = place - 1 - passed;
       }
-      // By arrival, as the store takes it: a drawn entrant's place is its draw rank + 1, anyone else's its arrival.
-      const drawn = random ? (this.kept.drawnCount ?? 0) : 0;
-      const rank = drawnNow ?? (drawn > 0 ? drawPermutation(this.kept.seed, drawn) : new Uint32Array(0));
       const byArrival = new Uint32Array(count);
-      for (let arrival = 1; arrival <= count; arrival++)
-        byArrival[arrival - 1] = moved[arrival <= drawn ? rank[arrival - 1]! : arrival - 1]!;
+      for (let arrival = 1; arrival <= count; arrival++) byArrival[arrival - 1] = moved[placeOf(arrival) - 1]!;
       this.store.placeDrawn(byArrival, count);
-      this.onPositions(true);
+      this.onPositions(slow.length > 0);
     }
     this.kept.slowLane = { sorted: count, flagged: slow.length };
     this.store.write("state", this.kept);
@@ -531,14 +533,12 @@ export class QueueRules implements ViewSource {
   }
 
   /** The draw at the start: everyone who arrived before it takes their rank; returns the ranks (by arrival). */
-  private draw(): Uint32Array {
+  private draw(): void {
     const count = this.arrivals;
-    const rank = drawPermutation(this.kept.seed, count);
-    this.store.placeDrawn(rank, count);
+    this.store.placeDrawn(drawPermutation(this.kept.seed, count), count);
     this.kept.drawnCount = count;
     this.store.write("state", this.kept);
     this.onPositions();
-    return rank;
   }
 
   /**
