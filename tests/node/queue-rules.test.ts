@@ -5,26 +5,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MemoryQueueStore } from "../../durable-objects/queue/memory-store";
-import { fixedClock, QueueRules } from "../../durable-objects/queue/rules";
-import type { QueueSaleConfig, QueueView } from "../../workers/queue/types";
-import { mintAdmission, queueSale, START } from "./queue-sale";
-
-function queue(overrides: Partial<QueueSaleConfig> = {}) {
-  const rules = new QueueRules({ store: new MemoryQueueStore(), clock: fixedClock(START), mintAdmission });
-  rules.configure(queueSale("sale-1", overrides));
-  const enter = (shopper: string, now = START - 60_000) => {
-    const entry = rules.enter(shopper, `device-of-${shopper}`, `token-of-${shopper}`, now);
-    if (!entry.ok) throw new Error(entry.message);
-    return entry.value;
-  };
-  const poll = async (shopper: string, now: number): Promise<QueueView> => {
-    const outcome = await rules.poll(`token-of-${shopper}`, now);
-    if (!outcome.ok) throw new Error(outcome.message);
-    return outcome.value;
-  };
-  return { rules, enter, poll };
-}
+import { queueRules as queue, START } from "./queue-sale";
 
 describe("the queue's rules, without workerd", () => {
   it("runs in plain Node: no Durable Object runtime is loaded", () => {

@@ -8,22 +8,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { commitmentOf, drawPermutation } from "../../durable-objects/queue/draw";
-import { MemoryQueueStore } from "../../durable-objects/queue/memory-store";
-import { fixedClock, QueueRules } from "../../durable-objects/queue/rules";
-import type { QueueSaleConfig } from "../../workers/queue/types";
-import { mintAdmission, queueSale, START } from "./queue-sale";
-
-function queue(overrides: Partial<QueueSaleConfig> = {}) {
-  const rules = new QueueRules({ store: new MemoryQueueStore(), clock: fixedClock(START), mintAdmission });
-  rules.configure(queueSale("sale-1", overrides));
-  const enter = (shopper: string, now = START - 60_000) => {
-    const entry = rules.enter(shopper, `device-of-${shopper}`, `token-of-${shopper}`, now);
-    if (!entry.ok) throw new Error(entry.message);
-    return entry.value;
-  };
-  const place = (shopper: string) => rules.store.byShopper(shopper)?.position ?? null;
-  return { rules, enter, place };
-}
+import { queueRules as queue, START } from "./queue-sale";
 
 describe("the slow lane: flagged shoppers wait behind the unflagged", () => {
   it("moves the flagged behind everyone unflagged at the start, before anyone is admitted", () => {
