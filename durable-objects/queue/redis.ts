@@ -3,7 +3,7 @@
  * the units left (the sum of the sale's SKU stock counters) and how many live turns have
  * reserved (purchase.lua marks them in `turns`).
  */
-import { createRedis } from "../../workers/clients/redis";
+import { createRedis, fieldsFromReply } from "../../workers/clients/redis";
 import { keys } from "../../workers/keys";
 import type { SaleState } from "./model";
 
@@ -31,10 +31,10 @@ export type StockSource = (
 /** The prewarm's sale meta; the client returns HMGET raw, in field order. */
 export async function readMeta(env: Env, saleId: string): Promise<SaleMeta> {
   const raw = (await createRedis(env).hmget(keys.meta(saleId), ...META_FIELDS)) as unknown;
-  const values = Array.isArray(raw) ? raw : [];
+  const values = fieldsFromReply(raw, META_FIELDS.length);
   const meta: SaleMeta = {};
   META_FIELDS.forEach((field, i) => {
-    if (values[i] !== null && values[i] !== undefined) meta[field] = String(values[i]);
+    if (values[i] !== null) meta[field] = values[i];
   });
   return meta;
 }

@@ -84,6 +84,15 @@ export function hashFromReply(raw: unknown): Record<string, string> | null {
 }
 
 /**
+ * With automatic deserialization off, HMGET comes back as Redis sends it: the values in the
+ * order the fields were asked for, null where a field is missing. Always `count` long.
+ */
+export function fieldsFromReply(raw: unknown, count: number): (string | null)[] {
+  const values = Array.isArray(raw) ? raw : [];
+  return Array.from({ length: count }, (_, i) => (values[i] == null ? null : String(values[i])));
+}
+
+/**
  * Every key matching `pattern`, batch by batch (SCAN, so Redis is never blocked). For
  * admin work and the cron only: never on a shopper's path.
  */

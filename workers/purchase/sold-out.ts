@@ -1,4 +1,5 @@
 import type { Redis } from "@upstash/redis";
+import { fieldsFromReply } from "../clients/redis";
 import { keys } from "../keys";
 import type { PurchaseDecision, PurchaseInput } from "./purchase";
 
@@ -41,7 +42,7 @@ export async function answerSoldOut(
     redis.hmget(keys.meta(saleId), "start_ms", "end_ms", "cancelled") as Promise<unknown>,
   ]);
   const [stock, held, deviceBuyer] = read;
-  const [startMs, endMs, cancelled] = fields(meta, 3);
+  const [startMs, endMs, cancelled] = fieldsFromReply(meta, 3);
 
   // A SKU never loaded (prewarm writes its stock key beside the item) or units back in
   // stock: purchase.lua decides.
@@ -61,10 +62,4 @@ export async function answerSoldOut(
   const written = await redis.set(record, `${input.requestHash}\nSOLD_OUT\n${stock}`, { nx: true, ex: ttl });
   if (written === null) return null;
   return { kind: "sold_out", remaining: Number(stock), replay: false };
-}
-
-/** The client returns HMGET raw (automaticDeserialization off): values in field order. */
-function fields(raw: unknown, count: number): (string | null)[] {
-  const values = Array.isArray(raw) ? raw : [];
-  return Array.from({ length: count }, (_, i) => (values[i] == null ? null : String(values[i])));
 }
