@@ -26,7 +26,7 @@ import type { Pool } from "@neondatabase/serverless";
 import { newReservationToken } from "../../workers/purchase/purchase";
 import { createNodePool } from "../db/neon-node";
 import { benchPurchaseScript, type Run } from "./purchase-script";
-import { type BenchReport, type BenchRow, closedLoop, median, medianWithSpread, summarize } from "./stats";
+import { type BenchReport, type BenchRow, closedLoop, loopColumns, median, summarize } from "./stats";
 import { insertBenchSale, throwawayPostgres } from "./throwaway-postgres";
 
 const SKU = "BENCH-SKU";
@@ -111,18 +111,7 @@ function row(label: string, client: string, runs: { perSecond: number; p50: numb
     decider: label,
     client,
     runs: runs.length,
-    "decisions/s": medianWithSpread(
-      runs.map((r) => r.perSecond),
-      0,
-    ),
-    "p50 ms": medianWithSpread(
-      runs.map((r) => r.p50),
-      2,
-    ),
-    "p99 ms": medianWithSpread(
-      runs.map((r) => r.p99),
-      2,
-    ),
+    ...loopColumns(runs, "decisions/s", 2, ["p50", "p99"]),
   };
 }
 

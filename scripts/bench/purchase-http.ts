@@ -22,7 +22,7 @@ import { stackConfigFromEnv } from "../stack/config";
 import { type RunningStack, startStack } from "../stack/stack";
 import { freePort } from "../stack/worker-process";
 import { groupRss } from "./proc";
-import { type BenchReport, type BenchRow, closedLoop, medianWithSpread, summarize } from "./stats";
+import { type BenchReport, type BenchRow, closedLoop, loopColumns, summarize } from "./stats";
 
 const ADMISSION_SECRET = process.env.ADMISSION_JWT_SECRET ?? "dev-admission-secret";
 const SKU = "BENCH-HTTP";
@@ -237,22 +237,7 @@ export async function benchPurchaseHttp(
       scenario: scenario.name,
       "in flight": scenario.concurrency,
       runs: group.length,
-      "req/s": medianWithSpread(
-        group.map((r) => r.perSecond),
-        0,
-      ),
-      "p50 ms": medianWithSpread(
-        group.map((r) => r.p50),
-        1,
-      ),
-      "p95 ms": medianWithSpread(
-        group.map((r) => r.p95),
-        1,
-      ),
-      "p99 ms": medianWithSpread(
-        group.map((r) => r.p99),
-        1,
-      ),
+      ...loopColumns(group, "req/s", 1),
       errors: group.reduce((n, r) => n + r.errors, 0),
       "answers (all runs)": [...outcomes].map(([k, v]) => `${k}: ${v}`).join(", "),
     };

@@ -45,6 +45,7 @@ import {
   closedLoop,
   commandDelta,
   commandStats,
+  loopColumns,
   median,
   medianWithSpread,
   perDecisionBreakdown,
@@ -356,22 +357,7 @@ function aggregate(runs: Run[]): BenchRow[] {
       script: first.script,
       client: first.transport,
       runs: g.length,
-      "decisions/s": medianWithSpread(
-        g.map((r) => r.perSecond),
-        0,
-      ),
-      "p50 ms": medianWithSpread(
-        g.map((r) => r.p50),
-        2,
-      ),
-      "p95 ms": medianWithSpread(
-        g.map((r) => r.p95),
-        2,
-      ),
-      "p99 ms": medianWithSpread(
-        g.map((r) => r.p99),
-        2,
-      ),
+      ...loopColumns(g, "decisions/s", 2),
       "evalsha/decision": median(g.map((r) => r.evalshaPerDecision)).toFixed(2),
       "redis cmds/decision": median(g.map((r) => r.commandsPerDecision)).toFixed(2),
       "in-redis µs/decision": medianWithSpread(

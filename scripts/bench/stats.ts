@@ -103,6 +103,30 @@ export function medianWithSpread(values: number[], digits: number): string {
   return `${fmt(median(finite))} (${fmt(Math.min(...finite))}–${fmt(Math.max(...finite))})`;
 }
 
+/**
+ * The columns every closed-loop benchmark's table shares: throughput and latency
+ * percentiles, each the median (min–max) over the runs.
+ */
+export function loopColumns(
+  runs: { perSecond: number; p50: number; p95: number; p99: number }[],
+  rateLabel: string,
+  msDigits: number,
+  percentiles: readonly ("p50" | "p95" | "p99")[] = ["p50", "p95", "p99"],
+): Record<string, string> {
+  const columns: Record<string, string> = {
+    [rateLabel]: medianWithSpread(
+      runs.map((r) => r.perSecond),
+      0,
+    ),
+  };
+  for (const p of percentiles)
+    columns[`${p} ms`] = medianWithSpread(
+      runs.map((r) => r[p]),
+      msDigits,
+    );
+  return columns;
+}
+
 export type CommandStats = Map<string, { calls: number; usec: number }>;
 
 /** Parses `INFO commandstats` (cmdstat_<name>:calls=…,usec=…,…). Calls made from scripts count too. */
