@@ -1,6 +1,7 @@
 import type { Redis } from "@upstash/redis";
 import { describe, expect, it } from "vitest";
 import { keys } from "../../workers/keys";
+import { COLUMN_CHARS } from "../../workers/orders/columns";
 import {
   createPurchaseScript,
   newReservationToken,
@@ -80,6 +81,19 @@ describe("a click once the units are gone", () => {
     const end = Number((await run.meta()).end_ms);
     expect(await run.purchase("late", 1, { nowMs: end })).toMatchObject({ kind: "not_active", why: "ended" });
     expect(await run.purchase("late", 1, { nowMs: end - 1 })).toMatchObject({ kind: "sold_out", remaining: 0 });
+  });
+
+  it("remembers its answer under the longest and oddest Idempotency-Key the door allows", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 1 }] });
+    const run = scripts(saleId);
+    expect(await run.purchase("winner", 1)).toMatchObject({ kind: "reserved", remaining: 0 });
+    // Every printable ASCII character, quotes, backslash and braces included, at full length.
+    const printable = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i)).join("");
+    const key = printable.repeat(3).slice(0, COLUMN_CHARS.idempotencyKey);
+    expect(key).toHaveLength(COLUMN_CHARS.idempotencyKey);
+    expect(await run.purchase("late", 1, { key })).toMatchObject({ kind: "sold_out", replay: false });
+    expect(await run.purchase("late", 1, { key })).toMatchObject({ kind: "sold_out", replay: true });
+    expect(await run.redis.exists(keys.idempotency(saleId, "late", key))).toBe(1);
   });
 
   it("runs no script: once the last unit is sold, the crowd's clicks are plain reads and one write", async () => {
