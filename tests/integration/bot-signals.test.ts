@@ -61,11 +61,16 @@ async function settled(saleId: string, done: (s: typeof zero) => boolean) {
 
 const day = 86_400;
 const nowS = () => Math.floor(Date.now() / 1000);
-/** Accounts made in one batch: the same few minutes, inside one of the rule's creation buckets. */
-const batchCreated = (i: number) => {
+/**
+ * Accounts made in one batch: the same few minutes, inside one of the rule's creation
+ * buckets. The bucket is chosen once per batch: read from the clock at each entry, a batch
+ * whose entries straddle a ten-minute mark would fall into two buckets and never be one.
+ */
+function accountBatch() {
   const bucket = DEFAULTS.botSignals.lookalikeBatch.accountBucketSeconds;
-  return Math.floor((nowS() - 3 * day) / bucket) * bucket + i * 7;
-};
+  const start = Math.floor((nowS() - 3 * day) / bucket) * bucket;
+  return (i: number) => start + i * 7;
+}
 
 describe("look-alike phones", () => {
   it("does not flag an honest crowd on identical phones behind one carrier NAT", async () => {
@@ -99,6 +104,7 @@ describe("look-alike phones", () => {
     const phone = uniq("fp-farm");
     const farm = Array.from({ length: 12 }, () => uniq("farm"));
     const stranger = uniq("stranger");
+    const batchCreated = accountBatch();
     const statuses = [];
     for (const [i, sub] of farm.entries()) {
       statuses.push(

@@ -83,4 +83,40 @@ describe("the outbox lease", () => {
       await pool.end();
     }
   }, 60_000);
+
+  it("a payment whose drain is turned away while the holder lets go still reaches Postgres, without waiting for the cron", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 10 }] });
+    const run = scripts(saleId);
+    const bought = await run.purchase("pays-at-the-wrong-moment", 1);
+    if (bought.kind !== "reserved") throw new Error(JSON.stringify(bought));
+    const pool = neonPool(2);
+    const db = drizzle(pool, { schema });
+    let turnedAway: Awaited<ReturnType<typeof drainOutbox>> | undefined;
+    // The holder has written the purchase and read the list empty; before it lets go, the
+    // shopper pays: the payment's event is pushed and its own drain finds the lease taken.
+    const holderRedis = new Proxy(run.redis, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target);
+        if (prop !== "lrange") return typeof value === "function" ? value.bind(target) : value;
+        return async (...args: Parameters<typeof target.lrange>) => {
+          const read = await target.lrange(...args);
+          if (read.length === 0 && !turnedAway) {
+            expect(await run.transition(bought.reservationToken, "confirm", Date.now())).toMatchObject({ kind: "ok" });
+            turnedAway = await drainOutbox({ redis: run.redis, db }, saleId);
+          }
+          return read;
+        };
+      },
+    });
+    try {
+      const holder = await drainOutbox({ redis: holderRedis, db }, saleId);
+      expect(turnedAway?.skipped).toBe("locked");
+      expect(holder).toMatchObject({ applied: 2, remaining: 0, skipped: null });
+      expect(await run.redis.llen(keys.outbox(saleId))).toBe(0);
+      const { rows } = await pool.query("select status from flash_sale_orders where order_id = $1", [bought.orderId]);
+      expect(rows).toEqual([{ status: "paid" }]);
+    } finally {
+      await pool.end();
+    }
+  });
 });

@@ -54,6 +54,11 @@ function logWritten(saleId: string, events: unknown[]): void {
  * (cron, reconcile, or the next purchase's background write) retries them. One drain
  * per sale at a time (a lease in Redis), so two drains cannot trim each other's events.
  *
+ * Why no event waits for the cron: a drain that finds the lease taken leaves its events
+ * to the holder, so the holder looks at the list once more after letting go. An event
+ * pushed between the holder's last (empty) read and its release would otherwise sit
+ * there, its own drain turned away, until the next minute's cron.
+ *
  * Why no event can block the others: an event Postgres refuses for its own data is
  * isolated (writer.ts), everything ahead of it written, and it moves to the sale's
  * dead-letter list with the reason, in one lease-guarded step with the trim; metrics,
@@ -64,24 +69,49 @@ export async function drainOutbox(
   saleId: string,
   options: { batch?: number; budgetMs?: number } = {},
 ): Promise<DrainResult> {
-  const { redis, db } = deps;
-  const batch = options.batch ?? 500;
   const deadline = Date.now() + (options.budgetMs ?? 20_000);
+  const done = { applied: 0, deadLettered: 0 };
+  for (let round = 0; ; round++) {
+    const held = await drainWhileHeld(deps, saleId, options.batch ?? 500, deadline);
+    // Someone else is draining: they will pick up our events too. No more commands spent.
+    if (held === "locked")
+      return round === 0
+        ? { applied: 0, deadLettered: 0, remaining: -1, skipped: "locked" }
+        : { ...done, remaining: await deps.redis.llen(keys.outbox(saleId)), skipped: null };
+    done.applied += held.applied;
+    done.deadLettered += held.deadLettered;
+    const remaining = await deps.redis.llen(keys.outbox(saleId));
+    // Seen empty under the lease, not empty now: pushed by a drain this one turned away.
+    if (remaining === 0 || !held.sawEmpty || Date.now() >= deadline) return { ...done, remaining, skipped: null };
+  }
+}
+
+/** One lease: writes batches until the list reads empty, the budget runs out or the lease is lost. */
+async function drainWhileHeld(
+  deps: { redis: Redis; db: Database },
+  saleId: string,
+  batch: number,
+  deadline: number,
+): Promise<{ applied: number; deadLettered: number; sawEmpty: boolean } | "locked"> {
+  const { redis, db } = deps;
   const lock = keys.outboxLock(saleId);
   const holder = crypto.randomUUID();
   const got = await redis.set(lock, holder, { nx: true, px: LEASE_MS });
-  // Someone else is draining: they will pick up our events too. No more commands spent.
-  if (got !== "OK") return { applied: 0, deadLettered: 0, remaining: -1, skipped: "locked" };
+  if (got !== "OK") return "locked";
   const lease = redis.createScript<number>(leaseLua);
   const setAside = redis.createScript<number>(deadLetterLua);
   let applied = 0;
   let deadLettered = 0;
+  let sawEmpty = false;
   try {
     while (Date.now() < deadline) {
       // The client sends the sync token of its lease SET with this read (readYourWrites,
       // on by default), so a replica answers it only once it has every earlier trim.
       const raw = (await redis.lrange(keys.outbox(saleId), 0, batch - 1)) as unknown[];
-      if (raw.length === 0) break;
+      if (raw.length === 0) {
+        sawEmpty = true;
+        break;
+      }
       const { written, refused } = await writeIsolating(db, saleId, raw);
       if (refused) {
         console.error(`sale ${saleId}: an order event Postgres refuses was set aside: ${refused.error}`);
@@ -105,5 +135,5 @@ export async function drainOutbox(
   } finally {
     await lease.exec([lock, keys.outbox(saleId)], [holder, "release", "0"]).catch(() => undefined);
   }
-  return { applied, deadLettered, remaining: await redis.llen(keys.outbox(saleId)), skipped: null };
+  return { applied, deadLettered, sawEmpty };
 }
