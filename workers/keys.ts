@@ -20,6 +20,8 @@
  *                           purchase decisions, latency buckets, queue samples; expires after minutes
  *   m:m:{min}        hash   the same counters per minute (unix minutes), for burn rates over the last few minutes
  *   m:total          hash   the same counters since the sale was first served, for its SLOs
+ *   m:f:{min}        hash   flush id -> 1, the metrics flushes applied in that minute (unix minutes), so a flush
+ *                           re-sent after a lost reply is applied once; expires after minutes
  *   dev-accounts:{id} set   shoppers who entered the queue with device id `id` (a bot signal from 3)
  *   fp-batch:{fp}:{b} zset  shopper -> ms, entries with fingerprint `fp` on accounts created in bucket `b`, last window
  *   signals          hash   bot-signal counters by rule (docs/queue.md "Bot signals"): shared_device_ids, ...
@@ -53,6 +55,7 @@ export const keys = {
   metricsSecond: (saleId: string, unixSecond: number) => `${base(saleId)}:m:s:${unixSecond}`,
   metricsMinute: (saleId: string, unixMinute: number) => `${base(saleId)}:m:m:${unixMinute}`,
   metricsTotal: (saleId: string) => `${base(saleId)}:m:total`,
+  metricsFlushes: (saleId: string, unixMinute: number) => `${base(saleId)}:m:f:${unixMinute}`,
   paymentMethod: (saleId: string, hash: string) => `${base(saleId)}:payment:${hash}`,
   shippingAddress: (saleId: string, hash: string) => `${base(saleId)}:address:${hash}`,
   /** SCAN pattern for every key of one sale (retirement, tests' footprints). */

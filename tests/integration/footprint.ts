@@ -5,8 +5,8 @@
  */
 import { neonPool, upstash } from "./fixtures";
 
-/** Keys that count what happened rather than record it: a refused click is counted and timed (workers/metrics/). */
-const SAMPLES = /:m:(s:\d+|m:\d+|total)$/;
+/** Keys that count what happened rather than record it: a refused click is counted and timed, and the flush that counts it named (workers/metrics/). */
+const SAMPLES = /:m:(s:\d+|m:\d+|f:\d+|total)$/;
 
 export async function footprint(saleId: string) {
   const redis = upstash();

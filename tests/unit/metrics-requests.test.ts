@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Redis } from "../../workers/clients/redis";
+import { CircuitOpenError } from "../../workers/errors";
 import { count, flushArguments, flushMetrics } from "../../workers/metrics/batch";
 import { requestIdOf, saleOfPath } from "../../workers/middleware/observe";
 
@@ -31,7 +32,7 @@ describe("which sale a request counts for", () => {
 });
 
 describe("a flush", () => {
-  it("names the sale's meta first, so only a loaded sale is counted, then each bucket's TTL and counters", () => {
+  it("names the sale's meta first, so only a loaded sale is counted, then its flushes' minute, then each bucket's TTL and counters", () => {
     const buckets = new Map([
       ["k:s:1", { ttlSeconds: 900, fields: new Map([["r|x|200|-", 3]]) }],
       [
@@ -45,45 +46,74 @@ describe("a flush", () => {
         },
       ],
     ]);
-    expect(flushArguments(SALE, buckets)).toEqual({
-      keys: [`fs:{${SALE}}:meta`, "k:s:1", "k:total"],
-      args: ["900", "1", "r|x|200|-", "3", "60", "2", "r|x|200|-", "3", "u|reserved", "2"],
+    expect(flushArguments({ saleId: SALE, id: "flush-1", minute: 29_400_000, sale: buckets })).toEqual({
+      keys: [`fs:{${SALE}}:meta`, `fs:{${SALE}}:m:f:29400000`, "k:s:1", "k:total"],
+      args: ["flush-1", "900", "900", "1", "r|x|200|-", "3", "60", "2", "r|x|200|-", "3", "u|reserved", "2"],
     });
   });
 });
 
 describe("an isolate's counters", () => {
-  /** A Redis stand-in for the flush script alone: records each call's arguments, or fails like a Redis that is down. */
-  function fakeRedis(fail: boolean) {
-    const calls: string[][] = [];
+  const FIELD = "r|POST /flash-sale/:saleId/purchase|503|dependency_unavailable";
+  /** A Redis stand-in for the flush script alone: records each call's keys and arguments, or fails as told. */
+  function fakeRedis(fail: "no" | "down" | "reply lost") {
+    const calls: Array<{ keys: string[]; args: string[] }> = [];
     const redis = {
       createScript: () => ({
-        exec: async (_keys: string[], args: string[]) => {
-          if (fail) throw new Error("connection refused");
-          calls.push(args);
+        exec: async (keys: string[], args: string[]) => {
+          if (fail === "down") throw new CircuitOpenError("redis", 1);
+          calls.push({ keys, args });
+          if (fail === "reply lost") throw new Error("The operation was aborted due to timeout");
           return 1;
         },
       }),
     } as unknown as Redis;
     return { redis, calls };
   }
+  const total503s = (args: string[]) => args.reduce((sum, a, i) => (a === FIELD ? sum + Number(args[i + 1]) : sum), 0);
 
-  it("are kept through a failed flush and written, added up, by the next one", async () => {
-    await flushMetrics(fakeRedis(false).redis); // whatever earlier tests left
+  it("are kept through a flush the breaker refused and written, added up, by the next one", async () => {
+    await flushMetrics(fakeRedis("no").redis); // whatever earlier tests left
     const t = Date.UTC(2026, 10, 30, 9, 0, 0);
-    count(SALE, { "r|POST /flash-sale/:saleId/purchase|503|dependency_unavailable": 1 }, t);
-    await flushMetrics(fakeRedis(true).redis);
-    count(SALE, { "r|POST /flash-sale/:saleId/purchase|503|dependency_unavailable": 2 }, t + 100);
-    const ok = fakeRedis(false);
-    await flushMetrics(ok.redis);
+    count(SALE, { [FIELD]: 1 }, t);
+    await flushMetrics(fakeRedis("down").redis, t + 1_000);
+    count(SALE, { [FIELD]: 2 }, t + 100);
+    const ok = fakeRedis("no");
+    await flushMetrics(ok.redis, t + 2_000);
     expect(ok.calls).toHaveLength(1);
     // Second, minute and total buckets each hold all three 503s.
-    const args = ok.calls[0]!;
-    expect(args.filter((a) => a === "r|POST /flash-sale/:saleId/purchase|503|dependency_unavailable")).toHaveLength(3);
+    const args = ok.calls[0]!.args;
+    expect(args.filter((a) => a === FIELD)).toHaveLength(3);
     expect(args.filter((a, i) => a.startsWith("r|") && args[i + 1] === "3")).toHaveLength(3);
     // Written once: nothing is left to write twice.
-    const again = fakeRedis(false);
+    const again = fakeRedis("no");
     await flushMetrics(again.redis);
     expect(again.calls).toHaveLength(0);
+  });
+
+  it("send a flush whose reply was lost again as it was, under the same id, and never merge it with newer counts", async () => {
+    await flushMetrics(fakeRedis("no").redis);
+    const t = Date.UTC(2026, 10, 30, 9, 5, 0);
+    count(SALE, { [FIELD]: 1 }, t);
+    const lost = fakeRedis("reply lost");
+    await flushMetrics(lost.redis, t + 1_000);
+    count(SALE, { [FIELD]: 2 }, t + 1_500);
+    // Redis is away for a moment: the flush that may have landed keeps its id all the same.
+    await flushMetrics(fakeRedis("down").redis, t + 2_000);
+    const ok = fakeRedis("no");
+    await flushMetrics(ok.redis, t + 3_000);
+    expect(ok.calls).toHaveLength(2);
+    const resent = ok.calls.find((c) => c.args[0] === lost.calls[0]!.args[0]);
+    expect(resent).toEqual(lost.calls[0]);
+    const newer = ok.calls.find((c) => c !== resent)!;
+    expect(total503s(newer.args)).toBe(2 * 3);
+    expect(newer.args[0]).not.toBe(resent!.args[0]);
+    expect(
+      await (async () => {
+        const again = fakeRedis("no");
+        await flushMetrics(again.redis);
+        return again.calls.length;
+      })(),
+    ).toBe(0);
   });
 });

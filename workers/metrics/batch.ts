@@ -7,12 +7,16 @@
  *
  * Each counter goes to three buckets: its second (for the dashboard's charts, kept for
  * minutes), its minute (for burn rates over the last minutes) and the sale's total (for
- * its SLOs). A flush that fails (Redis down) keeps its counters for the next one, so an
- * outage's 503s are counted once Redis is back, up to `maxPendingBuckets`.
+ * its SLOs). A flush that fails keeps its counters for the next one, so an outage's 503s
+ * are counted once Redis is back, up to `maxPendingBuckets`. A flush the breaker refused
+ * was never sent and its counters join the next flush; any other failure may be a reply
+ * lost after Redis applied it, so that flush is sent again as it was, under its id, and
+ * the script applies an id once: counted once, never twice, never lost.
  */
 
 import type { Redis } from "../clients/redis";
 import { DEFAULTS } from "../config";
+import { CircuitOpenError } from "../errors";
 import { keys } from "../keys";
 import flushLua from "./flush.lua";
 
@@ -20,7 +24,11 @@ type Bucket = { ttlSeconds: number; fields: Map<string, number> };
 /** sale id → bucket key → counters. */
 type Pending = Map<string, Map<string, Bucket>>;
 
+/** A flush that failed after it may have reached Redis: re-sent as it was, under its id and minute. */
+type Unconfirmed = { saleId: string; id: string; minute: number; sale: Map<string, Bucket> };
+
 let pending: Pending = new Map();
+let unconfirmed: Unconfirmed[] = [];
 let flushing = false;
 /** When the oldest count still in memory was made (0: none). */
 let oldestPendingMs = 0;
@@ -37,7 +45,7 @@ function add(sale: Map<string, Bucket>, key: string, ttlSeconds: number, counts:
 }
 
 function bucketCount(p: Pending): number {
-  let n = 0;
+  let n = unconfirmed.reduce((sum, u) => sum + u.sale.size, 0);
   for (const sale of p.values()) n += sale.size;
   return n;
 }
@@ -58,14 +66,17 @@ export function count(saleId: string, counts: Record<string, number>, nowMs: num
   add(sale, keys.metricsTotal(saleId), retentionSeconds, counts);
 }
 
-/** The flush script's arguments for one sale: KEYS, and per key its TTL, field count and pairs. */
-export function flushArguments(saleId: string, sale: Map<string, Bucket>): { keys: string[]; args: string[] } {
-  const args: string[] = [];
-  for (const bucket of sale.values()) {
+/** The flush script's arguments for one flush of one sale: KEYS, its id, and per bucket its TTL, field count and pairs. */
+export function flushArguments(flush: Unconfirmed): { keys: string[]; args: string[] } {
+  const args = [flush.id, String(DEFAULTS.metrics.secondsKeptFor)];
+  for (const bucket of flush.sale.values()) {
     args.push(String(bucket.ttlSeconds), String(bucket.fields.size));
     for (const [field, n] of bucket.fields) args.push(field, String(n));
   }
-  return { keys: [keys.meta(saleId), ...sale.keys()], args };
+  return {
+    keys: [keys.meta(flush.saleId), keys.metricsFlushes(flush.saleId, flush.minute), ...flush.sale.keys()],
+    args,
+  };
 }
 
 /** Puts counters that could not be written back in front of what arrived since, dropping the oldest seconds past the cap. */
@@ -76,6 +87,10 @@ function keepForLater(failed: Pending): void {
     for (const [key, bucket] of buckets) add(sale, key, bucket.ttlSeconds, Object.fromEntries(bucket.fields));
   }
   while (bucketCount(pending) > DEFAULTS.metrics.maxPendingBuckets) {
+    if (unconfirmed.length > 0) {
+      unconfirmed.shift();
+      continue;
+    }
     const [saleId, sale] = pending.entries().next().value as [string, Map<string, Bucket>];
     const oldest = sale.keys().next().value as string;
     sale.delete(oldest);
@@ -83,34 +98,41 @@ function keepForLater(failed: Pending): void {
   }
 }
 
-/** Writes everything counted so far: one command per sale. */
-export async function flushMetrics(redis: Redis): Promise<void> {
-  const taken = pending;
+/** Writes everything counted so far: one command per sale, plus one per flush still unconfirmed. */
+export async function flushMetrics(redis: Redis, nowMs: number = Date.now()): Promise<void> {
+  const minute = Math.floor(nowMs / 60_000);
+  const fresh = [...pending].map(([saleId, sale]) => ({ saleId, id: crypto.randomUUID(), minute, sale }));
+  const flushes = [...unconfirmed, ...fresh];
   pending = new Map();
+  unconfirmed = [];
   oldestPendingMs = 0;
-  const failed: Pending = new Map();
+  const notSent: Pending = new Map();
   const script = redis.createScript<number>(flushLua);
   await Promise.all(
-    [...taken].map(async ([saleId, sale]) => {
-      const { keys: bucketKeys, args } = flushArguments(saleId, sale);
+    flushes.map(async (flush) => {
+      const { keys: flushKeys, args } = flushArguments(flush);
       try {
-        await script.exec(bucketKeys, args);
+        await script.exec(flushKeys, args);
       } catch (err) {
-        failed.set(saleId, sale);
+        // Only a flush never sent may be merged into the next one; a flush that may have been
+        // applied keeps its id, or its counts could be added twice.
+        const neverSent = err instanceof CircuitOpenError && fresh.includes(flush);
+        if (neverSent) notSent.set(flush.saleId, flush.sale);
+        else unconfirmed.push(flush);
         console.warn(
           JSON.stringify({
             level: "warn",
             msg: "metrics flush failed; kept for the next",
-            sale_id: saleId,
+            sale_id: flush.saleId,
             error: err instanceof Error ? err.message : String(err),
           }),
         );
       }
     }),
   );
-  if (failed.size > 0) {
-    keepForLater(failed);
-    oldestPendingMs ||= Date.now();
+  if (notSent.size > 0 || unconfirmed.length > 0) {
+    keepForLater(notSent);
+    oldestPendingMs ||= nowMs;
   }
 }
 
@@ -120,7 +142,8 @@ export async function flushMetrics(redis: Redis): Promise<void> {
  * request, a dashboard's poll included, carries the counts out).
  */
 export function scheduleFlush(ctx: Pick<ExecutionContext, "waitUntil">, redis: () => Redis, nowMs = Date.now()): void {
-  if (flushing || pending.size === 0 || nowMs - oldestPendingMs < DEFAULTS.metrics.flushEveryMs) return;
+  if (flushing || (pending.size === 0 && unconfirmed.length === 0)) return;
+  if (nowMs - oldestPendingMs < DEFAULTS.metrics.flushEveryMs) return;
   flushing = true;
   ctx.waitUntil(
     flushMetrics(redis()).finally(() => {
