@@ -82,7 +82,10 @@ describe("an order event Postgres refuses", () => {
     await redis.rpush(keys.outbox(saleId), withNul);
     for (let i = 0; i < 5; i++) good.push(await buyOne(saleId, `good-b-${i}`));
     await redis.rpush(keys.outbox(saleId), "not an order event");
-    expect(await redis.llen(keys.outbox(saleId))).toBe(12);
+    // A payment that lost its order id (a corrupt write): applied, it would change no row and vanish.
+    const idless = JSON.stringify({ t: "paid", sale_id: saleId, token: `${saleId}.x`, at_ms: Date.now() });
+    await redis.rpush(keys.outbox(saleId), idless);
+    expect(await redis.llen(keys.outbox(saleId))).toBe(13);
     expect(await ordersInPostgres(saleId)).toEqual([]);
 
     await releaseDrains(saleId);
@@ -91,27 +94,28 @@ describe("an order event Postgres refuses", () => {
 
     expect(new Set(await ordersInPostgres(saleId))).toEqual(new Set(good));
     expect(await redis.llen(keys.outbox(saleId))).toBe(0);
-    expect(report.body.dead_letter.count).toBe(3);
+    expect(report.body.dead_letter.count).toBe(4);
     const entries = report.body.dead_letter.entries;
     // Newest first; each with the event as it was, the reason and the time.
-    expect(entries.map((e: { event: string }) => e.event)).toEqual(["not an order event", withNul, tooLong]);
-    expect(entries[2]).toMatchObject({
+    expect(entries.map((e: { event: string }) => e.event)).toEqual([idless, "not an order event", withNul, tooLong]);
+    expect(entries[0].error).toMatch(/lacks its ids/);
+    expect(entries[3]).toMatchObject({
       order_id: JSON.parse(tooLong).order_id,
       event_type: "reserved",
       error: expect.stringMatching(/too long.*22001/),
       dead_lettered_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
     });
-    expect(entries[1].error).toMatch(/22021|0x00/);
+    expect(entries[2].error).toMatch(/22021|0x00/);
 
     const metrics = await admin(`/sales/${saleId}/metrics`);
     expect(metrics.body.outbox_backlog).toBe(0);
     expect(metrics.body.dead_letter).toEqual(report.body.dead_letter);
     const shown = await admin(`/sales/${saleId}`);
-    expect(shown.body.figures.dead_lettered).toBe(3);
+    expect(shown.body.figures.dead_lettered).toBe(4);
 
-    // Set aside, not retried in a loop: a second reconcile finds the same three and writes nothing twice.
+    // Set aside, not retried in a loop: a second reconcile finds the same four and writes nothing twice.
     const again = await admin(`/sales/${saleId}/reconcile`, { method: "POST" });
-    expect(again.body.dead_letter.count).toBe(3);
+    expect(again.body.dead_letter.count).toBe(4);
     expect(new Set(await ordersInPostgres(saleId))).toEqual(new Set(good));
   }, 60_000);
 

@@ -6,20 +6,31 @@ import { queueStats } from "../../workers/queue/client";
 import { SITEVERIFY_URL } from "../../workers/queue/turnstile";
 import { countingQueues, freshQueue, START, setClock, shopperToken } from "./queue-helpers";
 
-/** What Turnstile's siteverify was asked, and what it answers: `pass` tokens are genuine. */
+/**
+ * What Turnstile's siteverify was asked, and how it answers: `pass` tokens are genuine
+ * unless the service is having a bad day (down, failing with a JSON error body, answering
+ * without a verdict, or never answering at all).
+ */
 let siteverifyCalls: FormData[] = [];
-let siteverifyDown = false;
+let siteverify: "up" | "down" | "error-json" | "no-verdict" | "silent" = "up";
 const realFetch = globalThis.fetch;
 
 beforeEach(() => {
   siteverifyCalls = [];
-  siteverifyDown = false;
+  siteverify = "up";
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const url = input instanceof Request ? input.url : String(input);
     if (url !== SITEVERIFY_URL) return realFetch(input, init);
     const form = init?.body as FormData;
     siteverifyCalls.push(form);
-    if (siteverifyDown) return new Response("unavailable", { status: 502 });
+    if (siteverify === "down") return new Response("unavailable", { status: 502 });
+    if (siteverify === "error-json")
+      return Response.json({ success: false, "error-codes": ["internal-error"] }, { status: 500 });
+    if (siteverify === "no-verdict") return Response.json({ success: "true", "error-codes": [] });
+    if (siteverify === "silent")
+      return new Promise<Response>((_, reject) =>
+        init?.signal?.addEventListener("abort", () => reject(init.signal?.reason ?? new Error("aborted"))),
+      );
     const success = form.get("response") === "pass" && form.get("secret") === env.TURNSTILE_SECRET_KEY;
     return Response.json({ success, "error-codes": success ? [] : ["invalid-input-response"] });
   });
@@ -60,8 +71,10 @@ async function enter(
 describe("the queue's door", () => {
   it("lets a verified shopper in and the poll finds their place", async () => {
     const { saleId } = await freshQueue();
-    const res = await enter(saleId, { sub: "alice" });
+    const res = await enter(saleId, { sub: "alice", ip: "198.51.100.23" });
     expect(res.status).toBe(200);
+    // The solve is checked against the address it is used from, as Turnstile advises.
+    expect(siteverifyCalls[0]?.get("remoteip")).toBe("198.51.100.23");
     expect(res.body).toMatchObject({
       queue_position: 1,
       estimated_wait_seconds: expect.any(Number),
@@ -96,12 +109,39 @@ describe("the queue's door", () => {
 
   it("answers 503 with Retry-After when Turnstile cannot be asked, and queues nobody", async () => {
     const { saleId } = await freshQueue();
-    siteverifyDown = true;
+    siteverify = "down";
     const res = await enter(saleId);
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("2");
     expect((await queueStats(env, saleId)).length).toBe(0);
   });
+
+  it("tells a shopper to retry, not that the captcha failed, when Turnstile itself fails with an error body", async () => {
+    const { saleId } = await freshQueue();
+    siteverify = "error-json";
+    const res = await enter(saleId);
+    expect(res.status).toBe(503);
+    expect(res.body.error).toBe("dependency_unavailable");
+    expect((await queueStats(env, saleId)).length).toBe(0);
+  });
+
+  it("lets nobody in on an answer that is not a clear yes", async () => {
+    const { saleId } = await freshQueue();
+    siteverify = "no-verdict";
+    const res = await enter(saleId);
+    expect(res.status).toBe(403);
+    expect(res.body.error).toBe("captcha_failed");
+    expect((await queueStats(env, saleId)).length).toBe(0);
+  });
+
+  it("answers 503 rather than hang when Turnstile never answers", async () => {
+    const { saleId } = await freshQueue();
+    siteverify = "silent";
+    const res = await enter(saleId);
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("2");
+    expect((await queueStats(env, saleId)).length).toBe(0);
+  }, 15_000);
 
   it("lets three shoppers on identical phones in, each with a place, and gives each admission its own device id", async () => {
     const { saleId, stub } = await freshQueue({ admissionRatePerSecond: 100 });
