@@ -39,13 +39,21 @@ export const flashSales = pgTable(
     preQueueMode: preQueueMode("pre_queue_mode").notNull(),
     admissionRatePerSecond: integer("admission_rate_per_second").notNull(),
     expectedShoppers: integer("expected_shoppers").notNull(),
+    /** Queue objects the admin asked for (create or PATCH); null: sized from expected_shoppers. Kept to tell the queue again. */
+    shards: integer("shards"),
     safetyBufferPercent: numeric("safety_buffer_percent", { precision: 5, scale: 2 }).notNull(),
     paymentDeadlineSeconds: integer("payment_deadline_seconds").notNull(),
     prewarmedAt: timestamptz("prewarmed_at"),
     /** Set while the admin holds admission (the queue admits nobody); the rate is kept for the resume. */
     admissionPausedAt: timestamptz("admission_paused_at"),
     cancelledAt: timestamptz("cancelled_at"),
+    /**
+     * When the sale's queue last confirmed the settings it must hold (rate, pause, mode,
+     * times, shards, cancel); null: it must be told, and the cron tells it again.
+     */
+    queueSyncedAt: timestamptz("queue_synced_at"),
     createdAt: timestamptz("created_at").notNull().defaultNow(),
+    /** When a setting the queue must hear last changed: `queue_synced_at` is only set against the value read. */
     updatedAt: timestamptz("updated_at").notNull().defaultNow(),
   },
   (t) => [

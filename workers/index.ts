@@ -1,6 +1,6 @@
 import { createApp } from "./app";
 import { runOrderMaintenance } from "./orders/maintenance";
-import { prewarmDueSales } from "./sales/prewarm";
+import { salesCron } from "./sales/prewarm";
 
 export { SaleQueue } from "../durable-objects/sale-queue";
 
@@ -9,7 +9,7 @@ const app = createApp();
 export default {
   fetch: app.fetch,
   async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(prewarmDueSales(env));
+    ctx.waitUntil(salesCron(env));
     ctx.waitUntil(runOrderMaintenance(env));
   },
 } satisfies ExportedHandler<Env>;

@@ -31,11 +31,13 @@ export function simulatedSale(options: SimOptions, random: Random): SimSale {
     preQueueMode: options.mode,
     admissionRatePerSecond: options.rate,
     expectedShoppers: options.shoppers,
+    shards: null,
     safetyBufferPercent: String(DEFAULTS.safetyBufferPercent),
     paymentDeadlineSeconds: DEFAULTS.paymentDeadlineSeconds,
     prewarmedAt: null,
     cancelledAt: null,
     admissionPausedAt: null,
+    queueSyncedAt: null,
     createdAt: at,
     updatedAt: at,
   };

@@ -11,7 +11,7 @@ import { MAX_SHARDS } from "../queue/shards";
 import { cancelSale } from "../sales/cancel";
 import { ADMISSION_RATE_RANGE, saleInput, validateSale, wholeNumber } from "../sales/definition";
 import { liveFigures } from "../sales/figures";
-import { configureQueueQuietly, prewarmIfOpening, prewarmSale, queueConfigOf } from "../sales/prewarm";
+import { prewarmIfOpening, prewarmSale, queueConfigOf, tellQueue } from "../sales/prewarm";
 import { readSnapshot } from "../sales/snapshot";
 import { findSale, insertSale, listSales, type SaleRecord, setAdmission } from "../sales/store";
 import { saleJson } from "../sales/view";
@@ -46,9 +46,10 @@ export const adminSales = new Hono<AppEnv>()
     const record = await insertSale(c.var.db(), result.sale);
     // Loaded before the queue hears of it, so its first tick finds the stock (docs/queue.md "Never opens cold").
     const warm = await prewarmIfOpening({ redis: c.var.redis, db: c.var.db() }, record, now);
-    await configureQueueQuietly(c.env, record, result.sale.shards);
+    // The sale stands either way; a queue not told now is told by the cron (`queue_notified: false`).
+    const queueNotified = await tellQueue(c.env, c.var.db(), record);
     const created = warm ? { ...record, sale: { ...record.sale, prewarmedAt: new Date(warm.prewarmed_at) } } : record;
-    return c.json(saleJson(created, null, now), 201);
+    return c.json({ ...saleJson(created, null, now), queue_notified: queueNotified }, 201);
   })
   .get("/", async (c) => {
     const now = Date.now();
@@ -101,7 +102,8 @@ export const adminSales = new Hono<AppEnv>()
     }
     let queueShards: number | undefined;
     if (shards !== undefined) {
-      // The queue holds the count, so it decides, before anything is written: a refusal changes nothing.
+      // The queue holds the count, so it decides, before anything is written: a refusal changes
+      // nothing. Postgres keeps the count taken, to tell a queue that missed it (prewarm.ts tellQueue).
       const reply = await configureQueue(c.env, { ...queueConfigOf(record), shards });
       if (!reply.ok)
         throw unprocessable("validation_failed", `shards ${reply.problem}.`, [
@@ -112,13 +114,13 @@ export const adminSales = new Hono<AppEnv>()
     const sale = await setAdmission(
       c.var.db(),
       record.sale.saleId,
-      { ratePerSecond: rate, paused: body.admission_paused },
+      { ratePerSecond: rate, paused: body.admission_paused, shards: queueShards },
       now,
     );
     const updated = { ...record, sale: sale ?? record.sale };
     // The queue takes the change on its next tick; if it cannot be told now, the answer
-    // says so and the admin repeats the call (it is idempotent).
-    const queueNotified = await configureQueueQuietly(c.env, updated);
+    // says so and the cron tells it within a minute (the admin may also repeat the call).
+    const queueNotified = await tellQueue(c.env, c.var.db(), updated);
     return c.json({
       ...(await withFigures(c, updated, Date.now())),
       queue_notified: queueNotified,
@@ -128,7 +130,7 @@ export const adminSales = new Hono<AppEnv>()
   .post("/:saleId/prewarm", limitBody(BODY_LIMITS.small), async (c) => {
     const record = await requireSale(c);
     const result = await prewarmSale({ redis: c.var.redis, db: c.var.db() }, record);
-    await configureQueueQuietly(c.env, record);
+    await tellQueue(c.env, c.var.db(), record);
     return c.json(result);
   })
   .post("/:saleId/cancel", limitBody(BODY_LIMITS.small), async (c) => {

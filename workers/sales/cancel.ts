@@ -1,7 +1,7 @@
 import type { Database } from "../clients/db";
 import type { Redis } from "../clients/redis";
 import { keys } from "../keys";
-import { cancelQueue } from "../queue/client";
+import { tellQueue } from "./prewarm";
 import { markCancelled, type SaleRecord } from "./store";
 
 /**
@@ -9,7 +9,8 @@ import { markCancelled, type SaleRecord } from "./store";
  * refuses on, so purchases stop the moment this returns from Redis; Postgres then
  * records it. Should Postgres fail, the admin's retry finishes the job (both writes
  * are idempotent), and a later pre-warm keeps the flag rather than clearing it.
- * Queued shoppers are told last; a queue that cannot be told does not un-cancel the sale.
+ * Queued shoppers are told last; a queue that cannot be told does not un-cancel the sale,
+ * and the cron tells it again.
  */
 export async function cancelSale(
   env: Env,
@@ -21,12 +22,6 @@ export async function cancelSale(
   await deps.redis.hset(keys.meta(saleId), { cancelled: "1" });
   const sale =
     record.sale.status === "cancelled" ? record.sale : ((await markCancelled(deps.db, saleId, now)) ?? record.sale);
-  let queueNotified = true;
-  try {
-    await cancelQueue(env, saleId);
-  } catch (err) {
-    queueNotified = false;
-    console.warn(`queue of sale ${saleId} not told of the cancel:`, err instanceof Error ? err.message : err);
-  }
-  return { record: { sale, items: record.items }, queueNotified };
+  const cancelled = { sale, items: record.items };
+  return { record: cancelled, queueNotified: await tellQueue(env, deps.db, cancelled) };
 }

@@ -52,7 +52,7 @@ export type SaleDefinition = {
   preQueueMode: "fifo" | "random";
   admissionRatePerSecond: number;
   expectedShoppers: number;
-  /** Queue objects the admin asked for; absent: sized from expectedShoppers. Held by the queue, not stored in Postgres. */
+  /** Queue objects the admin asked for; absent: sized from expectedShoppers. Stored (`flash_sales.shards`) to tell the queue again. */
   shards?: number;
   safetyBufferPercent: number;
   paymentDeadlineSeconds: number;

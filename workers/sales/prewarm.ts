@@ -2,11 +2,18 @@ import type { Database } from "../clients/db";
 import { createDb } from "../clients/db";
 import { createRedis, type Redis } from "../clients/redis";
 import { keys } from "../keys";
-import { configureQueue } from "../queue/client";
+import { cancelQueue, configureQueue } from "../queue/client";
 import type { QueueSaleConfig } from "../queue/types";
 import { loadedUnits } from "./definition";
 import prewarmLua from "./prewarm.lua";
-import { markPrewarmed, type SaleRecord, salesDueForPrewarm, unitsHeldBySku } from "./store";
+import {
+  markPrewarmed,
+  markQueueTold,
+  type SaleRecord,
+  salesDueForPrewarm,
+  salesUntoldToQueue,
+  unitsHeldBySku,
+} from "./store";
 
 export type PrewarmResult = {
   sale_id: string;
@@ -95,6 +102,7 @@ export function prewarmCall(
   return { keys: keyList, args };
 }
 
+/** What the sale's queue must hold, from Postgres alone (so a retry can say it again). */
 export function queueConfigOf({ sale }: SaleRecord): QueueSaleConfig {
   return {
     saleId: sale.saleId,
@@ -106,22 +114,67 @@ export function queueConfigOf({ sale }: SaleRecord): QueueSaleConfig {
     // and nothing is saved up for the resume (durable-objects/queue/meter.ts).
     admissionRatePerSecond: sale.admissionPausedAt ? 0 : sale.admissionRatePerSecond,
     expectedShoppers: sale.expectedShoppers,
+    // The admin's count, on every call: a queue that missed the creation's call and sized
+    // itself (or adopted one object) gets it from whichever call reaches it first.
+    ...(sale.shards === null ? {} : { shards: sale.shards }),
   };
 }
 
 /**
- * Tells the queue about a sale; a queue that cannot hear it yet must not undo the caller's
- * work. `shards`: the admin's count at creation (the queue holds it; later calls keep it).
+ * Tells the sale's queue what Postgres holds (a cancelled sale: the cancel) and records in
+ * `queue_synced_at` whether it heard. A queue that cannot hear it now must not undo the
+ * caller's work, so this never throws; the cron tells every unheard sale again
+ * (`tellUntoldQueues`): nothing else would, and a queue never told runs on the defaults
+ * it adopts from Redis (docs/queue.md "Configuration").
  */
-export async function configureQueueQuietly(env: Env, record: SaleRecord, shards?: number): Promise<boolean> {
+export async function tellQueue(env: Env, db: Database, record: SaleRecord): Promise<boolean> {
+  const { sale } = record;
+  let heard = true;
   try {
-    const reply = await configureQueue(env, { ...queueConfigOf(record), ...(shards === undefined ? {} : { shards }) });
-    if (!reply.ok) console.warn(`queue kept its shard count for sale ${record.sale.saleId}: ${reply.problem}`);
-    return true;
+    if (sale.status === "cancelled") await cancelQueue(env, sale.saleId);
+    else {
+      const config = queueConfigOf(record);
+      const reply = await configureQueue(env, config);
+      if (!reply.ok) {
+        // Only the count was refused (too late to change it) and nothing else was taken:
+        // the queue keeps its count, and the rest is sent again without it.
+        console.warn(`queue of sale ${sale.saleId} kept its shard count: ${reply.problem}`);
+        const { shards: _, ...keepCount } = config;
+        await configureQueue(env, keepCount);
+      }
+    }
   } catch (err) {
-    console.warn(`queue not configured for sale ${record.sale.saleId}:`, err instanceof Error ? err.message : err);
-    return false;
+    heard = false;
+    console.warn(`queue of sale ${sale.saleId} not told:`, err instanceof Error ? err.message : err);
   }
+  try {
+    await markQueueTold(db, sale, heard);
+  } catch (err) {
+    // Every change the queue must hear unsyncs the row as it is written (store.ts), so a
+    // lost mark costs at most one more call from the cron.
+    console.warn(`queue_synced_at of sale ${sale.saleId} not written:`, err instanceof Error ? err.message : err);
+  }
+  return heard;
+}
+
+/**
+ * The cron's retry: every sale not ended whose queue has not confirmed its settings is told
+ * again (`skip`: sales told this tick already). A sale whose pre-warm has not run yet is
+ * told too: creation configures queues before their stock is loaded, and a queue holds its
+ * shoppers `waiting` until the stock is there.
+ */
+export async function tellUntoldQueues(
+  env: Env,
+  db: Database,
+  nowMs: number,
+  skip: ReadonlySet<string> = new Set(),
+): Promise<Array<{ sale_id: string; heard: boolean }>> {
+  const told: Array<{ sale_id: string; heard: boolean }> = [];
+  for (const record of await salesUntoldToQueue(db, nowMs)) {
+    if (skip.has(record.sale.saleId)) continue;
+    told.push({ sale_id: record.sale.saleId, heard: await tellQueue(env, db, record) });
+  }
+  return told;
 }
 
 /** The cron ticks once a minute; looking two ticks ahead absorbs a late or skipped tick. */
@@ -155,22 +208,28 @@ export async function prewarmIfOpening(
 
 /**
  * The cron's share of sales work: every sale whose pre-queue opens before the next ticks
- * is loaded now, so no sale opens cold. One sale failing does not stop the others.
+ * is loaded now, so no sale opens cold, and its queue told; then every queue that has not
+ * heard its sale's settings is told again. One sale failing does not stop the others.
  */
-export async function prewarmDueSales(env: Env, nowMs = Date.now()): Promise<PrewarmResult[]> {
+export async function salesCron(
+  env: Env,
+  nowMs = Date.now(),
+): Promise<{ prewarmed: PrewarmResult[]; told: Array<{ sale_id: string; heard: boolean }> }> {
   const redis = createRedis(env);
   const { db, pool } = createDb(env);
   try {
-    const results: PrewarmResult[] = [];
+    const prewarmed: PrewarmResult[] = [];
+    const tried = new Set<string>();
     for (const record of await salesDueForPrewarm(db, nowMs, PREWARM_HORIZON_MS)) {
       try {
-        results.push(await prewarmSale({ redis, db }, record, nowMs));
-        await configureQueueQuietly(env, record);
+        prewarmed.push(await prewarmSale({ redis, db }, record, nowMs));
+        tried.add(record.sale.saleId);
+        await tellQueue(env, db, record);
       } catch (err) {
         console.error(`pre-warming sale ${record.sale.saleId} failed:`, err instanceof Error ? err.message : err);
       }
     }
-    return results;
+    return { prewarmed, told: await tellUntoldQueues(env, db, nowMs, tried) };
   } finally {
     await pool.end().catch(() => undefined);
   }

@@ -21,6 +21,7 @@ export async function insertSale(db: Database, def: SaleDefinition): Promise<Sal
         preQueueMode: def.preQueueMode,
         admissionRatePerSecond: def.admissionRatePerSecond,
         expectedShoppers: def.expectedShoppers,
+        shards: def.shards ?? null,
         safetyBufferPercent: def.safetyBufferPercent.toFixed(2),
         paymentDeadlineSeconds: def.paymentDeadlineSeconds,
       })
@@ -91,41 +92,76 @@ export async function salesDueForPrewarm(db: Database, nowMs: number, horizonMs:
   return withItems(db, sales);
 }
 
+/** Not `updated_at`: loading Redis changes nothing the queue must hear (markQueueTold compares it). */
 export async function markPrewarmed(db: Database, saleId: string, at: Date): Promise<void> {
   await db
     .update(flashSales)
-    .set({ prewarmedAt: at, updatedAt: at })
+    .set({ prewarmedAt: at })
     .where(and(eq(flashSales.saleId, saleId), isNull(flashSales.prewarmedAt)));
+}
+
+/**
+ * Sales whose queue has not confirmed their current settings (`queue_synced_at` null) and
+ * that have not ended: the cron tells each again. An ended sale's queue closes by its own clock.
+ */
+export async function salesUntoldToQueue(db: Database, nowMs: number): Promise<SaleRecord[]> {
+  const sales = await db
+    .select()
+    .from(flashSales)
+    .where(and(isNull(flashSales.queueSyncedAt), gt(flashSales.endTime, new Date(nowMs))));
+  return withItems(db, sales);
+}
+
+/**
+ * Records whether the queue heard the sale as `read`. Heard: synced, but only while the row
+ * is still the one that was sent (same `updated_at`): a PATCH that landed meanwhile carries
+ * settings this call did not, and the queue may even have heard this older call after the
+ * PATCH's own, so the row is left unsynced for the cron to tell again. Not heard: unsynced.
+ * (Not closed: the older call heard last but marked first, before the PATCH's own mark. The
+ * queue keeps no version to refuse an older call with.)
+ */
+export async function markQueueTold(db: Database, read: FlashSale, heard: boolean, at = new Date()): Promise<void> {
+  // To the millisecond, as the row was read (a defaultNow() column holds microseconds).
+  const unchanged = sql`date_trunc('milliseconds', ${flashSales.updatedAt}) = ${read.updatedAt.toISOString()}::timestamptz`;
+  await db
+    .update(flashSales)
+    .set({ queueSyncedAt: heard ? sql`case when ${unchanged} then ${at.toISOString()}::timestamptz end` : null })
+    .where(eq(flashSales.saleId, read.saleId));
 }
 
 export async function markCancelled(db: Database, saleId: string, at: Date): Promise<FlashSale | undefined> {
   const [sale] = await db
     .update(flashSales)
-    .set({ status: "cancelled", cancelledAt: at, updatedAt: at })
+    // Unsynced in the same write: the queue must hear the cancel (prewarm.ts tellQueue).
+    .set({ status: "cancelled", cancelledAt: at, updatedAt: at, queueSyncedAt: null })
     .where(eq(flashSales.saleId, saleId))
     .returning();
   return sale;
 }
 
 /**
- * What an admin may change while a sale runs: how fast its queue admits, and whether it
- * admits at all (paused keeps the rate for the resume). `paused` undefined leaves it.
+ * What an admin may change while a sale runs: how fast its queue admits, whether it admits
+ * at all (paused keeps the rate for the resume), and its shard count (the one the queue
+ * took). `paused` undefined leaves it.
  */
 export async function setAdmission(
   db: Database,
   saleId: string,
-  change: { ratePerSecond?: number; paused?: boolean },
+  change: { ratePerSecond?: number; paused?: boolean; shards?: number },
   now: Date,
 ): Promise<FlashSale | undefined> {
   const [sale] = await db
     .update(flashSales)
     .set({
       ...(change.ratePerSecond === undefined ? {} : { admissionRatePerSecond: change.ratePerSecond }),
+      ...(change.shards === undefined ? {} : { shards: change.shards }),
       // Pausing a paused sale keeps the time it was first paused.
       ...(change.paused === undefined
         ? {}
         : { admissionPausedAt: change.paused ? sql`coalesce(${flashSales.admissionPausedAt}, ${now})` : null }),
+      // Unsynced in the same write: the queue must hear the change (prewarm.ts tellQueue).
       updatedAt: now,
+      queueSyncedAt: null,
     })
     .where(eq(flashSales.saleId, saleId))
     .returning();
