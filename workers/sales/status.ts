@@ -77,18 +77,6 @@ async function redisSnapshot(redis: Redis, saleId: string): Promise<SaleSnapshot
   }
 }
 
-/**
- * The shopper's status for one sale, from Redis, or null for a sale that does not exist.
- *
- * Postgres is read only when Redis does not hold the sale yet (a page opened before the
- * cron pre-warmed it). That miss runs the full pre-warm rather than caching the
- * definition alone: a meta hash without stock would be a third state that the
- * purchase script and the pre-warm guard would both have to understand, while loading
- * stock early is harmless, because the purchase script sells only between start_ms and
- * end_ms of a sale not cancelled. After the miss every later request, in every
- * isolate, is served from Redis; only a sale id that exists nowhere reaches Postgres
- * each time, and the edge cache and the queue's rate limits bound those.
- */
 /** An ended sale as Postgres remembers it: what reconciliation last counted as sold is gone. */
 function archivedSnapshot(record: SaleRecord): SaleSnapshot {
   const { sale, items } = record;
@@ -111,6 +99,18 @@ function archivedSnapshot(record: SaleRecord): SaleSnapshot {
   };
 }
 
+/**
+ * The shopper's status for one sale, from Redis, or null for a sale that does not exist.
+ *
+ * Postgres is read only when Redis does not hold the sale yet (a page opened before the
+ * cron pre-warmed it). That miss runs the full pre-warm rather than caching the
+ * definition alone: a meta hash without stock would be a third state that the
+ * purchase script and the pre-warm guard would both have to understand, while loading
+ * stock early is harmless, because the purchase script sells only between start_ms and
+ * end_ms of a sale not cancelled. After the miss every later request, in every
+ * isolate, is served from Redis; only a sale id that exists nowhere reaches Postgres
+ * each time, and the edge cache and the queue's rate limits bound those.
+ */
 export async function saleStatus(env: Env, deps: { redis: Redis; db: () => Database }, saleId: string) {
   let snapshot = await redisSnapshot(deps.redis, saleId);
   if (!snapshot) {
