@@ -68,20 +68,33 @@ describe("a sale's metrics", () => {
     expect(limited).toBeGreaterThan(0);
     // Forty buyers for thirty phones, one with its own request id; one malformed, one without a token.
     const traced = `trace-${uniq("buy")}`;
+    const tracedKey = crypto.randomUUID();
+    const tracedToken = await admissionToken(saleId, "metric-0", "metric-dev-0");
     const answers = await inParallel(
       Array.from({ length: 40 }, (_, i) => async () => {
-        const token = await admissionToken(saleId, `metric-${i}`, `metric-dev-${i}`);
-        if (i > 0) return buy(saleId, token, { sku_id: "PHONE", quantity: 1 });
-        return api(`/api/v1/flash-sale/${saleId}/purchase`, {
-          token,
-          body: { sku_id: "PHONE", quantity: 1 },
-          headers: { "idempotency-key": crypto.randomUUID(), "x-request-id": traced },
+        if (i === 0)
+          return api(`/api/v1/flash-sale/${saleId}/purchase`, {
+            token: tracedToken,
+            body: { sku_id: "PHONE", quantity: 1 },
+            headers: { "idempotency-key": tracedKey, "x-request-id": traced },
+          });
+        return buy(saleId, await admissionToken(saleId, `metric-${i}`, `metric-dev-${i}`), {
+          sku_id: "PHONE",
+          quantity: 1,
         });
       }),
       8,
     );
     expect(answers.filter((a) => a.body.status === "reserved")).toHaveLength(30);
     expect(answers[0]!.headers.get("x-request-id")).toBe(traced);
+    // The first buyer's page retries after a lost answer: the same reservation, a decision
+    // answered again, and not one more unit sold in the figures.
+    const retried = await api(`/api/v1/flash-sale/${saleId}/purchase`, {
+      token: tracedToken,
+      body: { sku_id: "PHONE", quantity: 1 },
+      headers: { "idempotency-key": tracedKey },
+    });
+    expect(retried.body).toMatchObject({ status: "reserved", order_id: answers[0]!.body.order_id });
     const malformed = await buy(saleId, await admissionToken(saleId, "metric-odd", "metric-dev-odd"), {
       sku_id: "PHONE",
       quantity: 0,
@@ -109,44 +122,44 @@ describe("a sale's metrics", () => {
       () => metricsOf(saleId),
       // Until the breaker closes again the metrics answer is a 503 itself: keep reading.
       (v) =>
-        v.purchase_latency?.samples === 40 &&
+        v.purchase_latency?.samples === 41 &&
         requests(v, PURCHASE, 503) === 1 &&
         v.outbox_backlog === 0 &&
-        seriesSum(v, "purchase_decisions") === 40 &&
+        seriesSum(v, "purchase_decisions") === 41 &&
         seriesSum(v, "shed") === 1,
       10_000,
     );
-    expect(requests(m, PURCHASE, 200)).toBe(40);
+    expect(requests(m, PURCHASE, 200)).toBe(41);
     expect(m.requests).toContainEqual({ route: PURCHASE, status: 422, error: "invalid_quantity", count: 1 });
     expect(m.requests).toContainEqual({ route: PURCHASE, status: 401, error: "unauthorized", count: 1 });
     expect(m.requests).toContainEqual({ route: PURCHASE, status: 503, error: "dependency_unavailable", count: 1 });
     expect(m.requests).toContainEqual({ route: ENTER, status: 429, error: "rate_limited", count: limited });
     expect(requests(m, ENTER, 200)).toBe(entered);
-    expect(m.decisions).toMatchObject({ reserved: 30, sold_out: 10 });
+    expect(m.decisions).toMatchObject({ reserved: 31, sold_out: 10 });
     expect(m).toMatchObject({
       status: "sold_out",
       counters: { reserved: 30, paid: 0, expired: 0, cancelled: 0, remaining: 0, queued: 5 },
       items: [{ sku_id: "PHONE", total_stock: 30, loaded: 30, remaining: 0 }],
       queue: { length: 5, admission_paused_at: null },
       bot_signals: { shared_device_ids: 0, lookalike_batches: 0 },
-      purchase_latency: { samples: 40 },
+      purchase_latency: { samples: 41 },
       queue_latency: { samples: entered },
     });
     expect(m.purchase_latency.p50_ms).toBeGreaterThan(0);
     expect(m.purchase_latency.p99_ms).toBeGreaterThanOrEqual(m.purchase_latency.p50_ms!);
     // The per-second series adds up to the same sale.
     expect(seriesSum(m, "reserved_units")).toBe(30);
-    expect(seriesSum(m, "purchase_decisions")).toBe(40);
+    expect(seriesSum(m, "purchase_decisions")).toBe(41);
     expect(seriesSum(m, "shed")).toBe(1);
     expect(seriesSum(m, "rate_limited")).toBe(1);
     // One 503 in some sixty shopper requests spends the 0.05 % availability budget many times over; no 500 happened.
     const slo = Object.fromEntries(m.slo.map((s) => [s.name, s]));
     const total = m.requests.reduce((n, r) => n + r.count, 0);
-    expect(total).toBe(58);
+    expect(total).toBe(59);
     expect(slo.availability).toMatchObject({ total, good: total - 1, met: false });
     expect(slo.availability!.budget_used).toBeGreaterThan(1);
     expect(slo.server_errors).toMatchObject({ total, good: total, met: true, budget_used: 0 });
-    expect(slo.purchase_decision_latency!.total).toBe(40);
+    expect(slo.purchase_decision_latency!.total).toBe(41);
 
     // The id the buyer's request carried is on its order's row in Postgres.
     const pool = neonPool(1);
