@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { commitmentOf, drawPermutation } from "../../durable-objects/queue/draw";
 import {
+  cancelQueue,
   configureQueue,
   enterQueue,
   notifyStockChanged,
@@ -56,6 +57,44 @@ async function positionOf(saleId: string, a: EnterAnswer): Promise<number | null
     )
   ).queue_position;
 }
+
+/** Opens a socket on the object holding each place; each `closed` resolves, once it is closed, with the last state it was told. */
+async function openSockets(saleId: string, answers: EnterAnswer[]): Promise<Array<{ closed: Promise<string> }>> {
+  return Promise.all(
+    answers.map(async (a) => {
+      const res = await queueStub(env, saleId, shardOfToken(a.queue_token)).fetch(`http://q/queue/${a.queue_token}`, {
+        headers: { Upgrade: "websocket" },
+      });
+      const ws = res.webSocket!;
+      ws.accept();
+      let last = "";
+      ws.addEventListener("message", (e) => {
+        last = JSON.parse(e.data as string).state;
+      });
+      // Wrapped: an async function returning the promise itself would wait for it here.
+      return { closed: new Promise<string>((resolve) => ws.addEventListener("close", () => resolve(last))) };
+    }),
+  );
+}
+
+describe("a sharded queue's end and cancel reach every shopper", () => {
+  it("tells every socket on every shard that the sale was cancelled, and closes it", async () => {
+    const { saleId } = await shardedSale();
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => enter(saleId, `cancel-${i}`)));
+    expect(new Set(answers.map((a) => shardOfToken(a.queue_token))).size).toBe(4);
+    const sockets = await openSockets(saleId, answers);
+    await cancelQueue(env, saleId);
+    expect(new Set(await Promise.all(sockets.map((s) => s.closed)))).toEqual(new Set(["closed"]));
+  }, 30_000);
+
+  it("tells every socket on every shard that the sale ended, and closes it", async () => {
+    const { saleId } = await shardedSale({ startMs: Date.now(), endMs: Date.now() + 3_000 });
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => enter(saleId, `end-${i}`)));
+    expect(new Set(answers.map((a) => shardOfToken(a.queue_token))).size).toBe(4);
+    const sockets = await openSockets(saleId, answers);
+    expect(new Set(await Promise.all(sockets.map((s) => s.closed)))).toEqual(new Set(["closed"]));
+  }, 30_000);
+});
 
 describe("a queue sharded across objects keeps one global order", () => {
   it("numbers 2,000 entrants on 4 shards uniquely and in arrival order, and re-entry keeps the place", async () => {
