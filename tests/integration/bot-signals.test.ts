@@ -19,6 +19,7 @@ import {
   until,
   upstash,
 } from "./fixtures";
+import { scripts } from "./purchase-scripts";
 
 const NAT = "198.51.100.7";
 let address = 0;
@@ -230,5 +231,21 @@ describe("a purchase faster than a person", () => {
     const later = await buy(saleId, lateToken, { sku_id: "ONE", quantity: 1 });
     expect([atStart?.body.status, later.body.status]).toEqual(["reserved", "reserved"]);
     expect(await flagged(saleId)).toEqual({ [early]: "fast_purchases" });
+  });
+});
+
+describe("the fast-purchase line", () => {
+  it("is 200 ms after the turn came, to the millisecond, by the server's clock", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 5 }] });
+    const run = scripts(saleId);
+    const turn = Date.now();
+    // The documented threshold (docs/queue.md "Bot signals"), written out rather than read from the code.
+    const reserved = [
+      await run.purchase("clicked-at-199-ms", 1, { nowMs: turn + 199, admittedMs: turn }),
+      await run.purchase("clicked-at-200-ms", 1, { nowMs: turn + 200, admittedMs: turn }),
+    ];
+    expect(reserved.map((r) => r.kind)).toEqual(["reserved", "reserved"]);
+    expect(await flagged(saleId)).toEqual({ "clicked-at-199-ms": "fast_purchases" });
+    expect((await signals(saleId)).fast_purchases).toBe(1);
   });
 });

@@ -18,7 +18,14 @@ export function scripts(saleId: string) {
     async purchase(
       user: string,
       quantity: number,
-      options: { nowMs?: number; key?: string; device?: string | null; sku?: string; position?: number } = {},
+      options: {
+        nowMs?: number;
+        key?: string;
+        device?: string | null;
+        sku?: string;
+        position?: number;
+        admittedMs?: number;
+      } = {},
     ) {
       const sku = options.sku ?? "PHONE";
       return decide({
@@ -33,6 +40,7 @@ export function scripts(saleId: string) {
         reservationToken: newReservationToken(saleId),
         orderId: crypto.randomUUID(),
         position: options.position,
+        admittedMs: options.admittedMs,
       });
     },
     async transition(token: string, action: "confirm" | "cancel" | "expire", nowMs: number, actor?: string) {
