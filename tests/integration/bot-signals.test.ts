@@ -172,6 +172,31 @@ describe("retry storms", () => {
     expect(await hash(keys.storms(saleId))).toEqual({ [`shopper:${hammer}`]: "1" });
   });
 
+  it("keeps every rule that flagged a shopper, each named once, however many periods they storm in", async () => {
+    const { saleId } = await createSale({ items: [{ sku_id: "ONE", total_stock: 1 }], startInMs: 60_000 });
+    const tablet = uniq("tablet");
+    const [a, b, scripted] = [uniq("a"), uniq("b"), uniq("scripted")];
+    for (const sub of [a, b, scripted]) await enter(saleId, sub, { fingerprint: uniq("fp"), id: tablet });
+    await settled(saleId, (s) => s.flagged_shoppers >= 3);
+    expect((await flagged(saleId))[scripted]).toBe("shared_device_ids");
+
+    // The third account then hammers the door, in one limiter period and again in the next.
+    const device = { fingerprint: uniq("fp"), id: uniq("dev") };
+    const hammer = async () => {
+      const statuses = [];
+      for (let i = 0; i < 30; i++) statuses.push((await enter(saleId, scripted, device)).status);
+      expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(DEFAULTS.botSignals.retryStorm.shopper);
+    };
+    await hammer();
+    await settled(saleId, (s) => s.retry_storms_shopper >= 1);
+    await new Promise((r) => setTimeout(r, DEFAULTS.enterQueueLimitPeriodSeconds * 1000 + 500));
+    await hammer();
+    const seen = await settled(saleId, (s) => s.retry_storms_shopper >= 2);
+    expect(seen).toEqual({ ...zero, shared_device_ids: 3, retry_storms_shopper: 2, flagged_shoppers: 3 });
+    expect(await hash(keys.storms(saleId))).toEqual({ [`shopper:${scripted}`]: "2" });
+    expect((await flagged(saleId))[scripted]).toBe("shared_device_ids,retry_storms");
+  }, 60_000);
+
   it("counts a device id entering for a crowd of accounts at machine speed as a storm", async () => {
     const { saleId } = await createSale({ items: [{ sku_id: "ONE", total_stock: 1 }], startInMs: 60_000 });
     const id = uniq("dev-storm");

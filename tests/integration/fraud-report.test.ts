@@ -5,8 +5,22 @@
  * returns exactly the cancelled units, so stock stays exact and reconcile finds nothing.
  */
 import { describe, expect, it } from "vitest";
+import { hashFromReply } from "../../workers/clients/redis";
 import { DEFAULTS } from "../../workers/config";
-import { admin, admissionToken, buy, createActiveSale, neonPool, sleep, uniq } from "./fixtures";
+import { keys } from "../../workers/keys";
+import {
+  admin,
+  admissionToken,
+  api,
+  buy,
+  createActiveSale,
+  neonPool,
+  shopperToken,
+  sleep,
+  uniq,
+  until,
+  upstash,
+} from "./fixtures";
 
 /**
  * A shopper who buys at a person's pace: their turn came a second before the click. A bot's
@@ -67,8 +81,9 @@ describe("the fraud review after a sale", () => {
       reseller: await purchase(saleId, reseller, 2),
     };
     // One flat written two ways: the rule at payment sees two addresses and lets both pay.
-    await pay(o.first.reservation_token, uniq("card-1"), "1 Main Street, Apt 2");
+    // The second to reserve pays first: the first to reserve still keeps theirs.
     await pay(o.second.reservation_token, uniq("card-2"), "1 main st. #2");
+    await pay(o.first.reservation_token, uniq("card-1"), "1 Main Street, Apt 2");
     await pay(o.card.reservation_token, sharedCard, "99 Other Road");
     await pay(o.honest.reservation_token, uniq("card-h"), "5 Elm Lane");
     await pay(o.reseller.reservation_token, uniq("card-r"), "12 Market Square");
@@ -106,6 +121,11 @@ describe("the fraud review after a sale", () => {
     const cancelled = (await admin(`/sales/${saleId}/fraud/cancel`, { method: "POST" })).body;
     expect(cancelled).toMatchObject({ requested: 3, units_returned: 3, refused: [], outbox_remaining: 0 });
     expect(await remaining(saleId)).toBe(10 - 7 + 3);
+    // Reviewed again, the cancelled orders are gone from it: nothing is left to take back.
+    const after = (await admin(`/sales/${saleId}/fraud`)).body;
+    expect(after).toMatchObject({ orders_reviewed: 6, shared_addresses: [], shared_payment_methods: [] });
+    expect(after.flagged_shoppers).toEqual([]);
+    expect(after.cancellable).toEqual([]);
     // Again: nothing more comes back.
     const again = (
       await admin(`/sales/${saleId}/fraud/cancel`, { body: { order_ids: [o.second.order_id, o.bot.order_id] } })
@@ -132,5 +152,67 @@ describe("the fraud review after a sale", () => {
     const rec = (await admin(`/sales/${saleId}/reconcile`, { method: "POST" })).body;
     expect(rec).toMatchObject({ missing_orders_written: 0, excess_cancelled: 0, states_repaired: 0 });
     expect(rec.items[0]).toMatchObject({ redis_remaining: 6, units_held: 4, stock_corrected: 0 });
+  });
+
+  it("spares what only looks like fraud: one shopper's own home twice, a regular, a two-time collector, a flag without an order", async () => {
+    const [regular, collector, homebody] = ["regular", "collector", "homebody"].map(uniq) as [string, string, string];
+    // Two earlier sales: the regular buys one of the two allowed in each, the collector the maximum in one.
+    for (const n of [1, 2]) {
+      const { saleId } = await openSale();
+      await pay((await purchase(saleId, regular, 1)).reservation_token, uniq("card-reg"), `${n} Regular Road`);
+      if (n === 1)
+        await pay((await purchase(saleId, collector, 2)).reservation_token, uniq("card-col"), "8 Collector Court");
+    }
+
+    const { saleId } = await openSale(10);
+    await pay((await purchase(saleId, regular, 1)).reservation_token, uniq("card-reg"), "3 Regular Road");
+    await pay((await purchase(saleId, collector, 2)).reservation_token, uniq("card-col"), "8 Collector Court");
+    // One shopper, two orders, both to their own flat, written two ways.
+    await pay((await purchase(saleId, homebody, 1)).reservation_token, uniq("card-home"), "4 Oak Avenue, Unit 3");
+    await pay((await purchase(saleId, homebody, 1)).reservation_token, uniq("card-home"), "4 oak ave #3");
+    // Three accounts entering on one device id are flagged at the door, and buy nothing.
+    const tablet = uniq("tablet");
+    const lookers = ["looker-a", "looker-b", "looker-c"].map(uniq);
+    for (const sub of lookers) {
+      const res = await api(`/api/v1/flash-sale/${saleId}/enter-queue`, {
+        token: await shopperToken(sub),
+        body: { captcha_token: "local", device_fingerprint: uniq("fp"), device_id: tablet },
+        headers: { "cf-connecting-ip": `10.79.0.${lookers.indexOf(sub) + 1}` },
+      });
+      expect(res.status).toBe(200);
+    }
+    const flags = await until(
+      async () => hashFromReply(await upstash().hgetall(keys.flagged(saleId))) ?? {},
+      (h) => Object.keys(h).length === 3,
+    );
+    expect(Object.keys(flags).sort()).toEqual([...lookers].sort());
+
+    const report = (await admin(`/sales/${saleId}/fraud`)).body;
+    expect(report.orders_reviewed).toBe(4);
+    expect(report).toMatchObject({
+      shared_addresses: [],
+      shared_payment_methods: [],
+      resellers: [],
+      flagged_shoppers: [],
+      cancellable: [],
+    });
+  });
+
+  it("answers only the admin, and refuses order ids that are not UUIDs, taking nothing back", async () => {
+    const { saleId } = await openSale(5);
+    const order = await purchase(saleId, uniq("buyer"));
+    const before = await remaining(saleId);
+
+    for (const token of ["", "not-the-token"]) {
+      expect((await api(`/api/v1/admin/sales/${saleId}/fraud`, { token })).status).toBe(401);
+      const cancel = await api(`/api/v1/admin/sales/${saleId}/fraud/cancel`, {
+        token,
+        body: { order_ids: [order.order_id] },
+      });
+      expect(cancel.status).toBe(401);
+    }
+    const bad = await admin(`/sales/${saleId}/fraud/cancel`, { body: { order_ids: ["not-an-order-id"] } });
+    expect(bad.status).toBe(400);
+    expect(await remaining(saleId)).toBe(before);
   });
 });

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { keys } from "../../workers/keys";
+import { DEAD_LETTER_SHOWN } from "../../workers/orders/dead-letter";
 import { retireIfFinished } from "../../workers/orders/retire";
 import { admin, admissionToken, buy, createActiveSale, cutOff, neonPool, sleep, upstash } from "./fixtures";
 
@@ -154,6 +155,24 @@ describe("an order event Postgres refuses", () => {
     await releaseDrains(saleId);
     await buyOne(saleId, "unknown-sale-trigger"); // its background drain meets the foreign-key refusal
     await expectAllWaiting(saleId, 4);
+  }, 60_000);
+
+  it("when many pile up, is counted in full and the newest are shown first", async () => {
+    const { saleId } = await createActiveSale({ items: [{ sku_id: "PHONE", total_stock: 5 }] });
+    await holdDrains(saleId);
+    // Thirty events for a SKU id no column can hold, oldest first.
+    const refused = Array.from({ length: DEAD_LETTER_SHOWN + 10 }, (_, i) =>
+      reservedEvent(saleId, { sku_id: `${"S".repeat(51)}${i}` }),
+    );
+    await redis.rpush(keys.outbox(saleId), ...refused);
+    await releaseDrains(saleId);
+    const report = await admin(`/sales/${saleId}/reconcile`, { method: "POST" });
+    expect(report.body.dead_letter.count).toBe(refused.length);
+    // The admin sees the latest twenty, newest first: the ten oldest are counted, not shown.
+    expect(report.body.dead_letter.entries.map((e: { event: string }) => e.event)).toEqual(
+      refused.slice(-DEAD_LETTER_SHOWN).reverse(),
+    );
+    expect((await admin(`/sales/${saleId}`)).body.figures.dead_lettered).toBe(refused.length);
   }, 60_000);
 
   it("is kept in Redis after the sale is retired from Redis, until someone acts on it", async () => {

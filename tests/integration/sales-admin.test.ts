@@ -203,6 +203,8 @@ describe("reading sales", () => {
         ["/prewarm", "POST"],
         ["/cancel", "POST"],
         ["/reconcile", "POST"],
+        ["/fraud", "GET"],
+        ["/fraud/cancel", "POST"],
       ] as const) {
         const res = await admin(`/sales/${id}${path}`, { method });
         expect(res.status, `${method} ${id}${path}`).toBe(404);
@@ -235,5 +237,20 @@ describe("cancelling a sale", () => {
     expect(warmed.body.loaded).toBe(true);
     expect(await upstash().hget(`fs:{${sale.sale_id}}:meta`, "cancelled")).toBe("1");
     expect((await admin(`/sales/${sale.sale_id}`)).body.status).toBe("cancelled");
+  });
+
+  it("shows a shopper a sale cancelled before it was ever pre-warmed as cancelled, with its own times and items", async () => {
+    const sale = await defineSale();
+    await admin(`/sales/${sale.sale_id}/cancel`, { method: "POST" });
+    // Redis holds only the early cancel flag: that is not yet the sale a shopper can be shown.
+    const status = await api(`/api/v1/flash-sale/${sale.sale_id}/status`);
+    expect(status.status).toBe(200);
+    expect(status.body.status).toBe("cancelled");
+    expect(status.body.name).toBe(sale.name);
+    expect(Date.parse(status.body.start_time)).toBe(Date.parse(sale.start_time));
+    expect(Date.parse(status.body.end_time)).toBe(Date.parse(sale.end_time));
+    expect(status.body.items.map((i: { sku_id: string }) => i.sku_id)).toEqual(
+      sale.items.map((i: { sku_id: string }) => i.sku_id),
+    );
   });
 });

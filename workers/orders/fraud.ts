@@ -84,8 +84,11 @@ export function addressKey(address: string): string {
     .join(" ");
 }
 
-/** Groups of live orders sharing a key across two or more accounts, first order first. */
-function sharedGroups(orders: Order[], keyOf: (o: Order) => string | null): Map<string, Order[]> {
+/**
+ * Groups of live orders sharing a key across two or more accounts, first order first: by
+ * `reserved_at`, never by the order Postgres happens to return the rows in.
+ */
+export function sharedGroups(orders: Order[], keyOf: (o: Order) => string | null): Map<string, Order[]> {
   const groups = new Map<string, Order[]>();
   for (const o of orders) {
     const key = keyOf(o);
