@@ -35,7 +35,7 @@ import { createPurchaseScript, newReservationToken, requestHash } from "../../wo
 import { createReservationTransitions, type Reservation, readReservation } from "../../workers/purchase/reservations";
 import { prewarmSale } from "../../workers/sales/prewarm";
 import { findSale } from "../../workers/sales/store";
-import { admin, neonPool, sleep } from "./fixtures";
+import { admin, intercepted, neonPool, sleep } from "./fixtures";
 
 const TOKEN = "failover-bridge-token";
 const STOCK = { PHONE: 10, CASE: 5 } as const;
@@ -226,13 +226,7 @@ describe("a real Redis failover", () => {
     // answers (as Upstash may): the replica has not got it, and it is still found.
     const { redis: onReplica } = await bridgeTo(replicaPort);
     expect(hashFromReply(await onReplica.hgetall(keys.reservation(saleId, phones[6]!.token)))).toBeNull();
-    const lagging = new Proxy(redis, {
-      get(target, prop) {
-        if (prop === "hgetall") return onReplica.hgetall.bind(onReplica);
-        const value = Reflect.get(target, prop, target);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    const lagging = intercepted(redis, { hgetall: () => onReplica.hgetall.bind(onReplica) });
     expect(await readReservation(lagging, saleId, phones[6]!.token)).toMatchObject({
       orderId: phones[6]!.orderId,
       state: "reserved",

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { hashFromReply } from "../../workers/clients/redis";
 import { keys } from "../../workers/keys";
 import { count, flushMetrics } from "../../workers/metrics/batch";
-import { createActiveSale, upstash } from "./fixtures";
+import { createActiveSale, intercepted, upstash } from "./fixtures";
 
 const FIELD = "r|POST /flash-sale/:saleId/purchase|200|-";
 
@@ -16,18 +16,14 @@ describe("the metrics flush", () => {
     const redis = upstash();
     await flushMetrics(redis); // whatever an earlier test in this process left
     // Redis applies the flush; its answer never reaches the isolate.
-    const replyLost = new Proxy(redis, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target);
-        if (prop !== "createScript") return typeof value === "function" ? value.bind(target) : value;
-        return (script: string) => {
-          const real = target.createScript<number>(script);
-          return {
-            exec: async (k: string[], a: string[]) => {
-              await real.exec(k, a);
-              throw new Error("The operation was aborted due to timeout");
-            },
-          };
+    const replyLost = intercepted(redis, {
+      createScript: (target) => (script: string) => {
+        const real = target.createScript<number>(script);
+        return {
+          exec: async (k: string[], a: string[]) => {
+            await real.exec(k, a);
+            throw new Error("The operation was aborted due to timeout");
+          },
         };
       },
     });

@@ -4,7 +4,7 @@ import * as schema from "../../schema/schema";
 import { keys } from "../../workers/keys";
 import { drainOutbox } from "../../workers/orders/outbox";
 import leaseLua from "../../workers/orders/outbox-lease.lua";
-import { createActiveSale, neonPool, uniq, upstash } from "./fixtures";
+import { createActiveSale, intercepted, neonPool, uniq, upstash } from "./fixtures";
 import { scripts } from "./purchase-scripts";
 
 /** The lease script as the drain calls it: KEYS lease, outbox; ARGV holder, action, count, first and last event written. */
@@ -94,19 +94,17 @@ describe("the outbox lease", () => {
     let turnedAway: Awaited<ReturnType<typeof drainOutbox>> | undefined;
     // The holder has written the purchase and read the list empty; before it lets go, the
     // shopper pays: the payment's event is pushed and its own drain finds the lease taken.
-    const holderRedis = new Proxy(run.redis, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target);
-        if (prop !== "lrange") return typeof value === "function" ? value.bind(target) : value;
-        return async (...args: Parameters<typeof target.lrange>) => {
+    const holderRedis = intercepted(run.redis, {
+      lrange:
+        (target) =>
+        async (...args: Parameters<typeof target.lrange>) => {
           const read = await target.lrange(...args);
           if (read.length === 0 && !turnedAway) {
             expect(await run.transition(bought.reservationToken, "confirm", Date.now())).toMatchObject({ kind: "ok" });
             turnedAway = await drainOutbox({ redis: run.redis, db }, saleId);
           }
           return read;
-        };
-      },
+        },
     });
     try {
       const holder = await drainOutbox({ redis: holderRedis, db }, saleId);

@@ -10,7 +10,7 @@ import * as schema from "../../schema/schema";
 import type { Database } from "../../workers/clients/db";
 import { keys } from "../../workers/keys";
 import { drainOutbox } from "../../workers/orders/outbox";
-import { createActiveSale, neonPool, upstash } from "./fixtures";
+import { createActiveSale, intercepted, neonPool, upstash } from "./fixtures";
 
 const reserved = (saleId: string, shopper: string) =>
   JSON.stringify({
@@ -37,13 +37,7 @@ describe("the outbox trim", () => {
     // What the primary's outbox holds now: two newer orders no drain has written.
     const fresh = [reserved(saleId, "new-1"), reserved(saleId, "new-2")];
     await redis.rpush(keys.outbox(saleId), ...fresh);
-    const lagging = new Proxy(redis, {
-      get(target, prop) {
-        if (prop === "lrange") return async () => stale;
-        const value = Reflect.get(target, prop, target);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    const lagging = intercepted(redis, { lrange: () => async () => stale });
     const pool = neonPool(2);
     const db = drizzle(pool, { schema }) as unknown as Database;
     try {

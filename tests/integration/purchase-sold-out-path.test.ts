@@ -8,7 +8,7 @@ import {
   type PurchaseDecision,
   requestHash,
 } from "../../workers/purchase/purchase";
-import { createActiveSale, upstash } from "./fixtures";
+import { createActiveSale, intercepted, upstash } from "./fixtures";
 import { scripts } from "./purchase-scripts";
 
 /**
@@ -154,20 +154,15 @@ async function click(saleId: string, user: string, key: string) {
 /** The client, counting every script it runs (EVALSHA or EVAL). */
 function countingScripts(redis: Redis): { redis: Redis; runs: () => number } {
   let runs = 0;
-  const proxy = new Proxy(redis, {
-    get(target, prop) {
-      if (prop === "createScript")
-        return (lua: string) => {
-          const script = target.createScript(lua);
-          return {
-            exec: (k: string[], a: string[]) => {
-              runs++;
-              return script.exec(k, a);
-            },
-          };
-        };
-      const value = Reflect.get(target, prop, target);
-      return typeof value === "function" ? value.bind(target) : value;
+  const proxy = intercepted(redis, {
+    createScript: (target) => (lua: string) => {
+      const script = target.createScript(lua);
+      return {
+        exec: (k: string[], a: string[]) => {
+          runs++;
+          return script.exec(k, a);
+        },
+      };
     },
   });
   return { redis: proxy, runs: () => runs };
@@ -176,16 +171,15 @@ function countingScripts(redis: Redis): { redis: Redis; runs: () => number } {
 /** The client, running `between` once just before its first SET: after the crowd's read, before its write. */
 function beforeFirstWrite(redis: Redis, between: () => Promise<void>): Redis {
   let armed = true;
-  return new Proxy(redis, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target);
-      if (prop === "set" && armed)
-        return async (...args: Parameters<Redis["set"]>) => {
+  return intercepted(redis, {
+    set:
+      (target) =>
+      async (...args: Parameters<Redis["set"]>) => {
+        if (armed) {
           armed = false;
           await between();
-          return target.set(...args);
-        };
-      return typeof value === "function" ? value.bind(target) : value;
-    },
+        }
+        return target.set(...args);
+      },
   });
 }
